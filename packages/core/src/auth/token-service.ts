@@ -1,0 +1,118 @@
+import type { TokenRecord, TokenStore } from '../contracts/token-store.js';
+import { MultiTenantError } from '../errors/multi-tenant-error.js';
+import { assertTenantId } from '../tenants/tenant-id.js';
+import { createToken, isWellFormedToken } from '../tokens/token-format.js';
+import { isTokenHash, type TokenHasher } from '../tokens/token-hasher.js';
+
+/** A newly issued token: show `token` once, store nothing but `record`. */
+export interface IssuedToken {
+  token: string;
+  record: TokenRecord;
+}
+
+/** Options for issuing a token. */
+export interface IssueOptions {
+  label?: string;
+  /** Lifetime; the token never expires when omitted. */
+  ttlMs?: number;
+}
+
+/** Hooks the token service calls so caches and connections follow every change. */
+export interface TokenServiceEvents {
+  onCreated(tokenHash: string): void;
+  onRevoked(record: TokenRecord): Promise<void>;
+  onRotated(oldHash: string): void;
+}
+
+/** Issues, lists, revokes and rotates tokens through a writable {@link TokenStore}. */
+export class TokenService {
+  constructor(
+    private readonly store: TokenStore,
+    private readonly hasher: TokenHasher,
+    private readonly events: TokenServiceEvents,
+    private readonly now: () => number,
+    private readonly defaultGraceMs: number,
+  ) {}
+
+  /** Issues a new token for `tenantId`. The token is returned once and never stored. */
+  async create(tenantId: string, options: IssueOptions = {}): Promise<IssuedToken> {
+    const create = this.writable('create');
+    const token = createToken();
+    const record = this.newRecord(assertTenantId(tenantId), token, options);
+    await create.call(this.store, record);
+    this.events.onCreated(record.tokenHash);
+    return { token, record };
+  }
+
+  /** Revokes a token given as the token itself or its stored hash. Throws `NOT_FOUND` if unknown. */
+  async revoke(tokenOrHash: string): Promise<TokenRecord> {
+    const revoke = this.writable('revoke');
+    const hash = await this.storedHash(tokenOrHash);
+    const record = await revoke.call(this.store, hash);
+    if (record === undefined) throw new MultiTenantError('NOT_FOUND', 'No such token.');
+    await this.events.onRevoked(record);
+    return record;
+  }
+
+  /**
+   * Issues a successor for a token and limits the old one to a grace period (default from the
+   * manager options), so clients can switch without downtime. Returns the new token once.
+   */
+  async rotate(tokenOrHash: string, options: IssueOptions & { graceMs?: number } = {}): Promise<IssuedToken & { previous: TokenRecord }> {
+    const rotate = this.writable('rotate');
+    const hash = await this.storedHash(tokenOrHash);
+    const current = await this.store.get?.(hash);
+    if (current === undefined) throw new MultiTenantError('NOT_FOUND', 'No such token.');
+    const token = createToken();
+    const record = this.newRecord(current.tenantId, token, { ...options, label: options.label ?? current.label });
+    const graceMs = options.graceMs ?? this.defaultGraceMs;
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new MultiTenantError('BAD_REQUEST', 'graceMs must be a non-negative integer.');
+    const previous = await rotate.call(this.store, hash, record, this.now() + graceMs);
+    this.events.onCreated(record.tokenHash);
+    this.events.onRotated(hash);
+    return { token, record, previous };
+  }
+
+  /** Every token record of a tenant (hashes and metadata only). */
+  async list(tenantId: string): Promise<TokenRecord[]> {
+    const list = this.store.listByTenant;
+    if (list === undefined) throw new MultiTenantError('NOT_SUPPORTED', `Token store "${this.store.name}" cannot list tokens.`);
+    return list.call(this.store, assertTenantId(tenantId));
+  }
+
+  /** The hash a token is stored under (trying every pepper), or the given hash itself. */
+  async storedHash(tokenOrHash: string): Promise<string> {
+    if (isTokenHash(tokenOrHash)) return tokenOrHash;
+    if (!isWellFormedToken(tokenOrHash)) {
+      throw new MultiTenantError('BAD_REQUEST', 'Expected a gateway token or a 64-character token hash.');
+    }
+    const candidates = this.hasher.candidates(tokenOrHash);
+    for (const candidate of candidates) {
+      if ((await this.store.get?.(candidate)) !== undefined) return candidate;
+    }
+    return candidates[0]!;
+  }
+
+  private newRecord(tenantId: string, token: string, options: IssueOptions): TokenRecord {
+    const createdAt = this.now();
+    if (options.ttlMs !== undefined && (!Number.isSafeInteger(options.ttlMs) || options.ttlMs <= 0)) {
+      throw new MultiTenantError('BAD_REQUEST', 'ttlMs must be a positive integer.');
+    }
+    return {
+      tokenHash: this.hasher.hash(token),
+      tenantId,
+      status: 'active',
+      createdAt,
+      ...(options.ttlMs === undefined ? {} : { expiresAt: createdAt + options.ttlMs }),
+      ...(options.label === undefined ? {} : { label: options.label }),
+    };
+  }
+
+  private writable<K extends 'create' | 'revoke' | 'rotate'>(method: K): NonNullable<TokenStore[K]> {
+    const fn = this.store[method];
+    if (fn === undefined || !this.store.capabilities.write) {
+      throw new MultiTenantError('NOT_SUPPORTED', `Token store "${this.store.name}" is read-only; manage tokens where it gets them from.`);
+    }
+    return fn as NonNullable<TokenStore[K]>;
+  }
+}

@@ -1,0 +1,23 @@
+import type { TenantManagerOptions } from '../lifecycle/tenant-manager.js';
+import type { MultiTenantConfig } from './operator-config.js';
+
+/** The tenant id every request resolves to in single-user mode (`enabled: false`). */
+export const SINGLE_TENANT_ID = 'default';
+
+/** Manager settings taken from the operator config; the host adds the stores. */
+export type ManagerSettings = Omit<TenantManagerOptions, 'tokens' | 'configs' | 'workspaces' | 'coordinator'>;
+
+/** Maps the `multiTenant` block to {@link TenantManagerOptions} (everything but the stores). */
+export function managerSettingsFromConfig(config: MultiTenantConfig): ManagerSettings {
+  return {
+    capacity: config.maxCachedUsers,
+    idleTimeoutMs: config.userIdleTimeoutMs,
+    peppers: config.peppers,
+    defaults: config.defaults as TenantManagerOptions['defaults'] & object,
+    whenFull: config.whenFull,
+    queue: config.queue,
+    authCache: config.authCache,
+    rotationGraceMs: config.rotationGraceMs,
+    ...(config.enabled ? {} : { singleTenant: SINGLE_TENANT_ID }),
+  };
+}

@@ -1,0 +1,76 @@
+/** Lifecycle state of one token. Expiry is also derived from `expiresAt`. */
+export type TokenStatus = 'active' | 'revoked' | 'expired';
+
+/** What a store knows about one token. Stores never hold the token itself, only its hash. */
+export interface TokenRecord {
+  /** Hex HMAC-SHA256 (or SHA-256) of the token: the only key a store ever sees. */
+  tokenHash: string;
+  /** The tenant this token authenticates as. */
+  tenantId: string;
+  /** Token state; `active` tokens may still be past `expiresAt`. */
+  status: TokenStatus;
+  /** Epoch milliseconds of issue. */
+  createdAt: number;
+  /** Epoch milliseconds after which the token no longer authenticates. */
+  expiresAt?: number;
+  /** Operator-facing label ("laptop", "ci"). Never a secret. */
+  label?: string;
+  /** Hash of the token that replaced this one, set by rotation. */
+  rotatedTo?: string;
+  /**
+   * Tenant state, for stores that know it alongside the token (a Cloud Backend's verify answer).
+   * When absent, the manager asks the {@link ConfigSource}.
+   */
+  tenantStatus?: 'active' | 'suspended' | 'deleted';
+}
+
+/** A change to one token, delivered by {@link TokenStore.watch} (possibly from another process or node). */
+export interface TokenChange {
+  type: 'created' | 'revoked' | 'rotated';
+  tokenHash: string;
+  tenantId: string;
+}
+
+/** What a {@link TokenStore} can do beyond lookups. */
+export interface TokenStoreCapabilities {
+  /** `create`, `revoke` and `rotate` are implemented. */
+  readonly write: boolean;
+  /** `listByTenant` is implemented. */
+  readonly list: boolean;
+  /** `watch` delivers changes made by other processes or nodes. */
+  readonly watch: boolean;
+}
+
+/**
+ * Token lookup and lifecycle storage. Keyed by token hash only. A store answers definitely (a record,
+ * or `undefined` for "no such token") or throws `BACKEND_UNAVAILABLE`; the manager caches only
+ * definite answers. Policy (format checks, hashing, expiry, caching) lives in core, not here.
+ */
+export interface TokenStore {
+  /** Short name used in error messages and logs (`memory`, `fs`, `redis`, `cloud`). */
+  readonly name: string;
+  readonly capabilities: TokenStoreCapabilities;
+  /** The record stored under `tokenHash`, or `undefined` when there is none. Hash-keyed stores implement this. */
+  get?(tokenHash: string): Promise<TokenRecord | undefined>;
+  /**
+   * Remote verifiers (a Cloud Backend) implement this instead of `get`: they receive the token itself,
+   * only ever in a request body. The returned record's `tokenHash` is ignored; the manager sets it.
+   */
+  verify?(token: string): Promise<Omit<TokenRecord, 'tokenHash'> | undefined>;
+  /** Stores a new record; throws `CONFLICT` if the hash exists. */
+  create?(record: TokenRecord): Promise<void>;
+  /** Marks a token revoked; returns the updated record, or `undefined` when the hash is unknown. */
+  revoke?(tokenHash: string): Promise<TokenRecord | undefined>;
+  /**
+   * Atomically stores `successor` and limits the old token's life to `graceUntil` (epoch ms), setting
+   * its `rotatedTo`. Throws `NOT_FOUND` for an unknown hash and `TOKEN_REVOKED` for a revoked one.
+   * Returns the updated old record.
+   */
+  rotate?(tokenHash: string, successor: TokenRecord, graceUntil: number): Promise<TokenRecord>;
+  /** Every record (any status) of one tenant, oldest first. */
+  listByTenant?(tenantId: string): Promise<TokenRecord[]>;
+  /** Subscribes to changes from any writer; returns an unsubscribe function. */
+  watch?(listener: (change: TokenChange) => void): () => void;
+  /** Releases connections, watchers and timers. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,71 @@
+import type { ConfigSource } from '../contracts/config-source.js';
+import type { Coordinator } from '../contracts/coordinator.js';
+import type { TokenStore } from '../contracts/token-store.js';
+import type { WorkspaceLimits, WorkspaceStore } from '../contracts/workspace-store.js';
+import type { WorkspaceTemplate } from '../workspace/workspace-template.js';
+
+/**
+ * The test functions of whatever runner you use (Vitest, Jest, `node:test`, Mocha). Assertions are
+ * made with `node:assert`, so the kit needs nothing else from the runner.
+ */
+export interface ConformanceRunner {
+  describe(name: string, body: () => void): void;
+  test(name: string, body: () => Promise<void>, timeoutMs?: number): void;
+}
+
+/** What the kit asks the factory for. */
+export interface ConformanceContext {
+  /**
+   * A storage namespace unique to one test. Two `create` calls with the same namespace must see the
+   * same data (like reopening a directory or a key prefix), so the kit can test persistence.
+   */
+  namespace: string;
+  /** The template new workspaces must be created from. */
+  template: WorkspaceTemplate;
+  /** The limits the workspace store must enforce. */
+  limits: WorkspaceLimits;
+  /** A node id, for coordinators (the kit uses two nodes on one namespace). */
+  nodeId: string;
+}
+
+/** The stores under test; leave out a contract the adapter does not implement. */
+export interface AdapterUnderTest {
+  tokens?: TokenStore;
+  configs?: ConfigSource;
+  workspaces?: WorkspaceStore;
+  coordinator?: Coordinator;
+  /** Runs after each test, after the stores were closed (delete temp dirs, keys…). */
+  cleanup?(): Promise<void>;
+}
+
+/** Options of {@link runAdapterConformance}. */
+export interface ConformanceOptions {
+  /** Shown in the suite name. */
+  name: string;
+  runner: ConformanceRunner;
+  /** Builds stores for one test. Called once or more per test (see {@link ConformanceContext.namespace}). */
+  create(context: ConformanceContext): Promise<AdapterUnderTest>;
+  /**
+   * Case names to skip on top of those the capability flags rule out. Every skipped case is still
+   * registered, named `[skipped] …`, so a report shows what was left out.
+   */
+  skip?: readonly string[];
+  /** Per-case timeout passed to the runner (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** One conformance case: a name, the capabilities it needs, and its body. */
+export interface ConformanceCase {
+  name: string;
+  /** Returns a reason to skip when the adapter lacks what the case needs. */
+  requires?(adapter: AdapterUnderTest): string | undefined;
+  run(harness: Harness): Promise<void>;
+}
+
+/** What a case body gets: the stores of this test and a way to open the same namespace again. */
+export interface Harness {
+  adapter: AdapterUnderTest;
+  context: ConformanceContext;
+  /** Builds a second adapter over the same namespace (closed automatically after the test). */
+  reopen(overrides?: Partial<Omit<ConformanceContext, 'namespace'>>): Promise<AdapterUnderTest>;
+}

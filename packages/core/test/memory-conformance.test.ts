@@ -1,0 +1,22 @@
+import { describe, test } from 'vitest';
+import { createMemoryAdapterState, createMemoryConfigSource, createMemoryTokenStore, createMemoryWorkspaceStore } from '@openclaw-mt/core';
+import { runAdapterConformance } from '@openclaw-mt/core/testing';
+
+const states = new Map<string, ReturnType<typeof createMemoryAdapterState>>();
+
+runAdapterConformance({
+  name: 'memory',
+  runner: { describe, test },
+  async create({ namespace, template, limits }) {
+    const state = states.get(namespace) ?? createMemoryAdapterState();
+    states.set(namespace, state);
+    return {
+      tokens: createMemoryTokenStore({ state: state.tokens }),
+      configs: createMemoryConfigSource({ state: state.configs }),
+      workspaces: createMemoryWorkspaceStore({ template, limits, data: state.workspaces }),
+      async cleanup() {
+        states.delete(namespace);
+      },
+    };
+  },
+});
