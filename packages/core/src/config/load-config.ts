@@ -35,6 +35,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Base for relative paths when no file is read (default: the working directory). */
   cwd?: string;
+  /** The file used when neither `path` nor the environment names one (default `/etc/openclaw/config.json`). */
+  defaultPath?: string;
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -101,7 +103,7 @@ export function resolveConfigPaths(config: MultiTenantConfig, base: string): Ope
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
   const explicit = options.path ?? (env[ConfigEnv.path] || undefined);
-  const path = explicit ?? DEFAULT_CONFIG_PATH;
+  const path = explicit ?? options.defaultPath ?? DEFAULT_CONFIG_PATH;
   let text: string | undefined;
   try {
     text = await readFile(path, 'utf8');

@@ -1,5 +1,6 @@
 import type { ConsolaInstance } from 'consola';
 import { createHooks, type Hookable } from 'hookable';
+import { LRUMapWithDelete } from 'mnemonist';
 import { Authenticator, type AuthCacheOptions, type AuthResult } from '../auth/authenticator.js';
 import { TokenService } from '../auth/token-service.js';
 import type { ConfigSource, TenantConfig, TenantConfigEntry } from '../contracts/config-source.js';
@@ -147,6 +148,7 @@ export class TenantManager {
   private readonly now: () => number;
   private readonly log: ConsolaInstance;
   private readonly unsubscribers: Array<() => void> = [];
+  private readonly statusChanges = new LRUMapWithDelete<string, { version: number; done: Promise<void> }>(10_000);
   private readonly counters = { activations: 0, activationFailures: 0, activating: 0 };
   private readonly evictions = Object.fromEntries(EVICTION_REASONS.map((reason) => [reason, 0])) as Record<EvictionReason, number>;
   private closing: Promise<void> | undefined;
@@ -271,20 +273,29 @@ export class TenantManager {
    * rejected with `CONFIG_INVALID` and the tenant keeps its current one.
    */
   async applyConfig(entry: TenantConfigEntry): Promise<void> {
-    if (entry.status === 'active') this.authenticator.forgetSuspension(entry.tenantId);
-    else this.authenticator.invalidateTenant(entry.tenantId);
-    const slot = this.residents.peek(entry.tenantId);
     if (entry.status !== 'active') {
-      await this.notify('tenant:suspended', { tenantId: entry.tenantId, status: entry.status });
-      if (slot !== undefined && slot.state === 'active') await this.deactivate(slot, 'suspended');
-      return;
+      // The same change may arrive twice (a local write and the store's watch): apply it once.
+      const seen = this.statusChanges.get(entry.tenantId);
+      if (seen !== undefined && seen.version >= entry.version) return seen.done;
+      const done = this.applySuspension(entry.tenantId, entry.status);
+      this.statusChanges.set(entry.tenantId, { version: entry.version, done });
+      return done;
     }
+    this.authenticator.forgetSuspension(entry.tenantId);
+    const slot = this.residents.peek(entry.tenantId);
     if (slot === undefined || slot.state !== 'active' || entry.version <= slot.configVersion) return;
     const config = this.mergeConfig(entry.tenantId, entry.config);
     const previousVersion = slot.configVersion;
     slot.config = config;
     slot.configVersion = entry.version;
     await this.notify('tenant:config-updated', { tenantId: entry.tenantId, config, version: entry.version, previousVersion });
+  }
+
+  private async applySuspension(tenantId: string, status: 'suspended' | 'deleted'): Promise<void> {
+    this.authenticator.invalidateTenant(tenantId);
+    await this.notify('tenant:suspended', { tenantId, status });
+    const slot = this.residents.peek(tenantId);
+    if (slot !== undefined && slot.state === 'active') await this.deactivate(slot, 'suspended');
   }
 
   /** Suspends a tenant in the config source and applies it here (closing its connections through hooks). */
@@ -367,6 +378,8 @@ export class TenantManager {
         continue;
       }
       if (admission.victim) await this.deactivate(admission.victim.item, 'lru');
+      // Tenants still shutting down hold their resources: never run more than `capacity` at once.
+      while (this.residents.size + this.deactivations.size > this.capacity) await Promise.race(this.deactivations.values());
       return this.activate(fresh);
     }
   }
@@ -512,7 +525,12 @@ export class TenantManager {
 
   private mergeConfig(tenantId: string, config: TenantConfig): TenantConfig {
     const merged = mergeTenantConfig(this.defaults, assertTenantConfig(config));
-    return this.options.validateConfig ? this.options.validateConfig(merged, tenantId) : merged;
+    if (this.options.validateConfig === undefined) return merged;
+    try {
+      return this.options.validateConfig(merged, tenantId);
+    } catch (error) {
+      throw toMultiTenantError(error, 'CONFIG_INVALID', `Invalid config for ${tenantId}: ${(error as Error)?.message ?? String(error)}`);
+    }
   }
 
   private onTokenChange(change: TokenChange): void {
