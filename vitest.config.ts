@@ -32,6 +32,7 @@ export default defineConfig({
       project('adapter-redis', './packages/adapter-redis'),
       project('gateway', './packages/gateway'),
       project('cli', './packages/cli'),
+      project('example-cloud-backend', './examples/cloud-backend'),
     ],
   },
 });

@@ -186,4 +186,19 @@ describe('authenticate', () => {
     expect(lease.tenantId).toBe('default');
     lease.release();
   });
+
+  test('authenticateCached answers synchronously only from a fresh positive entry', async () => {
+    let now = 1_000;
+    const { manager } = setup({ now: () => now, authCache: { ttlMs: 100 } });
+    const { token } = await manager.tokens.create('jo');
+    expect(manager.authenticateCached(token)).toBeUndefined();
+    expect(manager.authenticateCached('garbage')).toBeUndefined();
+    await manager.authenticate(token);
+    expect(manager.authenticateCached(token)?.tenantId).toBe('jo');
+    now += 101;
+    expect(manager.authenticateCached(token)).toBeUndefined();
+    await manager.authenticate(token);
+    await manager.tokens.revoke(token);
+    expect(manager.authenticateCached(token)).toBeUndefined();
+  });
 });

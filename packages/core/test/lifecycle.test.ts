@@ -39,6 +39,19 @@ describe('acquire and release', () => {
     expect(manager.stats().pinned).toBe(0);
   });
 
+  test('tryAcquire leases only tenants that are already active', async () => {
+    const { manager } = setup();
+    expect(manager.tryAcquire('kim')).toBeUndefined();
+    const first = await manager.acquire('kim');
+    const second = manager.tryAcquire('kim');
+    expect(second?.workspace).toBe(first.workspace);
+    expect(manager.stats().pinned).toBe(1);
+    expect(manager.activeTenants()[0]?.pins).toBe(2);
+    first.release();
+    second?.release();
+    expect(manager.activeTenants()[0]?.pins).toBe(0);
+  });
+
   test('invalid tenant ids fail with TENANT_ID_INVALID and activate nothing', async () => {
     const { manager } = setup();
     for (const id of ['../x', '', 'a/b', '.hidden']) {

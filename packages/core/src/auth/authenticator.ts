@@ -100,21 +100,24 @@ export class Authenticator {
     }
   }
 
+  /**
+   * The cached answer for a token when a fresh, still-valid one exists, synchronously; `undefined`
+   * otherwise (including for malformed tokens — `authenticate` then reports why). For hot paths that
+   * want to skip a promise per request.
+   */
+  cached(token: unknown): AuthResult | undefined {
+    if (tokenFormatProblem(token) !== undefined) return undefined;
+    return this.freshHit(this.options.hasher.hash(token as string), this.options.now());
+  }
+
   /** Resolves a token to its tenant or throws a coded error (`TOKEN_*`, `TENANT_*`, `BACKEND_UNAVAILABLE`). */
   async authenticate(token: unknown): Promise<AuthResult> {
     const problem = tokenFormatProblem(token);
     if (problem !== undefined) throw this.failure('TOKEN_MALFORMED', token, `Malformed gateway token: ${problem}.`);
     const key = this.options.hasher.hash(token as string);
     const now = this.options.now();
-    const hit = this.positive.get(key);
-    if (hit !== undefined) {
-      const expiresAt = hit.result.expiresAt;
-      if (hit.cachedUntil > now && (expiresAt === undefined || expiresAt > now)) {
-        this.counters.hits++;
-        return hit.result;
-      }
-      this.positive.delete(key);
-    }
+    const hit = this.freshHit(key, now);
+    if (hit !== undefined) return hit;
     const miss = this.negative.get(key);
     if (miss !== undefined) {
       if (miss.until > now) throw this.failure(miss.code, token);
@@ -132,6 +135,18 @@ export class Authenticator {
     const outcome = await pending;
     if ('result' in outcome) return outcome.result;
     throw this.failure(outcome.code, token);
+  }
+
+  private freshHit(key: string, now: number): AuthResult | undefined {
+    const hit = this.positive.get(key);
+    if (hit === undefined) return undefined;
+    const expiresAt = hit.result.expiresAt;
+    if (hit.cachedUntil > now && (expiresAt === undefined || expiresAt > now)) {
+      this.counters.hits++;
+      return hit.result;
+    }
+    this.positive.delete(key);
+    return undefined;
   }
 
   /** Forgets everything cached about one stored token hash. */

@@ -63,11 +63,12 @@ export class ResidentSet<T extends Pinnable> {
   }
 
   /**
-   * Adds `item` (which must not be resident) as most recently used. At capacity, removes and returns
+   * Adds `item` (whose id must not be resident) as most recently used. At capacity, removes and returns
    * the least recently used unpinned item as `victim`; when all are pinned, admits nothing.
    */
   admit(id: string, item: T): Admission<T> {
-    if (this.lru.has(id)) throw new Error(`${id} is already resident`);
+    // The caller has just seen `id` absent; checking again would cost a lookup in a map of up to
+    // `capacity` entries on every activation.
     if (this.lru.size < this.capacity) {
       this.lru.set(id, item);
       this.markResident(item);
@@ -90,7 +91,7 @@ export class ResidentSet<T extends Pinnable> {
 
   /** Removes `id` if it holds exactly `item`; returns whether it did. */
   remove(id: string, item: T): boolean {
-    if (this.lru.peek(id) !== item) return false;
+    if (!item.resident || this.lru.peek(id) !== item) return false;
     this.lru.delete(id);
     item.resident = false;
     if (item.pins > 0) this.pinnedCount--;

@@ -216,6 +216,23 @@ export class TenantManager {
   }
 
   /**
+   * The tenant of a token when a fresh cached answer exists, without a promise; `undefined` means
+   * "call `authenticate`". For hosts whose hot path handles many requests per connection.
+   */
+  authenticateCached(token: unknown): AuthResult | undefined {
+    return this.closing ? undefined : this.authenticator.cached(token);
+  }
+
+  /**
+   * A lease on a tenant that is already active, without a promise; `undefined` means "call `acquire`"
+   * (the tenant is not resident, is still activating, or the manager is closing).
+   */
+  tryAcquire(tenantId: string): Lease | undefined {
+    const slot = this.closing ? undefined : this.residents.get(this.options.singleTenant ?? tenantId);
+    return slot !== undefined && slot.state === 'active' ? this.lease(slot) : undefined;
+  }
+
+  /**
    * Returns a lease on a tenant, activating it first if needed. Concurrent acquires of one tenant
    * share one activation. At capacity the least recently used unpinned tenant is evicted; when all
    * are pinned, throws `CAPACITY` with `retryAfterMs` (or waits, with `whenFull: 'wait'`).
@@ -224,7 +241,7 @@ export class TenantManager {
     const id = this.options.singleTenant ?? tenantId;
     const slot = this.closing ? undefined : this.residents.get(id);
     if (slot !== undefined && slot.state === 'active') return Promise.resolve(this.lease(slot));
-    return this.acquireSlow(id);
+    return this.acquireSlow(id, slot);
   }
 
   /** Evicts a tenant now. A pinned tenant is only evicted with `force` (its leases then go stale). */
@@ -353,12 +370,13 @@ export class TenantManager {
     }
   }
 
-  private async acquireSlow(tenantId: string): Promise<Lease> {
+  /** `seen` is what the caller just found resident, so the first pass need not look again. */
+  private async acquireSlow(tenantId: string, seen: TenantSlot | undefined): Promise<Lease> {
     assertTenantId(tenantId);
     const deadline = this.now() + (this.options.queue?.timeoutMs ?? 10_000);
-    for (;;) {
+    for (let pass = 0; ; pass++) {
       if (this.closing) throw closedError();
-      const slot = this.residents.get(tenantId);
+      const slot = pass === 0 ? seen : this.residents.get(tenantId);
       if (slot !== undefined) {
         if (slot.state === 'active') return this.lease(slot);
         // Join the activation in flight: its failure is ours too, so a failing store is asked once.
@@ -428,6 +446,8 @@ export class TenantManager {
       slot.state = 'active';
       this.counters.activations++;
       settle();
+      // Joiners already hold the promise; a resident tenant need not keep it alive.
+      slot.ready = undefined;
       return new ActiveLease(slot, this.releaseSlot);
     } catch (error) {
       this.counters.activationFailures++;

@@ -29,3 +29,13 @@ export function encodeBase62(value: number, width: number): string {
   } while (rest > 0);
   return out.padStart(width, '0');
 }
+
+/** Decodes base62 digits of `text` between `start` and `end` (all assumed to be base62 characters). */
+export function decodeBase62(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    value = value * 62 + (code <= 57 ? code - 48 : code <= 90 ? code - 55 : code - 61);
+  }
+  return value;
+}

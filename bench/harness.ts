@@ -1,0 +1,71 @@
+import { Bench } from 'tinybench';
+
+/** One figure recorded for the record. */
+export interface Figure {
+  label: string;
+  value: number;
+  unit: string;
+}
+
+/** What a benchmark reports: absolute figures, the ratio to its floor, and its goal. */
+export interface BenchOutcome {
+  figures: Figure[];
+  /** The headline ratio (target / floor, or as the benchmark defines it). */
+  ratio: number;
+  /** The goal the ratio is held to. */
+  goal: { op: '<=' | '>='; value: number };
+  /** What the ratio means, in one line. */
+  ratioMeaning: string;
+  notes?: string[];
+}
+
+/** A benchmark module. */
+export interface Benchmark {
+  id: number;
+  title: string;
+  floor: string;
+  run(): Promise<BenchOutcome>;
+}
+
+/** Whether an outcome meets its goal. */
+export function meetsGoal(outcome: BenchOutcome): boolean {
+  return outcome.goal.op === '<=' ? outcome.ratio <= outcome.goal.value : outcome.ratio >= outcome.goal.value;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Nanoseconds per operation of each function, measured by tinybench in batches of `batch` calls (so
+ * sub-microsecond operations are above the timer's resolution), interleaved over `rounds` rounds, and
+ * reduced to the median of the rounds so drift on a shared machine hits floor and target alike.
+ */
+export async function nsPerOp(
+  tasks: Record<string, (batch: number) => unknown | Promise<unknown>>,
+  options: { batch?: number; rounds?: number; timeMs?: number } = {},
+): Promise<Record<string, number>> {
+  const batch = options.batch ?? 1_000;
+  const rounds = options.rounds ?? 5;
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(tasks).map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const bench = new Bench({ time: options.timeMs ?? 300, warmupTime: 50 });
+    for (const [name, task] of Object.entries(tasks)) bench.add(name, () => task(batch));
+    await bench.run();
+    for (const task of bench.tasks) {
+      const result = task.result as { period?: number; latency?: { mean: number } };
+      const period = result.period ?? result.latency?.mean;
+      if (period === undefined) throw new Error(`benchmark task ${task.name} produced no result`);
+      samples[task.name]!.push((period * 1e6) / batch);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+}
+
+/** Rounds for display. */
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
