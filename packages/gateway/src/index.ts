@@ -1,1 +1,34 @@
-export {};
+/**
+ * @openclaw-mt/gateway — the multi-tenant front door: a WebSocket server speaking the OpenClaw
+ * Gateway protocol, binding each connection to one tenant, with pluggable tenant runtimes.
+ */
+export { createGateway, DEFAULT_PORT, type Gateway, type GatewayOptions } from './gateway.js';
+export { CloseCodes } from './protocol/close-codes.js';
+export {
+  MIN_PROTOCOL,
+  MAX_PROTOCOL,
+  okFrame,
+  errorFrame,
+  eventFrame,
+  type Frame,
+  type RequestFrame,
+  type ResponseFrame,
+  type EventFrame,
+  type ErrorShape,
+} from './protocol/frames.js';
+export { toErrorShape } from './protocol/error-shape.js';
+export { parseRequestFrame } from './protocol/parse-frame.js';
+export { type ConnectParams, parseConnectParams, negotiateProtocol } from './protocol/connect-params.js';
+export { AuthRateLimiter, type AuthRateLimitOptions } from './limits/auth-rate-limiter.js';
+export { RequestRate } from './limits/request-rate.js';
+export { DEFAULT_QUOTAS, resolveQuotas, type TenantQuotas } from './limits/tenant-quotas.js';
+export { createMethodPolicy, type MethodPolicyOptions } from './policy/method-policy.js';
+export type { TenantRuntime, RuntimeSession, SessionContext, RuntimeResponse, ActiveTenant } from './runtime/tenant-runtime.js';
+export { createWorkspaceRuntime, WORKSPACE_RUNTIME_METHODS, type WorkspaceRuntimeOptions } from './runtime/workspace-runtime.js';
+export { echoAgent, type AgentFunction, type AgentTurn, type TranscriptMessage } from './runtime/agent.js';
+export {
+  connectGateway,
+  GatewayRequestError,
+  type ConnectGatewayOptions,
+  type GatewayConnection,
+} from './client/gateway-client.js';
