@@ -80,7 +80,7 @@ export {
 export { SINGLE_TENANT_ID, type ManagerSettings, managerSettingsFromConfig } from './config/manager-options.js';
 
 export { type AuthResult, type AuthCacheOptions, type AuthStats, Authenticator } from './auth/authenticator.js';
-export { type IssuedToken, type IssueOptions, TokenService } from './auth/token-service.js';
+export { type IssuedToken, type IssueOptions, type TokenServiceOptions, TokenService, createTokenService } from './auth/token-service.js';
 
 export type { HookResult, EvictionReason, TenantHooks } from './lifecycle/tenant-hooks.js';
 export type { Lease } from './lifecycle/lease.js';
@@ -116,3 +116,4 @@ export {
 } from './memory/memory-workspace-store.js';
 export { type MemoryAdapter, type MemoryAdapterState, createMemoryAdapter, createMemoryAdapterState } from './memory/memory-adapter.js';
 export { parseSequenceCursor } from './memory/sequence-cursor.js';
+export * from './cloud/index.js';

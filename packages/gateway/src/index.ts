@@ -32,3 +32,9 @@ export {
   type ConnectGatewayOptions,
   type GatewayConnection,
 } from './client/gateway-client.js';
+export {
+  gatewaySettingsSchema,
+  parseGatewaySettings,
+  gatewayOptionsFromSettings,
+  type GatewaySettings,
+} from './config/gateway-settings.js';

@@ -2,7 +2,7 @@ import type { TokenRecord, TokenStore } from '../contracts/token-store.js';
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { createToken, isWellFormedToken } from '../tokens/token-format.js';
-import { isTokenHash, type TokenHasher } from '../tokens/token-hasher.js';
+import { createTokenHasher, isTokenHash, type TokenHasher } from '../tokens/token-hasher.js';
 
 /** A newly issued token: show `token` once, store nothing but `record`. */
 export interface IssuedToken {
@@ -115,4 +115,29 @@ export class TokenService {
     }
     return fn as NonNullable<TokenStore[K]>;
   }
+}
+
+/** Options of {@link createTokenService}. */
+export interface TokenServiceOptions {
+  store: TokenStore;
+  /** The same peppers the gateway uses, current first. */
+  peppers?: readonly string[];
+  /** How long a rotated-out token keeps working (default 1 h). */
+  rotationGraceMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Token administration without a manager, for tools that write to the stores a running gateway
+ * watches (the CLI). Caches are the gateway's concern: it learns of changes through the store's watch.
+ */
+export function createTokenService(options: TokenServiceOptions): TokenService {
+  const noop = () => undefined;
+  return new TokenService(
+    options.store,
+    createTokenHasher({ peppers: options.peppers ?? [] }),
+    { onCreated: noop, onRotated: noop, onRevoked: async () => undefined },
+    options.now ?? Date.now,
+    options.rotationGraceMs ?? 60 * 60_000,
+  );
 }

@@ -1,0 +1,4 @@
+import { runMain } from 'citty';
+import { mainCommand } from './main-command.js';
+
+void runMain(mainCommand);

@@ -1,0 +1,72 @@
+import { createInterface } from 'node:readline';
+import { MultiTenantError } from '@openclaw-mt/core';
+import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import { defineCommand } from 'citty';
+import { jsonArg } from '../args/common-args.js';
+import { ExitCodes } from '../output/exit-codes.js';
+import { runAction, type Output } from '../output/output.js';
+
+const TOKEN_ENV = 'OPENCLAW_GATEWAY_TOKEN';
+
+async function say(connection: GatewayConnection, message: string, sessionKey: string): Promise<{ reply: string; runId: string }> {
+  return connection.request<{ reply: string; runId: string }>('chat.send', { message, sessionKey }, { timeoutMs: 300_000 });
+}
+
+async function converse(connection: GatewayConnection, output: Output, sessionKey: string): Promise<void> {
+  const interactive = process.stdin.isTTY === true;
+  const lines = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, terminal: interactive });
+  if (interactive) {
+    process.stdout.write('Connected. Type a message and press Enter; Ctrl-D to quit.\n');
+    lines.setPrompt('> ');
+    lines.prompt();
+  }
+  for await (const line of lines) {
+    const message = line.trim();
+    if (message !== '') {
+      const { reply, runId } = await say(connection, message, sessionKey);
+      output.result({ runId, reply }, () => reply);
+    }
+    if (interactive) lines.prompt();
+  }
+}
+
+/** `openclaw-mt connect` */
+export const connectCommand = defineCommand({
+  meta: { name: 'connect', description: 'Talk to your assistant through a gateway with your gateway token' },
+  args: {
+    'gateway-token': { type: 'string', description: `Your gateway token (or set ${TOKEN_ENV}, which keeps it out of shell history)` },
+    url: { type: 'string', description: 'Gateway URL', default: 'ws://127.0.0.1:18789' },
+    message: { type: 'string', description: 'Send one message, print the reply and exit (default: interactive)' },
+    session: { type: 'string', description: 'Session key', default: 'main' },
+    ...jsonArg,
+  },
+  run: ({ args }) =>
+    runAction(args.json, async (output) => {
+      const token = args['gateway-token'] ?? process.env[TOKEN_ENV];
+      if (token === undefined || token === '') {
+        throw new MultiTenantError('TOKEN_MALFORMED', `Pass --gateway-token or set ${TOKEN_ENV}.`);
+      }
+      let connection: GatewayConnection;
+      try {
+        connection = await connectGateway({ url: args.url, token, client: { id: 'cli', mode: 'cli' } });
+      } catch (error) {
+        if (!(error instanceof GatewayRequestError)) throw new MultiTenantError('BACKEND_UNAVAILABLE', `Cannot reach the gateway at ${args.url}.`, { cause: error });
+        process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+        return error.shape.retryable || error.code === 'CLOSED' ? ExitCodes.unavailable : ExitCodes.invalid;
+      }
+      try {
+        if (args.message !== undefined) {
+          const { reply, runId } = await say(connection, args.message, args.session);
+          output.result({ runId, reply }, () => reply);
+        } else {
+          await converse(connection, output, args.session);
+        }
+      } catch (error) {
+        if (!(error instanceof GatewayRequestError)) throw error;
+        process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+        return error.shape.retryable ? ExitCodes.unavailable : ExitCodes.failure;
+      } finally {
+        connection.close();
+      }
+    }),
+});

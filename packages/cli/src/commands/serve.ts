@@ -1,0 +1,46 @@
+import { defineCommand } from 'citty';
+import { configArg } from '../args/common-args.js';
+import { buildGateway } from '../context/build-gateway.js';
+import { loadOperatorConfig } from '../context/operator-context.js';
+import { ExitCodes } from '../output/exit-codes.js';
+import { runAction } from '../output/output.js';
+
+/** `openclaw-mt serve` */
+export const serveCommand = defineCommand({
+  meta: { name: 'serve', description: 'Run the multi-tenant gateway (WebSocket, OpenClaw protocol)' },
+  args: {
+    bind: { type: 'string', description: 'Address to listen on (default 127.0.0.1; 0.0.0.0 serves the network)' },
+    port: { type: 'string', description: 'Port (default 18789)' },
+    ...configArg,
+  },
+  run: ({ args }) =>
+    runAction(false, async () => {
+      const loaded = await loadOperatorConfig(args.config);
+      const port = args.port === undefined ? undefined : Number(args.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+        process.stderr.write('error: --port must be an integer between 0 and 65535\n');
+        return ExitCodes.invalid;
+      }
+      const built = await buildGateway(loaded, { ...(args.bind ? { bind: args.bind } : {}), ...(port === undefined ? {} : { port }) });
+      const { url } = await built.gateway.listen();
+      const lines = [
+        `openclaw-mt gateway listening on ${url}`,
+        `  config:  ${loaded.path ?? 'none found, using the embedded defaults'}`,
+        `  stores:  ${built.stores.description}`,
+        `  runtime: ${built.runtimeName}`,
+      ];
+      if (loaded.path === undefined) {
+        lines.push('', 'Create a first token:', '  npx openclaw-mt tokens create alice', 'Then connect with it:', `  npx openclaw-mt connect --url ${url} --gateway-token gt_… --message "hi"`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          process.stdout.write(`\n${signal}: shutting down gracefully…\n`);
+          void built.stop('gateway shutting down').finally(resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      process.stdout.write('stopped.\n');
+    }),
+});
