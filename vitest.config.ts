@@ -33,6 +33,8 @@ export default defineConfig({
       project('gateway', './packages/gateway'),
       project('cli', './packages/cli'),
       project('example-cloud-backend', './examples/cloud-backend'),
+      project('example-custom-adapter', './examples/custom-adapter'),
+      project('example-host-gateway', './examples/host-gateway'),
     ],
   },
 });

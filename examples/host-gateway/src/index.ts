@@ -1,0 +1,1 @@
+export { createHostServer } from './host-server.js';
