@@ -1,4 +1,5 @@
 import { defineCommand } from 'citty';
+import { backendCommand } from './commands/backend.js';
 import { connectCommand } from './commands/connect.js';
 import { serveCommand } from './commands/serve.js';
 import { tokensCommand } from './commands/tokens.js';
@@ -14,5 +15,6 @@ export const mainCommand = defineCommand({
     serve: serveCommand,
     connect: connectCommand,
     tokens: tokensCommand,
+    backend: backendCommand,
   },
 });

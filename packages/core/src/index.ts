@@ -56,6 +56,7 @@ export { DEFAULT_WORKSPACE_LIMITS, resolveWorkspaceLimits, assertWithinLimits, t
 
 export type * from './contracts/index.js';
 export { type Listeners, createListeners } from './contracts/listeners.js';
+export { parseSequenceCursor } from './contracts/sequence-cursor.js';
 
 export {
   MAX_TENANT_CONFIG_BYTES,
@@ -115,5 +116,5 @@ export {
   createMemoryWorkspaceStore,
 } from './memory/memory-workspace-store.js';
 export { type MemoryAdapter, type MemoryAdapterState, createMemoryAdapter, createMemoryAdapterState } from './memory/memory-adapter.js';
-export { parseSequenceCursor } from './memory/sequence-cursor.js';
+
 export * from './cloud/index.js';

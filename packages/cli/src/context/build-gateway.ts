@@ -54,6 +54,12 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     runtime: createWorkspaceRuntime(),
     logger,
   });
+  if (stores.cloud !== undefined) {
+    // The first sync runs before we listen, so configs and suspensions are current from the start;
+    // if the backend is down, the last-known-good copy serves and sync retries with backoff.
+    const { first } = await stores.cloud.attach(manager);
+    if (first !== undefined && !first.ok) logger.warn(`Initial config sync failed; serving last-known-good configs: ${first.error?.message ?? 'unknown error'}`);
+  }
   return {
     gateway,
     stores,

@@ -1,7 +1,11 @@
+import { join } from 'node:path';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
 import {
+  createCloudBackend,
+  createFileCursorStore,
   createMemoryAdapter,
   MultiTenantError,
+  type CloudBackend,
   type ConfigSource,
   type Coordinator,
   type OperatorConfig,
@@ -15,13 +19,16 @@ export interface OpenedStores {
   configs: ConfigSource;
   workspaces: WorkspaceStore;
   coordinator?: Coordinator;
+  /** Present when the config names a Cloud Backend: attach it to the manager to start syncing. */
+  cloud?: CloudBackend;
   /** A short description for logs ("fs at /var/lib/openclaw-mt"). */
   description: string;
   close(): Promise<void>;
 }
 
-/** Opens the stores the config's `adapter` names. */
-export async function openStores(config: OperatorConfig): Promise<OpenedStores> {
+type LocalStores = Omit<OpenedStores, 'cloud'>;
+
+function openLocalStores(config: OperatorConfig): LocalStores {
   const limits = Object.fromEntries(Object.entries(config.limits).filter(([, value]) => value !== undefined));
   switch (config.adapter) {
     case 'memory': {
@@ -47,4 +54,31 @@ export async function openStores(config: OperatorConfig): Promise<OpenedStores> 
     default:
       throw new MultiTenantError('CONFIG_INVALID', `multiTenant.adapter: "${config.adapter}" is not available in this build.`);
   }
+}
+
+/**
+ * Opens the stores the config names. With a Cloud Backend, tokens are verified by the backend and
+ * configs are served from the local store's last-known-good copy, which the sync keeps current.
+ */
+export async function openStores(config: OperatorConfig): Promise<OpenedStores> {
+  const local = openLocalStores(config);
+  if (!config.enabled || config.cloudBackendUrl === undefined || config.serviceToken === undefined) return local;
+  const cloud = createCloudBackend({
+    url: config.cloudBackendUrl,
+    serviceToken: config.serviceToken,
+    lastKnownGood: local.configs,
+    cursorStore: createFileCursorStore(join(config.dataDir, 'sync-cursor.json')),
+    syncIntervalMs: config.syncIntervalMs,
+    peppers: config.peppers,
+    ...(config.cloud.timeoutMs === undefined ? {} : { timeoutMs: config.cloud.timeoutMs }),
+    ...(config.cloud.outageGraceMs === undefined ? {} : { outageGraceMs: config.cloud.outageGraceMs }),
+    ...(config.cloud.pageLimit === undefined ? {} : { pageLimit: config.cloud.pageLimit }),
+  });
+  return {
+    ...local,
+    tokens: cloud.tokens,
+    configs: cloud.configs,
+    cloud,
+    description: `Cloud Backend ${new URL(config.cloudBackendUrl).origin}, last-known-good configs in ${local.description}`,
+  };
 }

@@ -21,6 +21,14 @@ export const multiTenantConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   cloudBackendUrl: z.url({ protocol: /^https?$/ }).optional(),
   serviceToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Tuning of the Cloud Backend client (used only with `cloudBackendUrl`). */
+  cloud: z
+    .strictObject({
+      timeoutMs: positiveInt.optional(),
+      outageGraceMs: milliseconds.optional(),
+      pageLimit: z.int().min(1).max(1_000).optional(),
+    })
+    .prefault({}),
   maxCachedUsers: positiveInt.default(100),
   userIdleTimeoutMs: milliseconds.default(30 * 60_000),
   syncIntervalMs: positiveInt.default(60_000),

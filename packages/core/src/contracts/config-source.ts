@@ -50,6 +50,11 @@ export interface ConfigSourceCapabilities {
 /**
  * Where tenant configs and statuses come from. Sources compose: operator defaults ← this source
  * (file, Redis) ← Cloud Backend sync (which writes the last-known-good copy through `put`).
+ *
+ * Every method validates first and changes nothing on failure: an invalid tenant id is
+ * `TENANT_ID_INVALID`, an invalid config, status or entry is `CONFIG_INVALID` (`assertTenantConfig`,
+ * `assertConfigEntry`), an unreadable cursor is `BAD_REQUEST`, an outage is `BACKEND_UNAVAILABLE`.
+ * Versions of a tenant only ever increase, across `set`, `put` and `remove` (keep a high-water mark).
  */
 export interface ConfigSource {
   readonly name: string;
@@ -57,8 +62,9 @@ export interface ConfigSource {
   /** The tenant's current entry, or `undefined` when the source has none. */
   get(tenantId: string): Promise<TenantConfigEntry | undefined>;
   /**
-   * Applies a local change and bumps the version. With `ifVersion`, throws `CONFLICT` unless the
-   * current version matches (0 meaning "no entry yet").
+   * Applies a local change and bumps the version by one; a new tenant starts as `active` with `{}`.
+   * With `ifVersion`, throws `CONFLICT` unless the current version matches (0 meaning "no entry
+   * yet"). Concurrent sets never lose an update: each gets its own version.
    */
   set?(tenantId: string, update: TenantConfigUpdate, options?: { ifVersion?: number }): Promise<TenantConfigEntry>;
   /**
@@ -66,13 +72,23 @@ export interface ConfigSource {
    * Returns whether it was stored. This is how a last-known-good copy is persisted.
    */
   put?(entry: TenantConfigEntry): Promise<boolean>;
-  /** Forgets a tenant entirely; returns whether it existed. */
+  /**
+   * Forgets a tenant's entry; returns whether it existed. Not reported by `changes` or `watch` (set
+   * `status: 'deleted'` to announce a deletion); a later `set` continues above the removed version.
+   */
   remove?(tenantId: string): Promise<boolean>;
-  /** Entries changed after `cursor` (from the start when omitted), at most `limit` of them. */
+  /**
+   * The latest entry of each tenant changed after `cursor` (from the start when omitted or `''`), in
+   * change order, at most `limit` (default 500) per page. An empty page returns the cursor it was
+   * given (or one equivalent). `parseSequenceCursor` suits sources whose cursor is a sequence number.
+   */
   changes?(cursor?: string, limit?: number): Promise<ConfigChangesPage>;
   /** Every tenant id with an entry, in no particular order. */
   tenants?(): AsyncIterable<string>;
-  /** Subscribes to changes from any writer; returns an unsubscribe function. */
+  /**
+   * Subscribes to changes from any writer (this instance, other processes, other nodes), in order
+   * and promptly; returns an unsubscribe function.
+   */
   watch?(listener: (entry: TenantConfigEntry) => void): () => void;
   close?(): Promise<void>;
 }

@@ -45,6 +45,11 @@ export interface TokenStoreCapabilities {
  * Token lookup and lifecycle storage. Keyed by token hash only. A store answers definitely (a record,
  * or `undefined` for "no such token") or throws `BACKEND_UNAVAILABLE`; the manager caches only
  * definite answers. Policy (format checks, hashing, expiry, caching) lives in core, not here.
+ *
+ * Every method validates its input before any I/O and changes nothing on failure: a malformed hash
+ * or record is `BAD_REQUEST` (`assertTokenHash`, `assertTokenRecord`), an invalid tenant id is
+ * `TENANT_ID_INVALID` (`assertTenantId`), an outage is `BACKEND_UNAVAILABLE`. Records are returned
+ * as copies, field for field as stored (including `tenantStatus` when given).
  */
 export interface TokenStore {
   /** Short name used in error messages and logs (`memory`, `fs`, `redis`, `cloud`). */
@@ -59,17 +64,26 @@ export interface TokenStore {
   verify?(token: string): Promise<Omit<TokenRecord, 'tokenHash'> | undefined>;
   /** Stores a new record; throws `CONFLICT` if the hash exists. */
   create?(record: TokenRecord): Promise<void>;
-  /** Marks a token revoked; returns the updated record, or `undefined` when the hash is unknown. */
+  /**
+   * Marks a token revoked (idempotent) and reports `revoked`; returns the updated record, or
+   * `undefined` when the hash is unknown.
+   */
   revoke?(tokenHash: string): Promise<TokenRecord | undefined>;
   /**
-   * Atomically stores `successor` and limits the old token's life to `graceUntil` (epoch ms), setting
-   * its `rotatedTo`. Throws `NOT_FOUND` for an unknown hash and `TOKEN_REVOKED` for a revoked one.
-   * Returns the updated old record.
+   * Atomically stores `successor` and limits the old token's life to `graceUntil` (epoch ms): its
+   * `expiresAt` becomes the earlier of its current expiry and `graceUntil`, and `rotatedTo` names the
+   * successor. Refuses, storing nothing: an unknown hash (`NOT_FOUND`), a token that is not `active`
+   * (`TOKEN_REVOKED`), a successor of another tenant (`BAD_REQUEST`), a successor hash that exists
+   * (`CONFLICT`). Reports `created` for the successor and `rotated` for the old token. Returns the
+   * updated old record.
    */
   rotate?(tokenHash: string, successor: TokenRecord, graceUntil: number): Promise<TokenRecord>;
   /** Every record (any status) of one tenant, oldest first. */
   listByTenant?(tenantId: string): Promise<TokenRecord[]>;
-  /** Subscribes to changes from any writer; returns an unsubscribe function. */
+  /**
+   * Subscribes to changes from any writer — this instance, other processes, other nodes — delivered
+   * in order, promptly (the kit waits up to 5 s); returns an unsubscribe function.
+   */
   watch?(listener: (change: TokenChange) => void): () => void;
   /** Releases connections, watchers and timers. */
   close?(): Promise<void>;

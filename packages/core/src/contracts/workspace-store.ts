@@ -36,7 +36,11 @@ export interface WorkspaceOpenOptions {
 
 /**
  * One tenant's open workspace. Every name is a relative name accepted by `assertWorkspacePath`
- * (bad names throw `PATH_INVALID`, escapes `PATH_ESCAPE`); the handle can never reach another tenant.
+ * (bad names throw `PATH_INVALID` before any I/O, escapes found on disk `PATH_ESCAPE`); the handle
+ * can never reach another tenant. Names form a tree as on a filesystem: a name cannot be both a file
+ * and a directory (`a` and `a/b`), so a workspace can move between adapters. Reads return plain
+ * `Uint8Array`s (not `Buffer`s). Files an adapter keeps for itself (temp files, the template
+ * manifest) are never listed and never count towards `usage`.
  */
 export interface WorkspaceHandle {
   readonly tenantId: string;
@@ -48,7 +52,10 @@ export interface WorkspaceHandle {
   write(name: string, data: Uint8Array | string): Promise<void>;
   /** Appends to a file, creating it if needed; subject to the same limits as `write`. */
   append(name: string, data: Uint8Array | string): Promise<void>;
-  /** Files under `prefix` (a directory name; everything when omitted), sorted by name. */
+  /**
+   * Files under `prefix` (an acceptable name, no trailing `/`; everything when omitted or `''`), sorted
+   * by name. A file named exactly `prefix` is included (see `isUnderPrefix`).
+   */
   list(prefix?: string): Promise<WorkspaceFileInfo[]>;
   /** Deletes a file; returns whether it existed. */
   remove(name: string): Promise<boolean>;
@@ -62,7 +69,11 @@ export interface WorkspaceHandle {
 
 /**
  * Tenant workspace storage. A workspace is created on first `open` from the store's template; files
- * the tenant never changed follow later template updates (see `syncWorkspaceTemplate`).
+ * the tenant never changed follow later template updates (see `syncWorkspaceTemplate`, which needs a
+ * per-tenant lock around it when several writers may open the same workspace at once). Template files
+ * count towards the limits. Invalid tenant ids are `TENANT_ID_INVALID`; writes over the limits are
+ * `FILE_TOO_LARGE` or `QUOTA_EXCEEDED` and change nothing; outages are `BACKEND_UNAVAILABLE`. Stores
+ * without `fencing` ignore `options.claim`.
  */
 export interface WorkspaceStore {
   readonly name: string;
@@ -72,7 +83,10 @@ export interface WorkspaceStore {
   open(tenantId: string, options?: WorkspaceOpenOptions): Promise<WorkspaceHandle>;
   /** Whether the tenant has a workspace. */
   exists(tenantId: string): Promise<boolean>;
-  /** Deletes a tenant's workspace and everything in it; returns whether it existed. */
+  /**
+   * Deletes a tenant's workspace and everything in it; returns whether it existed. Handles opened
+   * before fail afterwards (`NOT_FOUND` or `CLOSED`) rather than recreating it.
+   */
   destroy(tenantId: string): Promise<boolean>;
   /** Every tenant id with a workspace, in no particular order. */
   tenants?(): AsyncIterable<string>;

@@ -3,7 +3,7 @@ import type { ConfigSource, TenantConfigEntry } from '../contracts/config-source
 import { createListeners, type Listeners } from '../contracts/listeners.js';
 import { assertConfigEntry, assertTenantConfig } from '../config/tenant-config.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
-import { parseSequenceCursor } from './sequence-cursor.js';
+import { parseSequenceCursor } from '../contracts/sequence-cursor.js';
 
 /** A {@link ConfigSource} with every optional method, as the in-memory source provides. */
 export type MemoryConfigSource = ConfigSource & Required<Pick<ConfigSource, 'set' | 'put' | 'remove' | 'changes' | 'tenants' | 'watch' | 'close'>>;

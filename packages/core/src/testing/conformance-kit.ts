@@ -10,7 +10,14 @@ import type { WorkspaceTemplate } from '../workspace/workspace-template.js';
  */
 export interface ConformanceRunner {
   describe(name: string, body: () => void): void;
-  test(name: string, body: () => Promise<void>, timeoutMs?: number): void;
+  /** Registers a test; the body receives whatever context the runner passes (Vitest's and `node:test`'s are used for skips). */
+  test(name: string, body: (context?: unknown) => Promise<void>, timeoutMs?: number): void;
+  /**
+   * Marks the running test as skipped, for cases the adapter's capability flags rule out. Defaults to
+   * calling `context.skip(reason)` when the runner's context has it (Vitest, `node:test`); otherwise
+   * such cases pass without running.
+   */
+  skip?(context: unknown, reason: string): void;
 }
 
 /** What the kit asks the factory for. */
@@ -46,8 +53,8 @@ export interface ConformanceOptions {
   /** Builds stores for one test. Called once or more per test (see {@link ConformanceContext.namespace}). */
   create(context: ConformanceContext): Promise<AdapterUnderTest>;
   /**
-   * Case names to skip on top of those the capability flags rule out. Every skipped case is still
-   * registered, named `[skipped] …`, so a report shows what was left out.
+   * Case names to skip on top of those the capability flags rule out; they are registered as
+   * `[skipped] …` so a report shows what was left out.
    */
   skip?: readonly string[];
   /** Per-case timeout passed to the runner (default 30 s). */

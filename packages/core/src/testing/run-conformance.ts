@@ -28,10 +28,18 @@ async function closeAll(adapter: AdapterUnderTest): Promise<void> {
   await adapter.cleanup?.();
 }
 
+/** Reports a case the adapter's capabilities rule out as skipped, when the runner can say so. */
+function skipRunning(options: ConformanceOptions, context: unknown, reason: string): void {
+  if (options.runner.skip !== undefined) return options.runner.skip(context, reason);
+  const skip = (context as { skip?: unknown } | undefined)?.skip;
+  if (typeof skip === 'function') skip.call(context, reason);
+}
+
 /**
  * Registers the conformance suite for an adapter with your test runner. Each case gets fresh stores
- * from `create` in a fresh namespace; cases the adapter's capability flags rule out, or that `skip`
- * names, are registered as `[skipped] …` and pass trivially so the report shows them.
+ * from `create` in a fresh namespace. Cases the adapter's capability flags (or missing stores) rule
+ * out are reported as skipped, with the reason, where the runner supports it; cases named in `skip`
+ * are registered as `[skipped] …`.
  *
  * @example
  * ```ts
@@ -51,7 +59,7 @@ export function runAdapterConformance(options: ConformanceOptions): void {
       }
       options.runner.test(
         testCase.name,
-        async () => {
+        async (runnerContext?: unknown) => {
           const context: ConformanceContext = {
             namespace: `ns-${randomBytes(6).toString('hex')}`,
             template: sampleTemplate('kit'),
@@ -71,7 +79,7 @@ export function runAdapterConformance(options: ConformanceOptions): void {
           };
           try {
             const reason = testCase.requires?.(adapter);
-            if (reason !== undefined) return;
+            if (reason !== undefined) return skipRunning(options, runnerContext, reason);
             await testCase.run(harness);
           } finally {
             for (const item of opened.reverse()) await closeAll(item);

@@ -1,8 +1,9 @@
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
 
 /**
- * Reads a change-feed cursor that is a decimal sequence number (as the in-memory source issues them);
- * `undefined` or `''` means "from the start". Anything else is refused with `BAD_REQUEST`.
+ * Reads a change-feed cursor that is a decimal sequence number, as issued by sources that number
+ * their changes (the in-memory source, SQL sources). `undefined` or `''` means "from the start";
+ * anything else is refused with `BAD_REQUEST`.
  */
 export function parseSequenceCursor(cursor: string | undefined): number {
   if (cursor === undefined || cursor === '') return 0;
