@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { type Benchmark, type BenchOutcome, meetsGoal } from './harness.js';
+import { fsColdActivation } from './fs-cold-activation.bench.js';
 import { hotPath } from './hot-path.bench.js';
 import { lruScaling } from './lru-scaling.bench.js';
 import { memoryPerTenant } from './memory-per-tenant.bench.js';
 
-const benchmarks: Benchmark[] = [hotPath, lruScaling, memoryPerTenant];
+const benchmarks: Benchmark[] = [hotPath, lruScaling, fsColdActivation, memoryPerTenant];
 
 function format(bench: Benchmark, outcome: BenchOutcome): string {
   const status = meetsGoal(outcome) ? 'met' : 'NOT met';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants, readdirSync, rmSync, statSync } from 'node:fs';
 import { lstat, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +29,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { FILE_MODE, META_DIR } from './permissions.js';
 import { prepareRootDirectory } from './root-directory.js';
 import { assertOpenedInside, openNoFollow, pathEscape, resolveDirectory } from './safe-path.js';
+import { SEED_PREFIX, seedWorkspace } from './seed-workspace.js';
 import { errnoCode, storageError } from './storage-error.js';
 import { listTree } from './workspace-tree.js';
 
@@ -379,6 +380,17 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
 
   async function openTenant(tenantId: string): Promise<Tenant> {
     const dirName = tenantDirName(tenantId);
+    if (!(await lstat(join(root, dirName)).then(() => true, () => false))) {
+      // A new workspace: assemble it whole and rename it into place; it needs no second look.
+      const template = await loadTemplate();
+      const files = Object.fromEntries([...template.files].map(([name, content]) => [name, createHash('sha256').update(content).digest('hex')]));
+      const seeded = await seedWorkspace(root, dirName, template, { templateId: template.id, files });
+      if (seeded !== undefined) {
+        const tenantRoot = join(root, dirName);
+        usage.set(tenantRoot, { bytes: seeded.usage, at: Date.now() });
+        return { tenantId, root: tenantRoot, dev: seeded.dev, ino: seeded.ino, marker: seeded.marker };
+      }
+    }
     const tenantRoot = (await resolveDirectory(root, [dirName], 'create', tenantId))!;
     for (const dir of [...WORKSPACE_DIRECTORIES, META_DIR]) await resolveDirectory(tenantRoot, dir.split('/'), 'create', dir);
     const stats = await lstat(tenantRoot);
@@ -480,6 +492,6 @@ function checkTemplatePath(templatePath: string): void {
 /** Finishes deletions a crash interrupted (`destroy` renames a workspace to `.trash-*` before deleting it). */
 function removeTrash(root: string): void {
   for (const name of readdirSync(root)) {
-    if (name.startsWith('.trash-')) rmSync(join(root, name), { recursive: true, force: true });
+    if (name.startsWith('.trash-') || name.startsWith(SEED_PREFIX)) rmSync(join(root, name), { recursive: true, force: true });
   }
 }

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { WORKSPACE_DIRECTORIES, type TemplateManifest, type WorkspaceTemplate } from '@openclaw-mt/core';
+import { syncDirectory } from './atomic-write.js';
+import { DIRECTORY_MODE, FILE_MODE, META_DIR } from './permissions.js';
+import { errnoCode } from './storage-error.js';
+
+/** Prefix of a workspace being assembled; such directories are never tenant roots and are swept. */
+export const SEED_PREFIX = '.seed-';
+
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** What a freshly seeded workspace is, so opening it needs no second look. */
+export interface SeededWorkspace {
+  dev: number;
+  ino: number;
+  /** Path of the incarnation marker. */
+  marker: string;
+  /** Bytes of tenant-visible files (the template's). */
+  usage: number;
+}
+
+async function writeNewFile(path: string, data: Uint8Array): Promise<void> {
+  const file = await open(path, CREATE, FILE_MODE);
+  try {
+    await file.chmod(FILE_MODE);
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Creates a tenant's workspace from the template in one step: the whole tree (directories, template
+ * files, manifest, incarnation marker) is assembled in a hidden staging directory — files written and
+ * fsynced in parallel, so one journal commit covers them — then renamed into place. Other processes
+ * see no workspace or a complete one, never a partial one; a crash leaves only a staging directory,
+ * swept later. Returns `undefined` when the workspace already exists (open it the usual way then).
+ */
+export async function seedWorkspace(root: string, dirName: string, template: WorkspaceTemplate, manifest: TemplateManifest): Promise<SeededWorkspace | undefined> {
+  const staging = join(root, `${SEED_PREFIX}${randomBytes(8).toString('hex')}`);
+  const markerName = `incarnation-${randomBytes(8).toString('hex')}`;
+  try {
+    const leaves = [...WORKSPACE_DIRECTORIES, META_DIR, ...[...template.files.keys()].map((name) => dirname(name))];
+    const directories = [...new Set([staging, ...leaves.map((dir) => join(staging, dir))])];
+    await mkdir(staging, { mode: DIRECTORY_MODE });
+    // Recursive mkdirs tolerate each other's shared parents, so they can all run at once.
+    await Promise.all(directories.map((dir) => mkdir(dir, { recursive: true, mode: DIRECTORY_MODE })));
+    const all = [...new Set(directories.flatMap((dir) => ancestorsWithin(staging, dir)))];
+    // mkdir's mode is filtered by the umask: set it exactly.
+    await Promise.all(all.map((dir) => chmod(dir, DIRECTORY_MODE)));
+    const encoder = new TextEncoder();
+    await Promise.all([
+      ...[...template.files].map(([name, content]) => writeNewFile(join(staging, name), content)),
+      writeNewFile(join(staging, META_DIR, 'template.json'), encoder.encode(`${JSON.stringify(manifest)}\n`)),
+      writeNewFile(join(staging, META_DIR, markerName), new Uint8Array()),
+    ]);
+    const [stats] = await Promise.all([lstat(staging), ...all.map((dir) => syncDirectory(dir))]);
+    try {
+      await rename(staging, join(root, dirName));
+    } catch (error) {
+      // Someone else created it first (another process or call): theirs stands.
+      if (['EEXIST', 'ENOTEMPTY', 'EISDIR'].includes(errnoCode(error) ?? '')) return undefined;
+      throw error;
+    }
+    await syncDirectory(root);
+    let usage = 0;
+    for (const content of template.files.values()) usage += content.byteLength;
+    return { dev: stats.dev, ino: stats.ino, marker: join(root, dirName, META_DIR, markerName), usage };
+  } finally {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** `dir` and each of its ancestors strictly below `top`, plus `top` itself. */
+function ancestorsWithin(top: string, dir: string): string[] {
+  const out = [top];
+  for (let current = dir; current.length > top.length; current = dirname(current)) out.push(current);
+  return out;
+}
