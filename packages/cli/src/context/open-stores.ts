@@ -1,9 +1,12 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
+import { createRedisAdapter } from '@openclaw-mt/adapter-redis';
 import {
   createCloudBackend,
   createFileCursorStore,
   createMemoryAdapter,
+  loadWorkspaceTemplate,
   MultiTenantError,
   type CloudBackend,
   type ConfigSource,
@@ -28,7 +31,45 @@ export interface OpenedStores {
 
 type LocalStores = Omit<OpenedStores, 'cloud'>;
 
-function openLocalStores(config: OperatorConfig): LocalStores {
+/** How long opening waits for Redis before reporting it unavailable. */
+const REDIS_READY_TIMEOUT_MS = 10_000;
+
+async function openRedisStores(config: OperatorConfig, limits: Record<string, number>): Promise<LocalStores> {
+  const redis = config.redis ?? { url: 'redis://127.0.0.1:6379', prefix: 'ocmt' };
+  const adapter = createRedisAdapter({
+    ...(redis.cluster ? { cluster: redis.cluster } : { url: redis.url }),
+    prefix: redis.prefix,
+    // Unique per process: a node's claims must never be mistaken for another's.
+    nodeId: `${hostname()}-${process.pid}`,
+    localDir: join(config.dataDir, 'node-workspaces'),
+    template: await loadWorkspaceTemplate(config.templatePath),
+    limits,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      adapter.ready(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new MultiTenantError('BACKEND_UNAVAILABLE', `Redis at ${redis.cluster?.join(', ') ?? redis.url} did not answer within ${REDIS_READY_TIMEOUT_MS / 1000} s.`, { retryAfterMs: 5_000 })), REDIS_READY_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (error) {
+    await adapter.close();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    tokens: adapter.tokens,
+    configs: adapter.configs,
+    workspaces: adapter.workspaces,
+    coordinator: adapter.coordinator,
+    description: `redis with prefix "${redis.prefix}"`,
+    close: () => adapter.close(),
+  };
+}
+
+async function openLocalStores(config: OperatorConfig): Promise<LocalStores> {
   const limits = Object.fromEntries(Object.entries(config.limits).filter(([, value]) => value !== undefined));
   switch (config.adapter) {
     case 'memory': {
@@ -51,8 +92,8 @@ function openLocalStores(config: OperatorConfig): LocalStores {
         close: () => adapter.close(),
       };
     }
-    default:
-      throw new MultiTenantError('CONFIG_INVALID', `multiTenant.adapter: "${config.adapter}" is not available in this build.`);
+    case 'redis':
+      return openRedisStores(config, limits);
   }
 }
 
@@ -61,7 +102,7 @@ function openLocalStores(config: OperatorConfig): LocalStores {
  * configs are served from the local store's last-known-good copy, which the sync keeps current.
  */
 export async function openStores(config: OperatorConfig): Promise<OpenedStores> {
-  const local = openLocalStores(config);
+  const local = await openLocalStores(config);
   if (!config.enabled || config.cloudBackendUrl === undefined || config.serviceToken === undefined) return local;
   const cloud = createCloudBackend({
     url: config.cloudBackendUrl,

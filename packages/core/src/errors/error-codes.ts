@@ -63,6 +63,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'BACKEND_UNAVAILABLE',
   'QUOTA_EXCEEDED',
   'LEASE_HELD',
+  'LEASE_LOST',
   'CONFLICT',
 ]);
 

@@ -24,7 +24,7 @@ export interface TenantHooks {
   'tenant:activated': (event: { tenantId: string; workspace: WorkspaceHandle; config: TenantConfig; configVersion: number }) => HookResult;
   /** A tenant is about to leave memory; its workspace is still open. Runtimes stop here. */
   'tenant:evict': (event: { tenantId: string; reason: EvictionReason; workspace: WorkspaceHandle }) => HookResult;
-  /** A tenant left memory and its workspace was closed (written back). */
+  /** A tenant left memory and its workspace was closed (written back); its coordinator claim is released right after. */
   'tenant:evicted': (event: { tenantId: string; reason: EvictionReason }) => HookResult;
   /** An active tenant's config changed; `config` is the new merged, validated config. */
   'tenant:config-updated': (event: { tenantId: string; config: TenantConfig; version: number; previousVersion: number }) => HookResult;

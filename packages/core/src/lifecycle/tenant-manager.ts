@@ -86,6 +86,8 @@ interface TenantSlot {
   idleTimer: NodeJS.Timeout | undefined;
   /** Settles when activation finishes (rejects when it failed). */
   ready: Promise<void> | undefined;
+  /** The coordinator reported the claim lost. */
+  claimLost: boolean;
 }
 
 const EVICTION_REASONS: readonly EvictionReason[] = ['idle', 'lru', 'manual', 'revoked', 'suspended', 'lease-lost', 'shutdown'];
@@ -416,6 +418,7 @@ export class TenantManager {
       idleSince: 0,
       idleTimer: undefined,
       ready: undefined,
+      claimLost: false,
     };
   }
 
@@ -437,12 +440,15 @@ export class TenantManager {
       slot.configVersion = entry?.version ?? 0;
       slot.workspace = await this.options.workspaces.open(tenantId, slot.claim ? { claim: slot.claim } : {});
       if (this.closing) throw closedError();
+      // A claim lost while we were still activating must not leave a tenant active without one.
+      if (slot.claimLost) throw new MultiTenantError('LEASE_LOST', `The claim on ${tenantId} was lost during activation; retry.`, { retryAfterMs: 250 });
       await this.hooks.callHook('tenant:activated', {
         tenantId,
         workspace: slot.workspace,
         config: slot.config,
         configVersion: slot.configVersion,
       });
+      if (slot.claimLost) throw new MultiTenantError('LEASE_LOST', `The claim on ${tenantId} was lost during activation; retry.`, { retryAfterMs: 250 });
       slot.state = 'active';
       this.counters.activations++;
       settle();
@@ -468,6 +474,7 @@ export class TenantManager {
       try {
         return await coordinator.claim(slot.tenantId, {
           onLost: () => {
+            slot.claimLost = true;
             if (slot.state === 'active') void this.deactivate(slot, 'lease-lost');
           },
         });
@@ -538,9 +545,10 @@ export class TenantManager {
     } catch (error) {
       this.warn(`writing back the workspace of ${tenantId}`, error);
     }
-    if (slot.claim) await this.options.coordinator?.release(slot.claim).catch((error) => this.warn('releasing a claim', error));
     this.evictions[reason]++;
     await this.notify('tenant:evicted', { tenantId, reason });
+    // Released last: until now another node taking over could overlap with our hooks.
+    if (slot.claim) await this.options.coordinator?.release(slot.claim).catch((error) => this.warn('releasing a claim', error));
   }
 
   private mergeConfig(tenantId: string, config: TenantConfig): TenantConfig {
