@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { MultiTenantError, type WorkspaceLimits, type WorkspaceTemplate } from '@openclaw-mt/core';
+import { MultiTenantError, type AuditLog, type WorkspaceLimits, type WorkspaceTemplate } from '@openclaw-mt/core';
+import { createFsAuditLog } from './fs-audit-log.js';
 import { createFsConfigSource, type FsConfigSource } from './fs-config-source.js';
 import { createFsTokenStore, type FsTokenStore } from './fs-token-store.js';
 import { createFsWorkspaceStore, type FsWorkspaceStore } from './fs-workspace-store.js';
@@ -18,6 +19,8 @@ export interface FsAdapterOptions {
   configRoot?: string;
   /** Token records (default `<dataDir>/tokens`). */
   tokenRoot?: string;
+  /** The audit log (default `<dataDir>/audit`). */
+  auditRoot?: string;
   /** An operator template directory for new workspaces (see {@link FsWorkspaceStoreOptions}). */
   templatePath?: string;
   /** A template object instead of `templatePath`. */
@@ -28,12 +31,13 @@ export interface FsAdapterOptions {
   pollIntervalMs?: number;
 }
 
-/** The three filesystem stores together. */
+/** The filesystem stores together. */
 export interface FsAdapter {
   tokens: FsTokenStore;
   configs: FsConfigSource;
   workspaces: FsWorkspaceStore;
-  /** Closes all three stores. */
+  audit: AuditLog;
+  /** Closes all stores. */
   close(): Promise<void>;
 }
 
@@ -60,10 +64,12 @@ export function createFsAdapter(options: FsAdapterOptions): FsAdapter {
     ...(options.templatePath === undefined ? {} : { templatePath: options.templatePath }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
+  const audit = createFsAuditLog({ root: rootFor(options.auditRoot, dataDir, 'audit', 'auditRoot') });
   return {
     tokens,
     configs,
     workspaces,
+    audit,
     async close() {
       await Promise.all([tokens.close(), configs.close(), workspaces.close()]);
     },

@@ -7,3 +7,4 @@ export { type FsAdapter, type FsAdapterOptions, createFsAdapter } from './fs-ada
 export { type FsTokenStore, type FsTokenStoreOptions, createFsTokenStore } from './fs-token-store.js';
 export { type FsConfigSource, type FsConfigSourceOptions, createFsConfigSource } from './fs-config-source.js';
 export { type FsWorkspaceStore, type FsWorkspaceStoreOptions, createFsWorkspaceStore } from './fs-workspace-store.js';
+export { type FsAuditLogOptions, createFsAuditLog } from './fs-audit-log.js';

@@ -20,6 +20,7 @@ runAdapterConformance({
       tokens: adapter.tokens,
       configs: adapter.configs,
       workspaces: adapter.workspaces,
+      audit: adapter.audit,
       async cleanup() {
         rmSync(dataDir, { recursive: true, force: true });
       },

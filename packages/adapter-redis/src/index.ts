@@ -17,3 +17,4 @@ export {
 } from './redis-connection.js';
 export type { RedisStoreOptions, RedisLogger } from './store-options.js';
 export { RedisKeys, assertKeyPrefix } from './keys.js';
+export { createRedisAuditLog, type RedisAuditLog, type RedisAuditLogOptions } from './redis-audit-log.js';

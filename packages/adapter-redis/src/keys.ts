@@ -51,6 +51,11 @@ export class RedisKeys {
     return `${this.prefix}:${GLOBAL_TAG}:token-events`;
   }
 
+  /** Stream of audit entries (administrative actions). */
+  get auditLog(): string {
+    return `${this.prefix}:${GLOBAL_TAG}:audit`;
+  }
+
   /** Pub/sub channel announcing new token events. */
   get tokenChannel(): string {
     return `${this.prefix}:token-events`;

@@ -1,6 +1,7 @@
 import type { WorkspaceLimits, WorkspaceTemplate } from '@openclaw-mt/core';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { createRedisConfigSource, type RedisConfigSource } from './redis-config-source.js';
+import { createRedisAuditLog, type RedisAuditLog } from './redis-audit-log.js';
 import { createRedisCoordinator, type RedisCoordinator } from './redis-coordinator.js';
 import { createRedisTokenStore, type RedisTokenStore } from './redis-token-store.js';
 import { createRedisWorkspaceStore, type RedisWorkspaceStore } from './redis-workspace-store.js';
@@ -35,6 +36,7 @@ export interface RedisAdapter {
   configs: RedisConfigSource;
   workspaces: RedisWorkspaceStore;
   coordinator: RedisCoordinator;
+  audit: RedisAuditLog;
   /** The shared connection (when the adapter opened it, closed with the last store). */
   connection: RedisConnection;
   /**
@@ -82,12 +84,15 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisAdapter {
       ...(options.renewIntervalMs === undefined ? {} : { renewIntervalMs: options.renewIntervalMs }),
     });
     stores.push(coordinator);
+    const audit = createRedisAuditLog(shared);
+    stores.push(audit);
     let closing: Promise<void> | undefined;
     return {
       tokens,
       configs,
       workspaces,
       coordinator,
+      audit,
       connection,
       async ready() {
         await connection.ready();
@@ -96,7 +101,7 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisAdapter {
       close() {
         closing ??= (async () => {
           // Write back while the leases are still held, then hand the leases back, then the rest.
-          for (const store of [workspaces, coordinator, configs, tokens]) await store.close().catch(() => undefined);
+          for (const store of [workspaces, coordinator, configs, tokens, audit]) await store.close().catch(() => undefined);
           if (owned) await connection.close();
         })();
         return closing;

@@ -118,3 +118,10 @@ export {
 export { type MemoryAdapter, type MemoryAdapterState, createMemoryAdapter, createMemoryAdapterState } from './memory/memory-adapter.js';
 
 export * from './cloud/index.js';
+
+export type { MonitorSample, AlertRule, AlertEvent, ActiveAlert } from './monitor/alert-rule.js';
+export { type BuiltinRuleOptions, builtinRules } from './monitor/builtin-rules.js';
+export { type MonitorOptions, Monitor } from './monitor/monitor.js';
+export { assertAuditEntry, filterAuditEntries } from './audit/audit-entry.js';
+export { type AuditSubject, audited, localActor } from './audit/audited.js';
+export { createMemoryAuditLog } from './memory/memory-audit-log.js';

@@ -1,5 +1,5 @@
 import { describe, test } from 'vitest';
-import { createMemoryAdapterState, createMemoryConfigSource, createMemoryTokenStore, createMemoryWorkspaceStore } from '@openclaw-mt/core';
+import { createMemoryAdapterState, createMemoryAuditLog, createMemoryConfigSource, createMemoryTokenStore, createMemoryWorkspaceStore } from '@openclaw-mt/core';
 import { runAdapterConformance } from '@openclaw-mt/core/testing';
 
 const states = new Map<string, ReturnType<typeof createMemoryAdapterState>>();
@@ -14,6 +14,7 @@ runAdapterConformance({
       tokens: createMemoryTokenStore({ state: state.tokens }),
       configs: createMemoryConfigSource({ state: state.configs }),
       workspaces: createMemoryWorkspaceStore({ template, limits, data: state.workspaces }),
+      audit: createMemoryAuditLog({ entries: state.audit }),
       async cleanup() {
         states.delete(namespace);
       },

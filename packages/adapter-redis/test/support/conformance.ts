@@ -21,6 +21,7 @@ export function redisConformance(name: string, source: () => RedisConnectionOpti
         configs: adapter.configs,
         workspaces: adapter.workspaces,
         coordinator: adapter.coordinator,
+        audit: adapter.audit,
         async cleanup() {
           await adapter.close();
           await leftovers().removeDir(localDir);

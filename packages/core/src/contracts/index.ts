@@ -18,3 +18,4 @@ export type {
   WorkspaceStore,
 } from './workspace-store.js';
 export type { TenantClaim, ClaimOptions, Coordinator } from './coordinator.js';
+export type { AuditEntry, AuditQuery, AuditLog } from './audit-log.js';

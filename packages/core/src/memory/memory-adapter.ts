@@ -1,3 +1,5 @@
+import type { AuditEntry, AuditLog } from '../contracts/audit-log.js';
+import { createMemoryAuditLog } from './memory-audit-log.js';
 import { createMemoryConfigSource, createMemoryConfigState, type MemoryConfigSource, type MemoryConfigState } from './memory-config-source.js';
 import { createMemoryTokenState, createMemoryTokenStore, type MemoryTokenState, type MemoryTokenStore } from './memory-token-store.js';
 import {
@@ -12,6 +14,7 @@ export interface MemoryAdapter {
   tokens: MemoryTokenStore;
   configs: MemoryConfigSource;
   workspaces: MemoryWorkspaceStore;
+  audit: AuditLog;
 }
 
 /** Everything the memory adapter holds; share it between two adapters to simulate a reopen. */
@@ -19,11 +22,12 @@ export interface MemoryAdapterState {
   tokens: MemoryTokenState;
   configs: MemoryConfigState;
   workspaces: MemoryWorkspaceData;
+  audit: AuditEntry[];
 }
 
 /** Fresh, empty state for {@link createMemoryAdapter}. */
 export function createMemoryAdapterState(): MemoryAdapterState {
-  return { tokens: createMemoryTokenState(), configs: createMemoryConfigState(), workspaces: new Map() };
+  return { tokens: createMemoryTokenState(), configs: createMemoryConfigState(), workspaces: new Map(), audit: [] };
 }
 
 /** All three contracts in process memory: the embedded default for tests and examples. */
@@ -34,5 +38,6 @@ export function createMemoryAdapter(options: Omit<MemoryWorkspaceStoreOptions, '
     tokens: createMemoryTokenStore({ state: state.tokens }),
     configs: createMemoryConfigSource({ state: state.configs, ...(options.now ? { now: options.now } : {}) }),
     workspaces: createMemoryWorkspaceStore({ ...workspaceOptions, data: state.workspaces }),
+    audit: createMemoryAuditLog({ entries: state.audit }),
   };
 }

@@ -1,5 +1,6 @@
 import type { ConfigSource } from '../contracts/config-source.js';
 import type { Coordinator } from '../contracts/coordinator.js';
+import type { AuditLog } from '../contracts/audit-log.js';
 import type { TokenStore } from '../contracts/token-store.js';
 import type { WorkspaceLimits, WorkspaceStore } from '../contracts/workspace-store.js';
 import type { WorkspaceTemplate } from '../workspace/workspace-template.js';
@@ -41,6 +42,7 @@ export interface AdapterUnderTest {
   configs?: ConfigSource;
   workspaces?: WorkspaceStore;
   coordinator?: Coordinator;
+  audit?: AuditLog;
   /** Runs after each test, after the stores were closed (delete temp dirs, keys…). */
   cleanup?(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AdapterUnderTest, ConformanceCase, ConformanceContext, ConformanceOptions, Harness } from './conformance-kit.js';
+import { auditLogCases } from './audit-log-cases.js';
 import { configSourceCases } from './config-source-cases.js';
 import { coordinatorCases } from './coordinator-cases.js';
 import { sampleTemplate } from './fixtures.js';
@@ -12,13 +13,14 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...configSourceCases,
   ...workspaceStoreCases,
   ...coordinatorCases,
+  ...auditLogCases,
 ];
 
 /** Limits the kit gives adapters: small, so size checks run fast. */
 const KIT_LIMITS = Object.freeze({ maxFileBytes: 64 * 1024, maxWorkspaceBytes: 512 * 1024 });
 
 async function closeAll(adapter: AdapterUnderTest): Promise<void> {
-  for (const store of [adapter.coordinator, adapter.workspaces, adapter.configs, adapter.tokens]) {
+  for (const store of [adapter.audit, adapter.coordinator, adapter.workspaces, adapter.configs, adapter.tokens]) {
     try {
       await store?.close?.();
     } catch {
