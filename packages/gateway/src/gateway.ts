@@ -7,6 +7,7 @@ import { createLogger, type EvictionReason, type Lease, type TenantManager } fro
 import { WebSocketServer } from 'ws';
 import { ClientConnection, type ConnectionSettings } from './connection/client-connection.js';
 import { ConnectionRegistry } from './connection/connection-registry.js';
+import type { GatewayObserver } from './connection/gateway-observer.js';
 import { AuthRateLimiter, type AuthRateLimitOptions } from './limits/auth-rate-limiter.js';
 import { RequestRate } from './limits/request-rate.js';
 import { DEFAULT_QUOTAS, resolveQuotas, type TenantQuotas } from './limits/tenant-quotas.js';
@@ -50,6 +51,8 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   /** Reported in `hello-ok.server.version`. */
   serverVersion?: string;
+  /** Receives handshake and request timings (metrics). */
+  observer?: GatewayObserver;
   logger?: ConsolaInstance;
 }
 
@@ -145,6 +148,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onIdle: () => {
       for (const wake of idleWaiters.splice(0)) wake();
     },
+    observer: options.observer,
   };
 
   manager.hooks.addHooks({

@@ -38,3 +38,8 @@ export {
   gatewayOptionsFromSettings,
   type GatewaySettings,
 } from './config/gateway-settings.js';
+export type { GatewayObserver } from './connection/gateway-observer.js';
+export { createGatewayMetrics, type GatewayMetrics, type GatewayMetricsSources } from './admin/gateway-metrics.js';
+export { createAdminServer, DEFAULT_ADMIN_PORT, type AdminServer, type AdminServerOptions } from './admin/admin-server.js';
+export { adminSettingsSchema, parseAdminSettings, ADMIN_TOKEN_ENV, type AdminSettings } from './config/admin-settings.js';
+

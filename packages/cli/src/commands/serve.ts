@@ -11,20 +11,25 @@ export const serveCommand = defineCommand({
   args: {
     bind: { type: 'string', description: 'Address to listen on (default 127.0.0.1; 0.0.0.0 serves the network)' },
     port: { type: 'string', description: 'Port (default 18789)' },
+    'admin-port': { type: 'string', description: 'Port of the admin endpoint on loopback (default 18790)' },
     ...configArg,
   },
   run: ({ args }) =>
     runAction(false, async () => {
       const loaded = await loadOperatorConfig(args.config);
       const port = args.port === undefined ? undefined : Number(args.port);
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
-        process.stderr.write('error: --port must be an integer between 0 and 65535\n');
-        return ExitCodes.invalid;
+      const adminPort = args['admin-port'] === undefined ? undefined : Number(args['admin-port']);
+      for (const [flag, value] of [['--port', port], ['--admin-port', adminPort]] as const) {
+        if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 65_535)) {
+          process.stderr.write(`error: ${flag} must be an integer between 0 and 65535\n`);
+          return ExitCodes.invalid;
+        }
       }
-      const built = await buildGateway(loaded, { ...(args.bind ? { bind: args.bind } : {}), ...(port === undefined ? {} : { port }) });
-      const { url } = await built.gateway.listen();
+      const built = await buildGateway(loaded, { ...(args.bind ? { bind: args.bind } : {}), ...(port === undefined ? {} : { port }), ...(adminPort === undefined ? {} : { adminPort }) });
+      const { url, adminUrl } = await built.listen();
       const lines = [
         `openclaw-mt gateway listening on ${url}`,
+        `  admin:   ${adminUrl ?? 'disabled'}`,
         `  config:  ${loaded.path ?? 'none found, using the embedded defaults'}`,
         `  stores:  ${built.stores.description}`,
         `  runtime: ${built.runtimeName}`,

@@ -1,30 +1,43 @@
 import {
   createLogger,
   managerSettingsFromConfig,
+  Monitor,
+  MultiTenantError,
   TenantManager,
   type LoadedConfig,
 } from '@openclaw-mt/core';
 import {
+  createAdminServer,
   createGateway,
+  createGatewayMetrics,
   createWorkspaceRuntime,
   gatewayOptionsFromSettings,
+  parseAdminSettings,
   parseGatewaySettings,
+  type AdminServer,
   type Gateway,
 } from '@openclaw-mt/gateway';
-import { MultiTenantError } from '@openclaw-mt/core';
+import { ensureAdminToken } from './admin-token.js';
 import { openStores, type OpenedStores } from './open-stores.js';
 
 /** Command-line overrides of the config's gateway settings. */
 export interface GatewayOverrides {
   bind?: string;
   port?: number;
+  /** Port of the admin endpoint (0 picks a free one). */
+  adminPort?: number;
 }
 
-/** A gateway composed from the operator config: stores → manager → runtime → front door. */
+/** A gateway composed from the operator config: stores → manager → runtime → front door, plus operations. */
 export interface BuiltGateway {
   gateway: Gateway;
   stores: OpenedStores;
   runtimeName: string;
+  monitor: Monitor | undefined;
+  /** The admin endpoint (metrics, stats, evictions), unless disabled. */
+  admin: AdminServer | undefined;
+  /** Starts the front door and the admin endpoint; resolves with their URLs. */
+  listen(): Promise<{ url: string; adminUrl: string | undefined }>;
   /** Stops everything in order. */
   stop(reason?: string): Promise<void>;
 }
@@ -46,14 +59,33 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     ...managerSettingsFromConfig(config),
     logger,
   });
+  // The observer must exist before the gateway; the metrics read the gateway once it does.
+  let connections = () => 0;
+  const monitor = config.monitor.enabled ? new Monitor({ manager, intervalMs: config.monitor.intervalMs, logger: logger.withTag('monitor') }) : undefined;
+  const metrics = createGatewayMetrics({ manager, connections: () => connections(), ...(stores.cloud ? { sync: stores.cloud.sync } : {}), ...(monitor ? { monitor } : {}) });
   const gateway = createGateway({
     ...gatewayOptionsFromSettings(settings),
     ...(overrides.bind === undefined ? {} : { host: overrides.bind }),
     ...(overrides.port === undefined ? {} : { port: overrides.port }),
     manager,
     runtime: createWorkspaceRuntime(),
+    observer: metrics.observer,
     logger,
   });
+  connections = () => gateway.connectionCount();
+  const adminSettings = parseAdminSettings(config.admin);
+  const admin = adminSettings.enabled
+    ? createAdminServer({
+        gateway,
+        metrics,
+        token: await ensureAdminToken(adminSettings, config),
+        host: adminSettings.bind,
+        port: overrides.adminPort ?? adminSettings.port,
+        ...(stores.cloud ? { sync: stores.cloud.sync } : {}),
+        ...(monitor ? { monitor } : {}),
+        ...(stores.audit ? { audit: stores.audit } : {}),
+      })
+    : undefined;
   if (stores.cloud !== undefined) {
     // The first sync runs before we listen, so configs and suspensions are current from the start;
     // if the backend is down, the last-known-good copy serves and sync retries with backoff.
@@ -64,8 +96,19 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     gateway,
     stores,
     runtimeName: settings.runtime,
+    monitor,
+    admin,
+    async listen() {
+      const { url } = await gateway.listen();
+      const adminUrl = admin === undefined ? undefined : (await admin.listen()).url;
+      monitor?.start();
+      return { url, adminUrl };
+    },
     async stop(reason) {
+      monitor?.stop();
+      await admin?.close();
       await gateway.close(reason);
+      metrics.close();
     },
   };
 }

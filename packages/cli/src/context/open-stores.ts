@@ -6,8 +6,10 @@ import {
   createCloudBackend,
   createFileCursorStore,
   createMemoryAdapter,
+  createMemoryAuditLog,
   loadWorkspaceTemplate,
   MultiTenantError,
+  type AuditLog,
   type CloudBackend,
   type ConfigSource,
   type Coordinator,
@@ -22,6 +24,8 @@ export interface OpenedStores {
   configs: ConfigSource;
   workspaces: WorkspaceStore;
   coordinator?: Coordinator;
+  /** Where administrative actions are recorded. */
+  audit?: AuditLog;
   /** Present when the config names a Cloud Backend: attach it to the manager to start syncing. */
   cloud?: CloudBackend;
   /** A short description for logs ("fs at /var/lib/openclaw-mt"). */
@@ -64,6 +68,7 @@ async function openRedisStores(config: OperatorConfig, limits: Record<string, nu
     configs: adapter.configs,
     workspaces: adapter.workspaces,
     coordinator: adapter.coordinator,
+    audit: adapter.audit,
     description: `redis with prefix "${redis.prefix}"`,
     close: () => adapter.close(),
   };
@@ -74,13 +79,14 @@ async function openLocalStores(config: OperatorConfig): Promise<LocalStores> {
   switch (config.adapter) {
     case 'memory': {
       const adapter = createMemoryAdapter({ limits });
-      return { ...adapter, description: 'memory (not persistent)', close: async () => undefined };
+      return { ...adapter, audit: createMemoryAuditLog(), description: 'memory (not persistent)', close: async () => undefined };
     }
     case 'fs': {
       const adapter = createFsAdapter({
         workspaceRoot: config.workspaceRoot,
         configRoot: config.configRoot,
         tokenRoot: config.tokenRoot,
+        auditRoot: join(config.dataDir, 'audit'),
         ...(config.templatePath ? { templatePath: config.templatePath } : {}),
         limits,
       });
@@ -88,6 +94,7 @@ async function openLocalStores(config: OperatorConfig): Promise<LocalStores> {
         tokens: adapter.tokens,
         configs: adapter.configs,
         workspaces: adapter.workspaces,
+        audit: adapter.audit,
         description: `fs at ${config.dataDir}`,
         close: () => adapter.close(),
       };

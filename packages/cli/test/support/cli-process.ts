@@ -29,10 +29,10 @@ export function run(args: string[], options: { cwd: string; env?: NodeJS.Process
   });
 }
 
-/** Starts `openclaw-mt serve` and resolves once it prints its URL. */
-export function serve(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number> }> {
+/** Starts `openclaw-mt serve` (free ports) and resolves once it prints its URLs. */
+export function serve(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ child: ChildProcess; url: string; adminUrl: string | undefined; output: () => string; exited: Promise<number> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--admin-port', '0', ...args], {
       cwd: options.cwd,
       env: { ...process.env, OPENCLAW_MT_CONFIG: '', NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,9 +43,10 @@ export function serve(args: string[], options: { cwd: string; env?: NodeJS.Proce
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (ws:\/\/\S+)/.exec(output);
-      if (match) {
+      const admin = /admin:\s+(\S+)/.exec(output);
+      if (match && admin) {
         clearTimeout(timer);
-        resolve({ child, url: match[1]!, output: () => output, exited });
+        resolve({ child, url: match[1]!, adminUrl: admin[1] === 'disabled' ? undefined : admin[1], output: () => output, exited });
       }
     };
     child.stdout!.on('data', onData);

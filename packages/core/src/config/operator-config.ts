@@ -56,6 +56,8 @@ export const multiTenantConfigSchema = z.strictObject({
   limits: z.strictObject({ maxFileBytes: positiveInt.optional(), maxWorkspaceBytes: positiveInt.optional() }).prefault({}),
   /** Operator defaults every tenant config is merged over. */
   defaults: tenantConfigSchema.default({}),
+  /** Periodic stats and alerting. */
+  monitor: z.strictObject({ enabled: z.boolean().default(true), intervalMs: positiveInt.default(30_000) }).prefault({}),
   /** Settings of the gateway package, validated there. */
   gateway: z.record(z.string(), z.unknown()).default({}),
   /** Settings of the admin endpoint, validated by the gateway package. */

@@ -12,6 +12,7 @@ import type { RequestRate } from '../limits/request-rate.js';
 import type { TenantQuotas } from '../limits/tenant-quotas.js';
 import type { RuntimeSession, TenantRuntime } from '../runtime/tenant-runtime.js';
 import type { ConnectionRegistry, RegisteredConnection } from './connection-registry.js';
+import type { GatewayObserver } from './gateway-observer.js';
 
 /** Limits and identity the connection needs from its gateway. */
 export interface ConnectionSettings {
@@ -39,6 +40,7 @@ export interface ConnectionServices {
   log: ConsolaInstance;
   /** Called whenever a request finishes, so shutdown can wait for in-flight work. */
   onIdle(): void;
+  observer: GatewayObserver | undefined;
 }
 
 /** What the gateway knows about the socket before any frame arrives. */
@@ -82,6 +84,7 @@ export class ClientConnection implements RegisteredConnection {
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly aborter = new AbortController();
   private readonly nonce = randomBytes(16).toString('hex');
+  private readonly openedAt = performance.now();
 
   constructor(
     private readonly socket: WebSocket,
@@ -164,7 +167,9 @@ export class ClientConnection implements RegisteredConnection {
       const protocol = negotiateProtocol(params);
       const auth = await this.authenticate(params);
       await this.bind(auth, params, protocol, frame.id);
+      this.services.observer?.handshake?.(performance.now() - this.openedAt, 'ok');
     } catch (error) {
+      this.services.observer?.handshake?.(performance.now() - this.openedAt, isMultiTenantError(error) ? error.code : 'INTERNAL');
       if (this.closed) return;
       this.send(errorFrame(requestId, toErrorShape(error)));
       this.close(failureCloseCode(error), isMultiTenantError(error) ? error.code : 'handshake failed');
@@ -278,13 +283,18 @@ export class ClientConnection implements RegisteredConnection {
     const pin = manager.tryAcquire(this.tenantId);
     if (pin === undefined) return this.close(CloseCodes.restart, 'tenant is no longer active');
     this.inFlight++;
+    const started = performance.now();
+    let result = 'ok';
     try {
       const outcome = await this.session!.handle(request);
+      if (!outcome.ok) result = String(outcome.error.details?.code ?? outcome.error.code);
       this.send(outcome.ok ? okFrame(request.id, outcome.payload) : errorFrame(request.id, outcome.error));
     } catch (error) {
+      result = isMultiTenantError(error) ? error.code : 'INTERNAL';
       if (!isMultiTenantError(error)) this.services.log.warn(`request ${request.method} of ${this.tenantId} failed:`, error);
       this.send(errorFrame(request.id, toErrorShape(error)));
     } finally {
+      this.services.observer?.request?.(request.method, performance.now() - started, result);
       this.inFlight--;
       pin.release();
       this.services.onIdle();

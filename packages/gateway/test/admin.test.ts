@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { createAdminServer, createGateway, createGatewayMetrics, connectGateway } from '@openclaw-mt/gateway';
+import { createMemoryAdapter, createMemoryAuditLog, Monitor, TenantManager } from '@openclaw-mt/core';
+
+const TOKEN = 'admin-token-for-tests-0123456789';
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+async function setup() {
+  let connections = () => 0;
+  const manager = new TenantManager({ ...createMemoryAdapter(), capacity: 10, idleTimeoutMs: 0, drainTimeoutMs: 100 });
+  const monitor = new Monitor({ manager, logStats: false });
+  const metrics = createGatewayMetrics({ manager, connections: () => connections(), monitor });
+  const gateway = createGateway({ manager, port: 0, drainTimeoutMs: 200, observer: metrics.observer });
+  const started = { manager, gateway, url: (await gateway.listen()).url };
+  stops.push(() => gateway.close());
+  connections = () => gateway.connectionCount();
+  const audit = createMemoryAuditLog();
+  const admin = createAdminServer({ gateway, metrics, token: TOKEN, port: 0, monitor, audit });
+  const { url } = await admin.listen();
+  stops.push(() => admin.close());
+  const call = async (method: string, path: string, body?: unknown, token = TOKEN) => {
+    const response = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const text = await response.text();
+    return { status: response.status, text, json: () => JSON.parse(text) };
+  };
+  return { ...started, call, audit };
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((row) => row.startsWith(`${name} `) || row.startsWith(`${name}{`) && !row.startsWith('#'));
+  if (line === undefined) throw new Error(`no metric ${name}`);
+  return Number(line.split(' ').at(-1));
+}
+
+describe('admin endpoint', () => {
+  test('refuses requests without the admin token, except /healthz', async () => {
+    const { call } = await setup();
+    expect((await call('GET', '/v1/stats', undefined, 'wrong-token-wrong-token')).status).toBe(401);
+    expect((await call('GET', '/metrics', undefined, '')).status).toBe(401);
+    expect((await call('GET', '/healthz', undefined, '')).status).toBe(200);
+  });
+
+  test('stats and /metrics report the same numbers', async () => {
+    const { call, manager, url } = await setup();
+    const tokens = await Promise.all(['a', 'b', 'c'].map((id) => manager.tokens.create(id)));
+    const open = await Promise.all(tokens.slice(0, 2).map(({ token }) => connectGateway({ url, token })));
+    (await manager.acquire('c')).release();
+    await manager.authenticate('gt_bad').catch(() => undefined);
+    const stats = (await call('GET', '/v1/stats')).json();
+    const text = (await call('GET', '/metrics')).text;
+    expect(stats).toMatchObject({ resident: 3, pinned: 2, capacity: 10, connections: 2 });
+    expect(metric(text, 'openclaw_mt_tenants{state="resident"}')).toBe(stats.resident);
+    expect(metric(text, 'openclaw_mt_tenants{state="pinned"}')).toBe(stats.pinned);
+    expect(metric(text, 'openclaw_mt_tenant_capacity')).toBe(stats.capacity);
+    expect(metric(text, 'openclaw_mt_connections')).toBe(stats.connections);
+    expect(metric(text, 'openclaw_mt_activations_total{result="ok"}')).toBe(stats.activations);
+    expect(metric(text, 'openclaw_mt_auth_total{result="failure"}')).toBe(stats.auth.failures);
+    expect(metric(text, 'openclaw_mt_auth_failures_total{code="TOKEN_MALFORMED"}')).toBe(1);
+    expect(text).toContain('openclaw_mt_handshake_duration_seconds_count{outcome="ok"} 2');
+    for (const connection of open) connection.close();
+  });
+
+  test('lists active tenants with their connections, evicts (audited) and cleans up', async () => {
+    const { call, manager, url, audit } = await setup();
+    const { token } = await manager.tokens.create('busy');
+    const connection = await connectGateway({ url, token });
+    (await manager.acquire('idle-1')).release();
+    (await manager.acquire('idle-2')).release();
+    const listed = (await call('GET', '/v1/tenants')).json().tenants;
+    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ tenantId: 'busy', connections: 1, pins: 1 })]));
+    const refused = await call('POST', '/v1/tenants/busy/evict', {});
+    expect(refused.status).toBe(409);
+    expect(refused.json().error.details.code).toBe('TENANT_BUSY');
+    expect((await call('POST', '/v1/tenants/idle-1/evict', {})).json()).toEqual({ tenantId: 'idle-1', evicted: true });
+    expect((await call('POST', '/v1/cleanup')).json()).toEqual({ evicted: 1 });
+    expect((await call('POST', '/v1/tenants/busy/evict', { force: true })).json()).toEqual({ tenantId: 'busy', evicted: true });
+    expect((await connection.closed).code).toBe(1012);
+    const entries = await audit.list();
+    expect(entries.map((entry) => `${entry.action}:${entry.result}`)).toEqual(['tenant.evict:ok', 'tenant.cleanup:ok', 'tenant.evict:ok', 'tenant.evict:error']);
+    expect(entries.at(-1)).toMatchObject({ code: 'TENANT_BUSY', tenantId: 'busy', actor: expect.stringMatching(/^admin-api:/) });
+    expect((await call('POST', '/v1/sync')).status).toBe(409);
+  });
+});
