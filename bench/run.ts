@@ -1,12 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { type Benchmark, type BenchOutcome, meetsGoal } from './harness.js';
+import { configSync } from './config-sync.bench.js';
+import { frontDoor } from './front-door.bench.js';
 import { fsColdActivation } from './fs-cold-activation.bench.js';
 import { hotPath } from './hot-path.bench.js';
 import { lruScaling } from './lru-scaling.bench.js';
 import { memoryPerTenant } from './memory-per-tenant.bench.js';
+import { redisTokenLookup } from './redis-token-lookup.bench.js';
 
-const benchmarks: Benchmark[] = [hotPath, lruScaling, fsColdActivation, memoryPerTenant];
+const benchmarks: Benchmark[] = [hotPath, lruScaling, fsColdActivation, redisTokenLookup, configSync, memoryPerTenant, frontDoor];
 
 function format(bench: Benchmark, outcome: BenchOutcome): string {
   const status = meetsGoal(outcome) ? 'met' : 'NOT met';

@@ -1,0 +1,86 @@
+import type { AddressInfo } from 'node:net';
+import { createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
+import { createGateway } from '@openclaw-mt/gateway';
+import { WebSocket, WebSocketServer } from 'ws';
+import { type Benchmark, round } from './harness.js';
+
+const HANDSHAKES = 600;
+
+/** A bare `ws` server doing the same handshake with no work behind it: the floor. */
+async function bareServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  wss.on('connection', (socket) => {
+    socket.send(JSON.stringify({ type: 'event', event: 'connect.challenge', payload: { nonce: 'n', ts: Date.now() } }));
+    socket.once('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { id: string };
+      socket.send(JSON.stringify({ type: 'res', id: frame.id, ok: true, payload: { type: 'hello-ok', protocol: 4 } }));
+    });
+  });
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, close: () => new Promise((resolve) => wss.close(() => resolve())) };
+}
+
+/** Milliseconds from opening a socket to receiving hello-ok. */
+function handshake(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = new WebSocket(url, { perMessageDeflate: false });
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; event?: string; ok?: boolean };
+      if (frame.event === 'connect.challenge') {
+        socket.send(JSON.stringify({ type: 'req', id: '1', method: 'connect', params: { minProtocol: 4, maxProtocol: 4, auth: { token } } }));
+      } else if (frame.type === 'res') {
+        const elapsed = performance.now() - started;
+        socket.close();
+        if (frame.ok) resolve(elapsed);
+        else reject(new Error('handshake refused'));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** 7 — connect → hello-ok through the gateway (workspace runtime) vs a bare ws server. */
+export const frontDoor: Benchmark = {
+  id: 7,
+  title: 'Front door: connect → hello-ok through the gateway (workspace runtime)',
+  floor: 'the same handshake against a bare `ws` server',
+  async run() {
+    const manager = new TenantManager({ ...createMemoryAdapter(), idleTimeoutMs: 0 });
+    const gateway = createGateway({ manager, port: 0, authRateLimit: { maxFailures: 1_000_000 }, quotas: { connections: 1_000 } });
+    const { url } = await gateway.listen();
+    const { token } = await manager.tokens.create('bench-tenant');
+    const bare = await bareServer();
+    for (let i = 0; i < 50; i++) {
+      await handshake(url, token);
+      await handshake(bare.url, token);
+    }
+    const ours: number[] = [];
+    const floor: number[] = [];
+    for (let i = 0; i < HANDSHAKES; i++) {
+      floor.push(await handshake(bare.url, token));
+      ours.push(await handshake(url, token));
+    }
+    await bare.close();
+    await gateway.close();
+    const added = percentile(ours, 99) - percentile(floor, 99);
+    return {
+      figures: [
+        { label: 'bare ws server, p50', value: round(percentile(floor, 50), 3), unit: 'ms' },
+        { label: 'bare ws server, p99', value: round(percentile(floor, 99), 3), unit: 'ms' },
+        { label: 'gateway, p50', value: round(percentile(ours, 50), 3), unit: 'ms' },
+        { label: 'gateway, p99', value: round(percentile(ours, 99), 3), unit: 'ms' },
+        { label: 'added p50', value: round(percentile(ours, 50) - percentile(floor, 50), 3), unit: 'ms' },
+      ],
+      ratio: round(added, 3),
+      goal: { op: '<=', value: 1 },
+      ratioMeaning: 'milliseconds the gateway adds at p99 (gateway p99 − bare p99)',
+      notes: [`${HANDSHAKES} sequential handshakes each, interleaved, over loopback; the token is cached and the tenant resident, as for a reconnecting client.`],
+    };
+  },
+};
