@@ -55,7 +55,7 @@ export { type TemplateManifest, type TemplateSyncIO, syncWorkspaceTemplate } fro
 export { DEFAULT_WORKSPACE_LIMITS, resolveWorkspaceLimits, assertWithinLimits, toBytes } from './workspace/workspace-limits.js';
 
 export type * from './contracts/index.js';
-export { type Listeners, createListeners } from './contracts/listeners.js';
+export { type Listeners, createListeners, scopedListeners } from './contracts/listeners.js';
 export { parseSequenceCursor } from './contracts/sequence-cursor.js';
 
 export {

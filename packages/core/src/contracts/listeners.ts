@@ -27,3 +27,26 @@ export function createListeners<T>(): Listeners<T> {
     },
   };
 }
+
+/**
+ * A view of a shared {@link Listeners} set for one store instance: its `add` is a store's `watch`,
+ * and `clear` removes only the listeners added through this view (a store's `close`), leaving other
+ * instances on the same set alone.
+ */
+export function scopedListeners<T>(shared: Listeners<T>): Pick<Listeners<T>, 'add' | 'clear'> {
+  const own = new Set<() => void>();
+  return {
+    add(listener) {
+      const remove = shared.add(listener);
+      own.add(remove);
+      return () => {
+        own.delete(remove);
+        remove();
+      };
+    },
+    clear() {
+      for (const remove of own) remove();
+      own.clear();
+    },
+  };
+}

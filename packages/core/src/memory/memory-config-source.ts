@@ -1,6 +1,6 @@
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
 import type { ConfigSource, TenantConfigEntry } from '../contracts/config-source.js';
-import { createListeners, type Listeners } from '../contracts/listeners.js';
+import { createListeners, scopedListeners, type Listeners } from '../contracts/listeners.js';
 import { assertConfigEntry, assertTenantConfig } from '../config/tenant-config.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { parseSequenceCursor } from '../contracts/sequence-cursor.js';
@@ -32,7 +32,7 @@ export function createMemoryConfigSource(options: MemoryConfigSourceOptions = {}
   const now = options.now ?? Date.now;
   const state = options.state ?? createMemoryConfigState();
   const { entries, listeners } = state;
-  const own = new Set<() => void>();
+  const scoped = scopedListeners(listeners);
   const copy = (entry: TenantConfigEntry): TenantConfigEntry => structuredClone(entry);
 
   const store = (entry: TenantConfigEntry): TenantConfigEntry => {
@@ -87,17 +87,9 @@ export function createMemoryConfigSource(options: MemoryConfigSourceOptions = {}
     async *tenants() {
       yield* [...entries.keys()];
     },
-    watch(listener) {
-      const remove = listeners.add(listener);
-      own.add(remove);
-      return () => {
-        own.delete(remove);
-        remove();
-      };
-    },
+    watch: scoped.add,
     async close() {
-      for (const remove of own) remove();
-      own.clear();
+      scoped.clear();
     },
   };
 }

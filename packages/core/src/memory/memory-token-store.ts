@@ -2,7 +2,7 @@ import { MultiTenantError } from '../errors/multi-tenant-error.js';
 import type { TokenChange, TokenRecord, TokenStore } from '../contracts/token-store.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { assertTokenHash, assertTokenRecord } from '../tokens/token-record.js';
-import { createListeners, type Listeners } from '../contracts/listeners.js';
+import { createListeners, scopedListeners, type Listeners } from '../contracts/listeners.js';
 
 /** A {@link TokenStore} with every optional method, as the in-memory store provides. */
 export type MemoryTokenStore = TokenStore & Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'watch' | 'close'>>;
@@ -27,7 +27,7 @@ export interface MemoryTokenStoreOptions {
 /** Token records in process memory: for tests, examples and single-process embedding. */
 export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): MemoryTokenStore {
   const { records, listeners } = options.state ?? createMemoryTokenState();
-  const own = new Set<() => void>();
+  const scoped = scopedListeners(listeners);
   const copy = (record: TokenRecord): TokenRecord => ({ ...record });
 
   return {
@@ -68,17 +68,9 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       assertTenantId(tenantId);
       return [...records.values()].filter((record) => record.tenantId === tenantId).map(copy).sort((a, b) => a.createdAt - b.createdAt);
     },
-    watch(listener) {
-      const remove = listeners.add(listener);
-      own.add(remove);
-      return () => {
-        own.delete(remove);
-        remove();
-      };
-    },
+    watch: scoped.add,
     async close() {
-      for (const remove of own) remove();
-      own.clear();
+      scoped.clear();
     },
   };
 }
