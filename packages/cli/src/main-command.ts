@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { backendCommand } from './commands/backend.js';
 import { connectCommand } from './commands/connect.js';
+import { runtimeCommand } from './commands/runtime.js';
 import { serveCommand } from './commands/serve.js';
 import { tokensCommand } from './commands/tokens.js';
 
@@ -16,5 +17,6 @@ export const mainCommand = defineCommand({
     connect: connectCommand,
     tokens: tokensCommand,
     backend: backendCommand,
+    runtime: runtimeCommand,
   },
 });

@@ -43,3 +43,37 @@ export { createGatewayMetrics, type GatewayMetrics, type GatewayMetricsSources }
 export { createAdminServer, DEFAULT_ADMIN_PORT, type AdminServer, type AdminServerOptions } from './admin/admin-server.js';
 export { adminSettingsSchema, parseAdminSettings, ADMIN_TOKEN_ENV, type AdminSettings } from './config/admin-settings.js';
 
+// The `openclaw` runtime: one real OpenClaw gateway process per active tenant.
+export {
+  createOpenClawRuntime,
+  OPENCLAW_OPERATOR_SCOPES,
+  type OpenClawRuntime,
+  type OpenClawRuntimeOptions,
+} from './runtime/openclaw/openclaw-runtime.js';
+export type { CellInfo, CellState, RestartPolicy } from './runtime/openclaw/cell.js';
+export { OPENCLAW_DENIED_METHODS } from './runtime/openclaw/method-policy.js';
+export { DEFAULT_LOCKED_CONFIG_PATHS } from './runtime/openclaw/cell-config.js';
+export { checkConfigWrite } from './runtime/openclaw/config-guard.js';
+export { parseJson5, Json5Error } from './runtime/openclaw/json5.js';
+export { capacityForMemoryBudget, DEFAULT_CELL_MEMORY_BYTES } from './runtime/openclaw/capacity.js';
+export type { PortRange } from './runtime/openclaw/port-allocator.js';
+export {
+  openClawRuntimeSettingsSchema,
+  parseOpenClawRuntimeSettings,
+  openClawRuntimeOptionsFromSettings,
+  type OpenClawRuntimeSettings,
+} from './runtime/openclaw/runtime-settings.js';
+export { tenantUserName, deleteTenantUser, osUsersAvailable, type TenantUser } from './runtime/openclaw/tenant-user.js';
+export {
+  installOpenClawRuntime,
+  resolveOpenClawInstall,
+  defaultRuntimeDir,
+  nodePackageName,
+  DEFAULT_OPENCLAW_VERSION,
+  DEFAULT_NODE_VERSION,
+  MIN_NODE_VERSION,
+  RUNTIME_DIR_ENV,
+  type OpenClawInstall,
+  type InstallRuntimeOptions,
+  type InstallRuntimeResult,
+} from './runtime/openclaw/runtime-install.js';

@@ -12,6 +12,7 @@ export const serveCommand = defineCommand({
     bind: { type: 'string', description: 'Address to listen on (default 127.0.0.1; 0.0.0.0 serves the network)' },
     port: { type: 'string', description: 'Port (default 18789)' },
     'admin-port': { type: 'string', description: 'Port of the admin endpoint on loopback (default 18790)' },
+    runtime: { type: 'string', description: 'Tenant runtime: workspace (built in) or openclaw (one OpenClaw gateway per active tenant; run `openclaw-mt runtime install` first)' },
     ...configArg,
   },
   run: ({ args }) =>
@@ -25,7 +26,16 @@ export const serveCommand = defineCommand({
           return ExitCodes.invalid;
         }
       }
-      const built = await buildGateway(loaded, { ...(args.bind ? { bind: args.bind } : {}), ...(port === undefined ? {} : { port }), ...(adminPort === undefined ? {} : { adminPort }) });
+      if (args.runtime !== undefined && args.runtime !== 'workspace' && args.runtime !== 'openclaw') {
+        process.stderr.write('error: --runtime must be workspace or openclaw\n');
+        return ExitCodes.invalid;
+      }
+      const built = await buildGateway(loaded, {
+        ...(args.bind ? { bind: args.bind } : {}),
+        ...(port === undefined ? {} : { port }),
+        ...(adminPort === undefined ? {} : { adminPort }),
+        ...(args.runtime ? { runtime: args.runtime as 'workspace' | 'openclaw' } : {}),
+      });
       const { url, adminUrl } = await built.listen();
       const lines = [
         `openclaw-mt gateway listening on ${url}`,

@@ -2,7 +2,6 @@ import {
   createLogger,
   managerSettingsFromConfig,
   Monitor,
-  MultiTenantError,
   TenantManager,
   type LoadedConfig,
 } from '@openclaw-mt/core';
@@ -10,12 +9,15 @@ import {
   createAdminServer,
   createGateway,
   createGatewayMetrics,
+  createOpenClawRuntime,
   createWorkspaceRuntime,
+  openClawRuntimeOptionsFromSettings,
   gatewayOptionsFromSettings,
   parseAdminSettings,
   parseGatewaySettings,
   type AdminServer,
   type Gateway,
+  type TenantRuntime,
 } from '@openclaw-mt/gateway';
 import { ensureAdminToken } from './admin-token.js';
 import { openStores, type OpenedStores } from './open-stores.js';
@@ -24,6 +26,8 @@ import { openStores, type OpenedStores } from './open-stores.js';
 export interface GatewayOverrides {
   bind?: string;
   port?: number;
+  /** Tenant runtime, overriding `multiTenant.gateway.runtime`. */
+  runtime?: 'workspace' | 'openclaw';
   /** Port of the admin endpoint (0 picks a free one). */
   adminPort?: number;
 }
@@ -46,17 +50,27 @@ export interface BuiltGateway {
 export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverrides = {}): Promise<BuiltGateway> {
   const { config } = loaded;
   const settings = parseGatewaySettings(config.gateway);
-  if (settings.runtime !== 'workspace') {
-    throw new MultiTenantError('CONFIG_INVALID', `multiTenant.gateway.runtime: "${settings.runtime}" is not available in this build.`);
+  const runtimeName = overrides.runtime ?? settings.runtime;
+  const logger = createLogger({ tag: 'openclaw-mt', secrets: config.serviceToken ? [config.serviceToken] : [] });
+  // Built before the stores open, so a missing OpenClaw install fails fast and touches nothing.
+  let runtime: TenantRuntime;
+  let capacity: number | undefined;
+  if (runtimeName === 'openclaw') {
+    const fromSettings = openClawRuntimeOptionsFromSettings(settings.openclaw ?? {});
+    runtime = createOpenClawRuntime({ ...fromSettings.options, logger: logger.withTag('openclaw') });
+    capacity = fromSettings.capacity;
+  } else {
+    runtime = createWorkspaceRuntime();
   }
   const stores = await openStores(config);
-  const logger = createLogger({ tag: 'openclaw-mt', secrets: config.serviceToken ? [config.serviceToken] : [] });
   const manager = new TenantManager({
     tokens: stores.tokens,
     configs: stores.configs,
     workspaces: stores.workspaces,
     ...(stores.coordinator ? { coordinator: stores.coordinator } : {}),
     ...managerSettingsFromConfig(config),
+    // A memory budget for OpenClaw cells, when set, bounds how many tenants may be active at once.
+    ...(capacity === undefined ? {} : { capacity: Math.min(capacity, config.maxCachedUsers) }),
     logger,
   });
   // The observer must exist before the gateway; the metrics read the gateway once it does.
@@ -68,7 +82,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     ...(overrides.bind === undefined ? {} : { host: overrides.bind }),
     ...(overrides.port === undefined ? {} : { port: overrides.port }),
     manager,
-    runtime: createWorkspaceRuntime(),
+    runtime,
     observer: metrics.observer,
     logger,
   });
@@ -95,7 +109,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
   return {
     gateway,
     stores,
-    runtimeName: settings.runtime,
+    runtimeName,
     monitor,
     admin,
     async listen() {

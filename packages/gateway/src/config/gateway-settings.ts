@@ -1,6 +1,7 @@
 import { MultiTenantError } from '@openclaw-mt/core';
 import { z } from 'zod';
 import { quotasSchema } from '../limits/tenant-quotas.js';
+import { openClawRuntimeSettingsSchema } from '../runtime/openclaw/runtime-settings.js';
 import type { GatewayOptions } from '../gateway.js';
 
 const positiveInt = z.int().positive();
@@ -19,6 +20,8 @@ export const gatewaySettingsSchema = z.strictObject({
   handshakeTimeoutMs: positiveInt.default(10_000),
   maxPayloadBytes: positiveInt.default(16 * 1024 * 1024),
   drainTimeoutMs: z.int().nonnegative().default(10_000),
+  /** Settings of the `openclaw` runtime (one OpenClaw gateway process per active tenant). */
+  openclaw: openClawRuntimeSettingsSchema.optional(),
 });
 
 /** Validated gateway settings. */

@@ -166,6 +166,8 @@ export class ClientConnection implements RegisteredConnection {
       const params = parseConnectParams(frame.params);
       const protocol = negotiateProtocol(params);
       const auth = await this.authenticate(params);
+      // Authenticated: from here the runtime bounds the wait (an OpenClaw cell may take seconds to start).
+      clearTimeout(this.handshakeTimer);
       await this.bind(auth, params, protocol, frame.id);
       this.services.observer?.handshake?.(performance.now() - this.openedAt, 'ok');
     } catch (error) {
@@ -235,7 +237,7 @@ export class ClientConnection implements RegisteredConnection {
     });
     if (this.closed) return this.session.close();
     const { settings } = this.services;
-    const extra = this.session.hello ?? {};
+    const { policy: runtimePolicy, ...extra } = this.session.hello ?? {};
     this.send(
       okFrame(requestId, {
         type: 'hello-ok',
@@ -244,8 +246,14 @@ export class ClientConnection implements RegisteredConnection {
         features: { methods: [], events: [] },
         snapshot: { tenantId: auth.tenantId, runtime: runtime.name },
         auth: { role: params.role ?? 'operator', scopes: params.scopes ?? [] },
-        policy: { maxPayload: settings.maxPayloadBytes, maxBufferedBytes: settings.maxBufferedBytes, tickIntervalMs: settings.tickIntervalMs },
         ...extra,
+        // The runtime may add policy fields; the front door's own limits always win.
+        policy: {
+          ...(typeof runtimePolicy === 'object' && runtimePolicy !== null ? runtimePolicy : {}),
+          maxPayload: settings.maxPayloadBytes,
+          maxBufferedBytes: settings.maxBufferedBytes,
+          tickIntervalMs: settings.tickIntervalMs,
+        },
       }),
     );
     this.state = 'open';

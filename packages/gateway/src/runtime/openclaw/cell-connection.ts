@@ -1,0 +1,200 @@
+import { MultiTenantError } from '@openclaw-mt/core';
+import { WebSocket } from 'ws';
+import { MAX_PROTOCOL, MIN_PROTOCOL, type ErrorShape, type EventFrame } from '../../protocol/frames.js';
+import type { RuntimeResponse } from '../tenant-runtime.js';
+
+/** What the bridge tells a cell about itself when it connects. */
+export interface CellConnectOptions {
+  port: number;
+  /** The cell's private credential. */
+  token: string;
+  /** Operator scopes to ask for (the cell grants a trusted local backend what it asks). */
+  scopes: readonly string[];
+  /** The client's declared capabilities (`tool-events`, `inline-widgets`), passed on. */
+  caps?: readonly string[];
+  locale?: string;
+  userAgent?: string;
+  clientVersion: string;
+  /** Handshake timeout. */
+  timeoutMs: number;
+}
+
+/** The cell refused or dropped the bridge's handshake. */
+export class CellHandshakeError extends Error {
+  override readonly name = 'CellHandshakeError';
+  constructor(
+    readonly shape: ErrorShape,
+    readonly closeCode?: number,
+  ) {
+    super(shape.message);
+  }
+
+  /** The cell is still starting (`UNAVAILABLE`, close 1013): try again after `retryAfterMs`. */
+  get retryable(): boolean {
+    return this.shape.retryable === true || this.shape.code === 'UNAVAILABLE' || this.closeCode === 1013;
+  }
+}
+
+/** Replaces the cell's credential and loopback address in text a client would see. */
+export function scrubber(port: number, token: string): (text: string) => string {
+  const origins = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  return (text) => {
+    let out = text;
+    if (out.includes(token)) out = out.split(token).join('[redacted]');
+    for (const origin of origins) if (out.includes(origin)) out = out.split(origin).join('openclaw-cell.invalid');
+    return out;
+  };
+}
+
+type Frame = { type?: unknown; id?: unknown; ok?: unknown; payload?: unknown; error?: ErrorShape; event?: unknown };
+
+/**
+ * The front door's own connection to one tenant's cell: a device-less `connect` from loopback with the
+ * cell's private token as the trusted local backend (`gateway-client`, mode `backend`), then requests
+ * with fresh ids and a stream of events. Every frame is scrubbed of the cell's token and address
+ * before anyone sees it.
+ */
+export class CellConnection {
+  private readonly pending = new Map<string, (response: RuntimeResponse) => void>();
+  private readonly eventListeners = new Set<(event: EventFrame) => void>();
+  private readonly closeListeners = new Set<(code: number, reason: string) => void>();
+  private nextId = 0;
+  private isClosed = false;
+
+  private constructor(
+    private readonly socket: WebSocket,
+    private readonly scrub: (text: string) => string,
+    /** The cell's `hello-ok` payload (scrubbed). */
+    readonly hello: Record<string, unknown>,
+  ) {
+    socket.on('message', (data) => this.onFrame(data.toString()));
+    socket.on('close', (code, reason) => this.onClose(code, reason.toString()));
+  }
+
+  /** Connects; rejects with {@link CellHandshakeError} when the cell refuses or is not there. */
+  static open(options: CellConnectOptions): Promise<CellConnection> {
+    const scrub = scrubber(options.port, options.token);
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${options.port}`, { perMessageDeflate: false, handshakeTimeout: options.timeoutMs });
+      let settled = false;
+      let refusal: ErrorShape | undefined;
+      const settle = (outcome: (() => CellConnection) | CellHandshakeError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.removeAllListeners('message');
+        socket.removeAllListeners('close');
+        if (outcome instanceof CellHandshakeError) {
+          socket.terminate();
+          reject(outcome);
+        } else {
+          resolve(outcome());
+        }
+      };
+      const timer = setTimeout(() => settle(new CellHandshakeError({ code: 'UNAVAILABLE', message: 'The tenant gateway did not answer the handshake in time.', retryable: true })), options.timeoutMs);
+      socket.on('error', () => undefined);
+      socket.on('close', (code) => settle(new CellHandshakeError(refusal ?? { code: 'UNAVAILABLE', message: `The tenant gateway closed the connection (${code}).`, retryable: true }, code)));
+      socket.on('message', (data) => {
+        let frame: Frame;
+        try {
+          frame = JSON.parse(scrub(data.toString())) as Frame;
+        } catch {
+          return;
+        }
+        if (frame.type === 'event' && frame.event === 'connect.challenge') {
+          socket.send(
+            JSON.stringify({
+              type: 'req',
+              id: 'connect',
+              method: 'connect',
+              params: {
+                minProtocol: MIN_PROTOCOL,
+                maxProtocol: MAX_PROTOCOL,
+                client: { id: 'gateway-client', mode: 'backend', version: options.clientVersion, platform: process.platform },
+                role: 'operator',
+                scopes: [...options.scopes],
+                ...(options.caps === undefined ? {} : { caps: [...options.caps] }),
+                ...(options.locale === undefined ? {} : { locale: options.locale }),
+                ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+                auth: { token: options.token },
+              },
+            }),
+          );
+          return;
+        }
+        if (frame.type !== 'res' || frame.id !== 'connect') return;
+        if (frame.ok === true) {
+          settle(() => new CellConnection(socket, scrub, (frame.payload ?? {}) as Record<string, unknown>));
+        } else {
+          // The cell closes right after a refusal; report the refusal with the close code.
+          refusal = frame.error ?? { code: 'UNAVAILABLE', message: 'The tenant gateway refused the connection.' };
+        }
+      });
+    });
+  }
+
+  /** Whether the connection is gone. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Sends one request; the cell's error shape comes back unchanged as `{ ok: false, error }`. */
+  request(method: string, params: unknown): Promise<RuntimeResponse> {
+    if (this.isClosed || this.socket.readyState !== WebSocket.OPEN) return Promise.reject(lostError());
+    const id = `b${++this.nextId}`;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.socket.send(JSON.stringify({ type: 'req', id, method, ...(params === undefined ? {} : { params }) }));
+    });
+  }
+
+  onEvent(listener: (event: EventFrame) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onClosed(listener: (code: number, reason: string) => void): void {
+    this.closeListeners.add(listener);
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.socket.close(1000, 'client closed');
+    // Settle now; the close frame exchange finishes in the background.
+    this.onClose(1000, 'client closed');
+  }
+
+  private onFrame(text: string): void {
+    let frame: Frame;
+    try {
+      frame = JSON.parse(this.scrub(text)) as Frame;
+    } catch {
+      return;
+    }
+    if (frame.type === 'res' && typeof frame.id === 'string') {
+      const resolve = this.pending.get(frame.id);
+      if (resolve === undefined) return;
+      this.pending.delete(frame.id);
+      resolve(frame.ok === true ? { ok: true, payload: frame.payload } : { ok: false, error: frame.error ?? { code: 'UNAVAILABLE', message: 'The request failed.' } });
+      return;
+    }
+    if (frame.type === 'event' && typeof frame.event === 'string') {
+      for (const listener of this.eventListeners) listener(frame as EventFrame);
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const error = lostError();
+    for (const resolve of this.pending.values()) resolve({ ok: false, error: { code: 'UNAVAILABLE', message: error.message, details: { code: error.code }, retryable: true, retryAfterMs: 1_000 } });
+    this.pending.clear();
+    for (const listener of this.closeListeners) listener(code, reason);
+    this.closeListeners.clear();
+    this.eventListeners.clear();
+  }
+}
+
+function lostError(): MultiTenantError {
+  return new MultiTenantError('BACKEND_UNAVAILABLE', 'The connection to your OpenClaw gateway was lost; reconnect to continue.', { retryAfterMs: 1_000 });
+}
