@@ -125,3 +125,6 @@ export { type MonitorOptions, Monitor } from './monitor/monitor.js';
 export { assertAuditEntry, filterAuditEntries } from './audit/audit-entry.js';
 export { type AuditSubject, audited, localActor } from './audit/audited.js';
 export { createMemoryAuditLog } from './memory/memory-audit-log.js';
+
+// Moving tenants: archives (export/import) and verified, resumable migrations between stores.
+export * from './transfer/index.js';

@@ -7,6 +7,7 @@ import {
   createMemoryConfigSource,
   createMemoryCursorStore,
   MultiTenantError,
+  tenantConfigProblem,
 } from '@openclaw-mt/core';
 import { captureLogger } from './cloud-support/capture-logger.js';
 
@@ -39,7 +40,8 @@ const tenant = fc.constantFrom('alice', 'bob', 'carol', 'dave');
 const validEntry = fc.record({
   userId: tenant,
   status: fc.constantFrom('active', 'suspended', 'deleted'),
-  config: fc.dictionary(fc.string({ maxLength: 5 }).filter((key) => !['__proto__', 'constructor', 'prototype'].includes(key)), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+  // Valid means valid by core's rules at every depth (no `__proto__`, `constructor` or `prototype` keys).
+  config: fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }).filter((config) => tenantConfigProblem(config) === undefined),
   version: fc.integer({ min: 1, max: 20 }),
   updatedAt: fc.nat(),
 });

@@ -36,6 +36,16 @@ export const serveCommand = defineCommand({
         ...(adminPort === undefined ? {} : { adminPort }),
         ...(args.runtime ? { runtime: args.runtime as 'workspace' | 'openclaw' } : {}),
       });
+      // Signals are handled from before the first byte is served, so a stop never finds us deaf to it.
+      let stopping: Promise<void> | undefined;
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          process.stdout.write(`\n${signal}: shutting down gracefully…\n`);
+          stopping ??= built.stop('gateway shutting down').finally(resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
       const { url, adminUrl } = await built.listen();
       const lines = [
         `openclaw-mt gateway listening on ${url}`,
@@ -47,15 +57,8 @@ export const serveCommand = defineCommand({
       if (loaded.path === undefined) {
         lines.push('', 'Create a first token:', '  npx openclaw-mt tokens create alice', 'Then connect with it:', `  npx openclaw-mt connect --url ${url} --gateway-token gt_… --message "hi"`);
       }
-      process.stdout.write(`${lines.join('\n')}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          process.stdout.write(`\n${signal}: shutting down gracefully…\n`);
-          void built.stop('gateway shutting down').finally(resolve);
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-      });
+      if (stopping === undefined) process.stdout.write(`${lines.join('\n')}\n`);
+      await stopped;
       process.stdout.write('stopped.\n');
     }),
 });

@@ -1,4 +1,4 @@
-import { createTokenService, type TokenRecord } from '@openclaw-mt/core';
+import { audited, createTokenService, isValidTenantId, localActor, redactText, type AuditSubject, type TokenRecord } from '@openclaw-mt/core';
 import { defineCommand } from 'citty';
 import { configArg, jsonArg } from '../args/common-args.js';
 import { parseDuration } from '../args/duration.js';
@@ -6,15 +6,26 @@ import { loadOperatorConfig } from '../context/operator-context.js';
 import { openStores } from '../context/open-stores.js';
 import { runAction } from '../output/output.js';
 
-async function withTokens<T>(configPath: string | undefined, body: (service: ReturnType<typeof createTokenService>) => Promise<T>): Promise<T> {
+/**
+ * Runs a token action against the configured stores and records it in their audit log (actor, action,
+ * tenant, hash prefix, result — never the token). The action may add what it learns (the tenant of a
+ * revoked token, a new hash) to `subject`: audited() reads the subject when it writes the entry.
+ */
+async function withTokens<T>(configPath: string | undefined, action: string, base: Partial<AuditSubject>, body: (service: ReturnType<typeof createTokenService>, subject: AuditSubject) => Promise<T>): Promise<T> {
   const { config } = await loadOperatorConfig(configPath);
   const stores = await openStores(config);
   try {
-    return await body(createTokenService({ store: stores.tokens, peppers: config.peppers, rotationGraceMs: config.rotationGraceMs }));
+    const service = createTokenService({ store: stores.tokens, peppers: config.peppers, rotationGraceMs: config.rotationGraceMs });
+    const subject: AuditSubject = { ...base, actor: localActor('cli'), action };
+    return await audited(stores.audit, subject, () => body(service, subject), (error) =>
+      process.stderr.write(`warning: the audit entry was not written: ${redactText((error as Error).message)}\n`),
+    );
   } finally {
     await stores.close();
   }
 }
+
+const hashPrefix = (record: TokenRecord) => `${record.tokenHash.slice(0, 16)}…`;
 
 function describe(record: TokenRecord): string {
   const expiry = record.expiresAt === undefined ? 'never expires' : `expires ${new Date(record.expiresAt).toISOString()}`;
@@ -32,12 +43,16 @@ const create = defineCommand({
   },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      const issued = await withTokens(args.config, (service) =>
-        service.create(args.user, {
-          ...(args.label ? { label: args.label } : {}),
-          ...(args.ttl ? { ttlMs: parseDuration(args.ttl, '--ttl') } : {}),
-        }),
-      );
+      const options = {
+        ...(args.label ? { label: args.label } : {}),
+        ...(args.ttl ? { ttlMs: parseDuration(args.ttl, '--ttl') } : {}),
+      };
+      const issued = await withTokens(args.config, 'token.create', isValidTenantId(args.user) ? { tenantId: args.user } : {}, async (service, subject) => {
+        const created = await service.create(args.user, options);
+        subject.target = hashPrefix(created.record);
+        if (created.record.label !== undefined) subject.details = { label: created.record.label };
+        return created;
+      });
       output.result({ token: issued.token }, () =>
         [`Gateway token for ${issued.record.tenantId} (shown once, store it now):`, '', `  ${issued.token}`, ''].join('\n'),
       );
@@ -49,7 +64,11 @@ const list = defineCommand({
   args: { user: { type: 'positional', description: 'Tenant (user) id', required: true }, ...configArg, ...jsonArg },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      const records = await withTokens(args.config, (service) => service.list(args.user));
+      const { config } = await loadOperatorConfig(args.config);
+      const stores = await openStores(config);
+      const records = await createTokenService({ store: stores.tokens, peppers: config.peppers })
+        .list(args.user)
+        .finally(() => stores.close());
       output.result({ tenantId: args.user, tokens: records }, () => (records.length === 0 ? `No tokens for ${args.user}.` : records.map(describe).join('\n')));
     }),
 });
@@ -59,7 +78,12 @@ const revoke = defineCommand({
   args: { token: { type: 'positional', description: 'The token or its 64-character hash', required: true }, ...configArg, ...jsonArg },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      const record = await withTokens(args.config, (service) => service.revoke(args.token));
+      const record = await withTokens(args.config, 'token.revoke', {}, async (service, subject) => {
+        subject.target = `${(await service.storedHash(args.token)).slice(0, 16)}…`;
+        const revoked = await service.revoke(args.token);
+        subject.tenantId = revoked.tenantId;
+        return revoked;
+      });
       output.result({ revoked: record }, () => `Revoked ${record.tokenHash.slice(0, 16)}… of ${record.tenantId}.`);
     }),
 });
@@ -74,9 +98,14 @@ const rotate = defineCommand({
   },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      const rotated = await withTokens(args.config, (service) =>
-        service.rotate(args.token, args.grace ? { graceMs: parseDuration(args.grace, '--grace') } : {}),
-      );
+      const options = args.grace ? { graceMs: parseDuration(args.grace, '--grace') } : {};
+      const rotated = await withTokens(args.config, 'token.rotate', {}, async (service, subject) => {
+        subject.target = `${(await service.storedHash(args.token)).slice(0, 16)}…`;
+        const result = await service.rotate(args.token, options);
+        subject.tenantId = result.record.tenantId;
+        subject.details = { successor: hashPrefix(result.record) };
+        return result;
+      });
       const until = rotated.previous.expiresAt === undefined ? '' : new Date(rotated.previous.expiresAt).toISOString();
       output.result({ token: rotated.token, previousExpiresAt: rotated.previous.expiresAt }, () =>
         [`New gateway token for ${rotated.record.tenantId} (shown once):`, '', `  ${rotated.token}`, '', `The old token works until ${until}.`].join('\n'),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MultiTenantError, type OperatorConfig } from '@openclaw-mt/core';
 import { ADMIN_TOKEN_ENV, type AdminSettings } from '@openclaw-mt/gateway';
@@ -42,4 +43,33 @@ export async function readAdminToken(settings: AdminSettings, config: OperatorCo
     );
   }
   return text.trim();
+}
+
+function adminUrlPath(config: OperatorConfig): string {
+  return join(config.dataDir, 'admin-url');
+}
+
+/** Records where this host's gateway serves its admin endpoint (0600), for CLI commands to find it. */
+export async function advertiseAdminUrl(config: OperatorConfig, url: string): Promise<() => Promise<void>> {
+  const path = adminUrlPath(config);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const file = await open(path, 'w', 0o600);
+  try {
+    await file.chmod(0o600);
+    await file.writeFile(`${url}\n`);
+  } finally {
+    await file.close();
+  }
+  return () => rm(path, { force: true });
+}
+
+/** The admin URL a gateway on this host advertised, if any. */
+export function readAdvertisedAdminUrl(config: OperatorConfig): string | undefined {
+  try {
+    const text = readFileSync(adminUrlPath(config), 'utf8').trim();
+    const url = new URL(text);
+    return url.protocol === 'http:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -19,7 +19,7 @@ import {
   type Gateway,
   type TenantRuntime,
 } from '@openclaw-mt/gateway';
-import { ensureAdminToken } from './admin-token.js';
+import { advertiseAdminUrl, ensureAdminToken } from './admin-token.js';
 import { openStores, type OpenedStores } from './open-stores.js';
 
 /** Command-line overrides of the config's gateway settings. */
@@ -106,6 +106,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     const { first } = await stores.cloud.attach(manager);
     if (first !== undefined && !first.ok) logger.warn(`Initial config sync failed; serving last-known-good configs: ${first.error?.message ?? 'unknown error'}`);
   }
+  let unadvertise: (() => Promise<void>) | undefined;
   return {
     gateway,
     stores,
@@ -115,11 +116,13 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     async listen() {
       const { url } = await gateway.listen();
       const adminUrl = admin === undefined ? undefined : (await admin.listen()).url;
+      if (adminUrl !== undefined) unadvertise = await advertiseAdminUrl(config, adminUrl);
       monitor?.start();
       return { url, adminUrl };
     },
     async stop(reason) {
       monitor?.stop();
+      await unadvertise?.();
       await admin?.close();
       await gateway.close(reason);
       metrics.close();
