@@ -16,9 +16,20 @@ function newest(dir) {
   return latest;
 }
 
-const stale = workspaces.filter((workspace) => {
+// Workspace globs ("examples/*") expand to their folders; only packages with a build script count.
+const folders = workspaces.flatMap((workspace) =>
+  workspace.endsWith('/*')
+    ? readdirSync(join(root, workspace.slice(0, -2)), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => `${workspace.slice(0, -2)}/${entry.name}`)
+    : [workspace],
+);
+
+const stale = folders.filter((workspace) => {
   const dir = join(root, workspace);
   const built = join(dir, 'dist', 'index.js');
+  const manifest = join(dir, 'package.json');
+  if (!existsSync(manifest) || JSON.parse(readFileSync(manifest, 'utf8')).scripts?.build === undefined) return false;
   if (!existsSync(join(dir, 'src'))) return false;
   if (!existsSync(built)) return true;
   const inputs = Math.max(newest(join(dir, 'src')), statSync(join(dir, 'package.json')).mtimeMs);
