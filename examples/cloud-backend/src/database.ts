@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { Database, type SqliteDatabase } from './sqlite-driver.js';
 import type { TenantConfig } from '@openclaw-mt/core';
 
 /** A user's gateway-visible state. */
@@ -81,7 +81,7 @@ INSERT OR IGNORE INTO change_sequence (id, value) VALUES (1, 0);
  * transaction; the config feed is "users whose latest change is after the cursor, by sequence".
  */
 export class BackendDatabase {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
 
   constructor(path: string) {
     this.db = new Database(path);

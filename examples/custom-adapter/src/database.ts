@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { Database, type SqliteDatabase } from './sqlite-driver.js';
 import { MultiTenantError } from '@openclaw-mt/core';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { toStoreError } from './sqlite-errors.js';
@@ -16,7 +16,7 @@ export interface OpenDatabaseOptions {
  * and `release`s it on close; the connection closes with the last release.
  */
 export interface SharedDatabase {
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   readonly filename: string;
   retain(): void;
   release(): void;
@@ -30,7 +30,7 @@ export interface SharedDatabase {
  */
 export function openDatabase(options: OpenDatabaseOptions): SharedDatabase {
   const { filename, busyTimeoutMs = 5_000 } = options;
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
     db = new Database(filename, { timeout: busyTimeoutMs });
     // busy_timeout first: switching to WAL itself needs a lock another process may hold.
@@ -60,7 +60,7 @@ export function openDatabase(options: OpenDatabaseOptions): SharedDatabase {
   };
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: SqliteDatabase): void {
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
