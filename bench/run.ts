@@ -7,9 +7,10 @@ import { fsColdActivation } from './fs-cold-activation.bench.js';
 import { hotPath } from './hot-path.bench.js';
 import { lruScaling } from './lru-scaling.bench.js';
 import { memoryPerTenant } from './memory-per-tenant.bench.js';
+import { openClawFrontDoor } from './openclaw-front-door.bench.js';
 import { redisTokenLookup } from './redis-token-lookup.bench.js';
 
-const benchmarks: Benchmark[] = [hotPath, lruScaling, fsColdActivation, redisTokenLookup, configSync, memoryPerTenant, frontDoor];
+const benchmarks: Benchmark[] = [hotPath, lruScaling, fsColdActivation, redisTokenLookup, configSync, memoryPerTenant, frontDoor, openClawFrontDoor];
 
 function format(bench: Benchmark, outcome: BenchOutcome): string {
   const status = meetsGoal(outcome) ? 'met' : 'NOT met';

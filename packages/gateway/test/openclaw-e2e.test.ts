@@ -116,6 +116,28 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
     }
   });
 
+  it("bridges a further client of a warm cell over the cell's spare connection, with the same hello", async () => {
+    const spares = () => cellOf('bob')!.spares!;
+    await eventually(() => spares().ready, "bob's spare connection", 60_000);
+    const before = spares();
+    const started = performance.now();
+    const extra = await connectGateway({ url: h.url, token: tokens.bob, scopes: SCOPES, timeoutMs: 30_000 });
+    log.info(`bob: connect → hello-ok over the spare in ${(performance.now() - started).toFixed(1)} ms`);
+    try {
+      expect(spares()).toMatchObject({ taken: before.taken + 1, missed: before.missed });
+      const hello = extra.hello as { features: { methods: string[] }; snapshot: Record<string, unknown>; auth: { scopes: string[] } };
+      const own = sessions.bob!.hello as typeof hello;
+      expect(hello.auth).toEqual(own.auth);
+      expect(hello.features).toEqual(own.features);
+      expect(hello.snapshot).toMatchObject({ tenantId: 'bob', runtime: 'openclaw', openclawVersion: install.openclawVersion, stateDir: join(rootOf('bob'), 'agent') });
+      expect(JSON.stringify(hello)).not.toContain(`:${cellOf('bob')!.port}`);
+      expect(await extra.request('health')).toMatchObject({ ok: true });
+    } finally {
+      extra.close();
+    }
+    await eventually(() => spares().ready, "bob's next spare connection", 60_000);
+  });
+
   it("keeps one tenant's config.patch invisible to the others, and refuses gateway keys and self-update", async () => {
     const alice = sessions.alice!;
     const before = (await alice.request('config.get')) as { hash: string };
@@ -152,6 +174,9 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
   it('never lets a wrong or missing gateway token reach any cell', async () => {
     const ports = TENANTS.map((tenantId) => cellOf(tenantId)!.port!);
     const count = async () => (await Promise.all(ports.map((port) => establishedConnections(port)))).reduce((a, b) => a + b, 0);
+    // One connection per open session plus each cell's spare (replaced now and then in the background: count with it there).
+    const sparesReady = () => TENANTS.every((tenantId) => cellOf(tenantId)!.spares?.ready);
+    await eventually(sparesReady, 'every spare connection', 60_000);
     const before = await count();
     const cellsBefore = h.runtime.cells().map((cell) => `${cell.tenantId}:${cell.pid}`);
     const { token: revoked } = await h.manager.tokens.create('mallory');
@@ -160,7 +185,8 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
       const refused = await failure(connectGateway({ url: h.url, ...(token === undefined ? {} : { token }), scopes: SCOPES, timeoutMs: 10_000 }));
       expect(refused.code).toMatch(/^TOKEN_/);
     }
-    expect(await count()).toBe(before);
+    await eventually(sparesReady, 'every spare connection', 60_000);
+    await eventually(async () => (await count()) === before, `${before} connections to the cells`, 5_000);
     expect(h.runtime.cells().map((cell) => `${cell.tenantId}:${cell.pid}`)).toEqual(cellsBefore);
   });
 

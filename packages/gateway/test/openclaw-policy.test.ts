@@ -128,6 +128,7 @@ describe('openclaw runtime settings', () => {
       config: { agents: { defaults: { model: { primary: 'fake/fake-model' } } } },
       methods: { deny: ['cron.*'] },
       coldStartWaitMs: 20_000,
+      spareConnections: false,
       memoryBudgetBytes: 8 * 1024 ** 3,
     });
     const { options, capacity } = openClawRuntimeOptionsFromSettings(settings);
@@ -136,6 +137,7 @@ describe('openclaw runtime settings', () => {
       config: { agents: { defaults: { model: { primary: 'fake/fake-model' } } } },
       methods: { deny: ['cron.*'] },
       coldStartWaitMs: 20_000,
+      spareConnections: false,
     });
     expect(capacity).toBe(8);
     expect(openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings(undefined))).toEqual({ options: {}, capacity: undefined });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createMemoryAdapter, tenantDirName, TenantManager } from '@openclaw-mt/core';
 import { connectGateway, createGateway, createOpenClawRuntime, GatewayRequestError, type GatewayConnection, type OpenClawRuntimeOptions } from '@openclaw-mt/gateway';
-import { connectRetrying, createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './openclaw-support/harness.js';
+import { connectRetrying, createFakeInstall, establishedConnections, eventually, startOpenClawGateway, type OpenClawHarness } from './openclaw-support/harness.js';
 
 // Supervision and bridge behaviour against a fake `openclaw` entry (fast and deterministic); the
 // real OpenClaw gateway is exercised in openclaw-e2e.test.ts.
@@ -98,6 +98,110 @@ describe('openclaw runtime (fake cell)', () => {
     expect((await connect(token, ['operator.read', 'operator.admin'])).hello.auth).toEqual({ role: 'operator', scopes: ['operator.read'] });
     const node = await failure(connectGateway({ url: h!.url, token, role: 'node', timeoutMs: 30_000 }));
     expect(node.code).toBe('BAD_REQUEST');
+  });
+
+  /** What a client's hello-ok says about its cell (the front door's own `server.connId` differs per connection). */
+  const cellHello = (hello: Record<string, unknown>) => ({ features: hello.features, snapshot: hello.snapshot, auth: hello.auth, policy: hello.policy });
+
+  it("hands a client whose scopes match the cell's warm spare connection (no round trip to the cell), and opens the next one", async () => {
+    const { tenant, runtime } = await start();
+    const token = await tenant('alice');
+    const first = await connect(token);
+    const spares = () => runtime.cells()[0]!.spares!;
+    await eventually(() => spares().ready, 'the spare connection');
+    const before = spares();
+    const { authenticated } = (await first.request('stats')) as { authenticated: number };
+
+    const second = await connect(token);
+    expect(spares()).toMatchObject({ taken: before.taken + 1, missed: before.missed });
+    // The same hello as a connection of its own gets: the cell's fields come from the spare's own hello.
+    expect(cellHello(second.hello)).toEqual(cellHello(first.hello));
+    expect(second.hello.auth).toEqual({ role: 'operator', scopes: ADMIN });
+    await eventually(() => spares().ready, 'the next spare');
+    expect(spares()).toMatchObject({ opened: before.opened + 1, discarded: before.discarded });
+    // The cell saw one new connection since: the next spare. The second client's handshake cost it none.
+    expect(((await second.request('stats')) as { authenticated: number }).authenticated).toBe(authenticated + 1);
+
+    // A spare-backed session is a session like any other: requests, events, scrubbing, no cell ticks.
+    expect(await second.request('echo', { hello: 'spare' })).toEqual({ hello: 'spare' });
+    expect(((await second.request('leak')) as { token: string }).token).toBe('[redacted]');
+    const events: string[] = [];
+    second.onEvent((event) => events.push(event.event));
+    await second.request('emit', { text: 'hi' });
+    await eventually(() => events.includes('chat'), 'the chat event');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(events).not.toContain('tick');
+  });
+
+  it('gives a client asking for other scopes a connection of its own, capped by the operator maximum, and the spare follows it', async () => {
+    const { tenant, runtime } = await start({ scopes: ['operator.read', 'operator.write'] });
+    const token = await tenant('alice');
+    const spares = () => runtime.cells()[0]!.spares!;
+    await connect(token, ['operator.read', 'operator.write']);
+    await eventually(() => spares().ready, 'the spare connection');
+    const before = spares();
+
+    const reader = await connect(token, ['operator.read']);
+    expect(reader.hello.auth).toEqual({ role: 'operator', scopes: ['operator.read'] });
+    expect(spares()).toMatchObject({ taken: before.taken, missed: before.missed + 1 });
+    expect(await reader.request('echo', { ok: 1 })).toEqual({ ok: 1 });
+
+    // The next spare asks for what the last client asked for; more than the operator allows is the same ask.
+    await eventually(() => spares().ready && spares().discarded === before.discarded + 1, 'a spare asking for operator.read');
+    const capped = await connect(token, ['operator.read', 'operator.admin']);
+    expect(capped.hello.auth).toEqual({ role: 'operator', scopes: ['operator.read'] });
+    expect(spares()).toMatchObject({ taken: before.taken + 1, missed: before.missed + 1 });
+    expect(await capped.request('echo', { ok: 2 })).toEqual({ ok: 2 });
+  });
+
+  it('closes the spare on eviction while the cell still runs, and leaves no connection behind', async () => {
+    const { tenant, runtime, manager } = await start({ stopTimeoutMs: 2_500 });
+    const token = await tenant('alice', { fake: { ignoreSigterm: true } });
+    const alice = await connect(token);
+    await eventually(() => runtime.cells()[0]?.spares?.ready, 'the spare connection');
+    const { port, pid } = runtime.cells()[0]!;
+    // Sessions come and go, each taking the spare: what stays is one connection per open session, plus the spare.
+    for (let i = 0; i < 5; i++) {
+      const session = await connect(token);
+      expect(await session.request('echo', { i })).toEqual({ i });
+      session.close();
+    }
+    expect(runtime.cells()[0]!.spares!.taken).toBeGreaterThanOrEqual(3);
+    await eventually(async () => (await establishedConnections(port!)) === 2, 'alice and the spare only');
+    await eventually(async () => ((await alice.request('stats')) as { open: number }).open === 2, 'the cell to count two');
+    alice.close();
+    await eventually(async () => (await establishedConnections(port!)) === 1, 'the spare only');
+
+    const evicted = manager.evict('alice', { force: true });
+    // Closed by the runtime, not by the process dying: this cell ignores SIGTERM and runs until SIGKILL.
+    await eventually(async () => (await establishedConnections(port!)) === 0, 'the spare to be closed', 2_000, 20);
+    expect(() => process.kill(pid!, 0)).not.toThrow();
+    await evicted;
+    expect(runtime.cells()).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await establishedConnections(port!)).toBe(0);
+  });
+
+  it('never hands out a spare the cell dropped: right after an in-place restart the next client gets a live connection', async () => {
+    const { tenant, runtime } = await start();
+    const token = await tenant('alice');
+    const alice = await connect(token);
+    const spares = () => runtime.cells()[0]!.spares!;
+    await eventually(() => spares().ready, 'the spare connection');
+    const before = spares();
+    await alice.request('restart').catch(() => undefined);
+    expect((await alice.closed).code).toBe(1012);
+    // At once, before a new spare can be there.
+    const bob = await connect(token);
+    expect(spares().discarded).toBeGreaterThan(before.discarded);
+    expect(spares().taken).toBe(before.taken);
+    expect(await bob.request('echo', { ok: 1 })).toEqual({ ok: 1 });
+    await eventually(() => spares().ready, 'a spare after the restart');
+    const carol = await connect(token);
+    expect(spares().taken).toBe(before.taken + 1);
+    expect(await carol.request('echo', { ok: 2 })).toEqual({ ok: 2 });
+    expect(await bob.request('echo', { ok: 3 })).toEqual({ ok: 3 });
+    expect(runtime.cells()[0]).toMatchObject({ starts: 1, crashes: 0 });
   });
 
   it('refuses denied methods and locked config keys before they reach the cell', async () => {
@@ -261,6 +365,8 @@ describe('openclaw runtime (fake cell)', () => {
   it('never lets a wrong or missing token reach any cell', async () => {
     const { tenant, runtime } = await start();
     const alice = await connect(await tenant('alice'));
+    // The spare connection is opened in the background: count once it is there.
+    await eventually(() => runtime.cells()[0]?.spares?.ready, 'the spare connection');
     const before = (await alice.request('stats')) as { connections: number; authenticated: number };
     const { token: stranger } = await h!.manager.tokens.create('mallory');
     await h!.manager.tokens.revoke(stranger);

@@ -16,7 +16,8 @@ const readConfig = () => {
 };
 const fake = readConfig().fake ?? {};
 const started = Date.now();
-const stats = { connections: 0, authenticated: 0, requests: [] };
+// connections and authenticated count every one so far; open counts those open now.
+const stats = { connections: 0, authenticated: 0, open: 0, requests: [] };
 
 if (fake.stderr) process.stderr.write(`${fake.stderr.replace('$TOKEN', token)}\n`);
 if (fake.exitCode !== undefined) {
@@ -30,11 +31,15 @@ setTimeout(() => {
   const wss = new WebSocketServer({ host: '127.0.0.1', port });
   wss.on('connection', (socket) => {
     stats.connections++;
+    stats.open++;
     const send = (frame) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(frame));
     let authed = false;
     let tick;
     send({ type: 'event', event: 'connect.challenge', payload: { nonce: 'n', ts: Date.now() } });
-    socket.on('close', () => clearInterval(tick));
+    socket.on('close', () => {
+      stats.open--;
+      clearInterval(tick);
+    });
     socket.on('message', (data) => {
       const frame = JSON.parse(data.toString());
       if (!authed) {

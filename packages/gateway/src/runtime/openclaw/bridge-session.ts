@@ -5,6 +5,7 @@ import type { RequestFrame } from '../../protocol/frames.js';
 import type { RuntimeResponse, RuntimeSession, SessionContext } from '../tenant-runtime.js';
 import type { OpenClawCell } from './cell.js';
 import { CellConnection, CellHandshakeError } from './cell-connection.js';
+import type { CellSpares, SpareProfile } from './cell-spares.js';
 import { checkConfigWrite } from './config-guard.js';
 import type { OpenClawMethodPolicy } from './method-policy.js';
 
@@ -68,24 +69,41 @@ function helloFor(cellHello: Record<string, unknown>, context: SessionContext, p
   return hello;
 }
 
-async function connectToCell(cell: OpenClawCell, context: SessionContext, settings: BridgeSettings): Promise<CellConnection> {
-  const deadline = Date.now() + settings.coldStartWaitMs;
-  const connect = context.connect as Record<string, unknown>;
+/** What the bridge asks the cell for on behalf of a client: its own scopes within the operator's maximum, its caps, locale and user agent. */
+export function bridgeProfile(connect: Record<string, unknown>, settings: Pick<BridgeSettings, 'scopes'>): SpareProfile {
   const scopes = (strings(connect.scopes) ?? DEFAULT_SCOPES).filter((scope) => settings.scopes.includes(scope));
   const caps = strings(connect.caps);
   const locale = typeof connect.locale === 'string' ? connect.locale : undefined;
   const userAgent = typeof connect.userAgent === 'string' ? connect.userAgent : undefined;
+  return { scopes, ...(caps === undefined ? {} : { caps }), ...(locale === undefined ? {} : { locale }), ...(userAgent === undefined ? {} : { userAgent }) };
+}
+
+/** The profile of a cell's first spare: a client that asks for nothing in particular. */
+export function defaultProfile(settings: Pick<BridgeSettings, 'scopes'>): SpareProfile {
+  return bridgeProfile({}, settings);
+}
+
+async function connectToCell(cell: OpenClawCell, context: SessionContext, settings: BridgeSettings, spares: CellSpares | undefined): Promise<CellConnection> {
+  const deadline = Date.now() + settings.coldStartWaitMs;
+  const profile = bridgeProfile(context.connect as Record<string, unknown>, settings);
+  let spareTried = spares === undefined;
   for (;;) {
     await cell.waitReady(Math.max(0, deadline - Date.now()), context.signal);
+    if (!spareTried) {
+      // A warm connection asking for exactly this, already authenticated: no round trip to the cell.
+      spareTried = true;
+      const spare = await spares!.take(profile, context.signal);
+      if (spare !== undefined) return spare;
+    }
     const endpoint = cell.endpoint;
     if (endpoint === undefined) continue;
     try {
       return await CellConnection.open({
         ...endpoint,
-        scopes,
-        ...(caps === undefined ? {} : { caps }),
-        ...(locale === undefined ? {} : { locale }),
-        ...(userAgent === undefined ? {} : { userAgent }),
+        scopes: profile.scopes,
+        ...(profile.caps === undefined ? {} : { caps: profile.caps }),
+        ...(profile.locale === undefined ? {} : { locale: profile.locale }),
+        ...(profile.userAgent === undefined ? {} : { userAgent: profile.userAgent }),
         clientVersion: settings.clientVersion,
         timeoutMs: Math.max(1_000, Math.min(15_000, deadline - Date.now())),
       });
@@ -111,19 +129,20 @@ async function connectToCell(cell: OpenClawCell, context: SessionContext, settin
 }
 
 /**
- * Opens the bridge for one client connection: waits (bounded) for the tenant's cell, connects to it
- * as the trusted local backend with the cell's private token and the client's own scopes (as far as
- * the operator allows), and returns a session that forwards requests and events both ways. Cold
- * starts beyond the wait budget fail with a retryable `BACKEND_UNAVAILABLE` carrying `retryAfterMs`.
+ * Opens the bridge for one client connection: waits (bounded) for the tenant's cell, takes the cell's
+ * spare connection when it asked for exactly what this client asks for, or else connects to the
+ * cell as the trusted local backend with the cell's private token and the client's own scopes (as
+ * far as the operator allows), and returns a session that forwards requests and events both ways.
+ * Cold starts beyond the wait budget fail with a retryable `BACKEND_UNAVAILABLE` carrying `retryAfterMs`.
  */
-export async function openBridgeSession(cell: OpenClawCell, context: SessionContext, settings: BridgeSettings): Promise<RuntimeSession> {
+export async function openBridgeSession(cell: OpenClawCell, context: SessionContext, settings: BridgeSettings, spares?: CellSpares): Promise<RuntimeSession> {
   const role = (context.connect as Record<string, unknown>).role;
   if (role !== undefined && role !== 'operator') {
     throw new MultiTenantError('BAD_REQUEST', `Only operator clients can connect through this gateway (got role "${String(role)}").`, {
       details: { reason: 'role-not-supported' },
     });
   }
-  const connection = await connectToCell(cell, context, settings);
+  const connection = await connectToCell(cell, context, settings, spares);
   let closed = false;
   const detach = cell.attach({ cellLost: (reason) => context.close(CloseCodes.restart, reason) });
   connection.onEvent((event) => {
@@ -131,9 +150,15 @@ export async function openBridgeSession(cell: OpenClawCell, context: SessionCont
   });
   connection.onClosed(() => {
     detach();
-    if (!closed) context.close(CloseCodes.restart, 'tenant gateway restarting');
+    if (closed) return;
+    spares?.connectionLost();
+    context.close(CloseCodes.restart, 'tenant gateway restarting');
   });
-  if (context.signal.aborted) connection.close();
+  if (context.signal.aborted) {
+    // The client left while we connected.
+    closed = true;
+    connection.close();
+  }
 
   return {
     hello: helloFor(connection.hello, context, settings.policy),

@@ -17,6 +17,8 @@ export interface CellConnectOptions {
   clientVersion: string;
   /** Handshake timeout. */
   timeoutMs: number;
+  /** Gives up the handshake (rejects with a retryable {@link CellHandshakeError} and drops the socket). */
+  signal?: AbortSignal;
 }
 
 /** The cell refused or dropped the bridge's handshake. */
@@ -82,6 +84,7 @@ export class CellConnection {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        options.signal?.removeEventListener('abort', aborted);
         socket.removeAllListeners('message');
         socket.removeAllListeners('close');
         if (outcome instanceof CellHandshakeError) {
@@ -92,6 +95,9 @@ export class CellConnection {
         }
       };
       const timer = setTimeout(() => settle(new CellHandshakeError({ code: 'UNAVAILABLE', message: 'The tenant gateway did not answer the handshake in time.', retryable: true })), options.timeoutMs);
+      const aborted = () => settle(new CellHandshakeError({ code: 'UNAVAILABLE', message: 'The handshake with the tenant gateway was given up.', retryable: true }));
+      if (options.signal?.aborted) aborted();
+      else options.signal?.addEventListener('abort', aborted, { once: true });
       socket.on('error', () => undefined);
       socket.on('close', (code) => settle(new CellHandshakeError(refusal ?? { code: 'UNAVAILABLE', message: `The tenant gateway closed the connection (${code}).`, retryable: true }, code)));
       socket.on('message', (data) => {
@@ -138,6 +144,11 @@ export class CellConnection {
     return this.isClosed;
   }
 
+  /** Whether the connection is usable right now: not closed, and no close begun by either side. */
+  get open(): boolean {
+    return !this.isClosed && this.socket.readyState === WebSocket.OPEN;
+  }
+
   /** Sends one request; the cell's error shape comes back unchanged as `{ ok: false, error }`. */
   request(method: string, params: unknown): Promise<RuntimeResponse> {
     if (this.isClosed || this.socket.readyState !== WebSocket.OPEN) return Promise.reject(lostError());
@@ -153,8 +164,9 @@ export class CellConnection {
     return () => this.eventListeners.delete(listener);
   }
 
-  onClosed(listener: (code: number, reason: string) => void): void {
+  onClosed(listener: (code: number, reason: string) => void): () => void {
     this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   close(): void {

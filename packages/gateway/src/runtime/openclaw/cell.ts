@@ -64,6 +64,22 @@ export interface CellInfo {
   readyAt?: number;
   lastExit?: { code: number | null; signal: string | null; at: number };
   error?: { code: string; message: string };
+  /** The bridge's spare connection to the cell (absent when spares are off). */
+  spares?: CellSpareInfo;
+}
+
+/** The bridge's warm, already-authenticated connection to a cell, kept for the next client. */
+export interface CellSpareInfo {
+  /** A spare is open and can be handed to the next client whose role and scopes match it. */
+  ready: boolean;
+  /** Spare connections opened so far. */
+  opened: number;
+  /** Spares handed to client sessions. */
+  taken: number;
+  /** Client sessions that opened their own connection (no matching spare was ready). */
+  missed: number;
+  /** Spares closed unused: dropped by the cell, stale, too old, retargeted, or the cell stopped. */
+  discarded: number;
 }
 
 /** Something bound to the current process of a cell (a bridged client session). */
@@ -99,6 +115,7 @@ export class OpenClawCell {
   private configFile: CellConfigFile | undefined;
   private readonly tail = new OutputTail();
   private readonly listeners = new Set<CellListener>();
+  private readonly stateListeners = new Set<(state: CellState) => void>();
   private stateChanged = deferred();
   private backoffTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -297,6 +314,13 @@ export class OpenClawCell {
     const changed = this.stateChanged;
     this.stateChanged = deferred();
     changed.resolve();
+    for (const listener of [...this.stateListeners]) listener(state);
+  }
+
+  /** Hears every state change (synchronously); returns the unsubscribe function. */
+  onStateChange(listener: (state: CellState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
   }
 
   private notifyLost(reason: string): void {

@@ -2,8 +2,9 @@ import type { ConsolaInstance } from 'consola';
 import { MultiTenantError, createLogger, type EvictionReason, type WorkspaceHandle } from '@openclaw-mt/core';
 import type { MethodPolicyOptions } from '../../policy/method-policy.js';
 import type { ActiveTenant, RuntimeSession, SessionContext, TenantRuntime } from '../tenant-runtime.js';
-import { openBridgeSession, type BridgeSettings } from './bridge-session.js';
+import { defaultProfile, openBridgeSession, type BridgeSettings } from './bridge-session.js';
 import { OpenClawCell, type CellInfo, type CellSettings, type RestartPolicy } from './cell.js';
+import { CellSpares, type SpareSettings } from './cell-spares.js';
 import { DEFAULT_LOCKED_CONFIG_PATHS, managedConfigOf, type JsonObject } from './cell-config.js';
 import { openClawMethodPolicy } from './method-policy.js';
 import { PortAllocator, type PortRange } from './port-allocator.js';
@@ -53,6 +54,13 @@ export interface OpenClawRuntimeOptions {
   /** SIGTERM grace before SIGKILL when stopping a cell (default 20 s). */
   stopTimeoutMs?: number;
   restart?: RestartPolicy;
+  /**
+   * Keep one spare, already authenticated connection to each ready cell, so a client asking for
+   * what the previous one asked for is bridged without a round trip to the cell (default `true`).
+   */
+  spareConnections?: boolean;
+  /** A spare older than this is replaced, which bounds how old the hello it gives a client can be (default 60 s). */
+  spareMaxAgeMs?: number;
   logger?: ConsolaInstance;
 }
 
@@ -65,6 +73,12 @@ export interface OpenClawRuntime extends TenantRuntime {
   cells(): CellInfo[];
   /** Resident memory of a tenant's cell (all its processes), in bytes; 0 when none runs. */
   cellMemory(tenantId: string): Promise<number>;
+  /**
+   * The loopback port and private credential of a tenant's ready cell, for in-process diagnostics
+   * and benchmarks (connecting to the cell directly); `undefined` unless it is ready. Never hand
+   * the token to a client or write it to a log.
+   */
+  cellEndpoint(tenantId: string): { port: number; token: string } | undefined;
 }
 
 function positive(value: number | undefined, fallback: number, key: string): number {
@@ -123,13 +137,19 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     clientVersion: '0.1.0',
     log,
   };
-  const cells = new Map<string, { cell: OpenClawCell; workspace: WorkspaceHandle }>();
+  const spareSettings: SpareSettings | undefined =
+    options.spareConnections === false
+      ? undefined
+      : { clientVersion: bridge.clientVersion, initialProfile: defaultProfile(bridge), maxAgeMs: positive(options.spareMaxAgeMs, 60_000, 'spareMaxAgeMs'), log };
+  const cells = new Map<string, { cell: OpenClawCell; workspace: WorkspaceHandle; spares: CellSpares | undefined }>();
   let installChecked: Promise<void> | undefined;
   let closed = false;
 
   async function stopCell(tenantId: string): Promise<void> {
     const entry = cells.get(tenantId);
     if (entry === undefined) return;
+    // The spare goes first: closed while the cell still runs, and none is opened again.
+    entry.spares?.close();
     // Listed (as stopping) until the process is gone.
     await entry.cell.stop();
     if (cells.get(tenantId) === entry) cells.delete(tenantId);
@@ -164,7 +184,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       await stopCell(tenant.tenantId);
       const cell = new OpenClawCell(tenant.tenantId, root, tenant.config, settings);
       await cell.prepare();
-      cells.set(tenant.tenantId, { cell, workspace: tenant.workspace });
+      cells.set(tenant.tenantId, { cell, workspace: tenant.workspace, spares: spareSettings === undefined ? undefined : new CellSpares(cell, spareSettings) });
       cell.start();
     },
 
@@ -181,7 +201,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       if (entry === undefined) {
         throw new MultiTenantError('BACKEND_UNAVAILABLE', 'Your OpenClaw gateway is not running; reconnect shortly.', { retryAfterMs: 1_000 });
       }
-      return openBridgeSession(entry.cell, context, bridge);
+      return openBridgeSession(entry.cell, context, bridge, entry.spares);
     },
 
     async close(): Promise<void> {
@@ -189,7 +209,8 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       await Promise.all([...cells.keys()].map((tenantId) => stopCell(tenantId)));
     },
 
-    cells: () => [...cells.values()].map(({ cell }) => cell.info()),
+    cells: () => [...cells.values()].map(({ cell, spares }) => (spares === undefined ? cell.info() : { ...cell.info(), spares: spares.info() })),
     cellMemory: async (tenantId) => (await cells.get(tenantId)?.cell.memory()) ?? 0,
+    cellEndpoint: (tenantId) => cells.get(tenantId)?.cell.endpoint,
   };
 }

@@ -29,6 +29,9 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
   restart: z
     .strictObject({ initialDelayMs: ms.optional(), maxDelayMs: ms.optional(), maxAttempts: z.int().positive().optional(), stableAfterMs: ms.optional() })
     .optional(),
+  /** Keep a spare, authenticated connection to each ready cell for the next client (default true). */
+  spareConnections: z.boolean().optional(),
+  spareMaxAgeMs: ms.optional(),
   /** Memory for cells, in bytes: sets the manager's capacity (see `capacityForMemoryBudget`). */
   memoryBudgetBytes: z.number().positive().optional(),
   /** Memory one cell needs, in bytes (default 1 GiB). */
