@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, readdirSync, rmSync, statSync } from 'node:fs';
+import { constants, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { lstat, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -29,7 +29,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { FILE_MODE, META_DIR } from './permissions.js';
 import { prepareRootDirectory } from './root-directory.js';
 import { assertOpenedInside, openNoFollow, pathEscape, resolveDirectory } from './safe-path.js';
-import { SEED_PREFIX, seedWorkspace } from './seed-workspace.js';
+import { SEED_PREFIX, isAbandonedSeed, seedWorkspace } from './seed-workspace.js';
 import { errnoCode, storageError } from './storage-error.js';
 import { listTree } from './workspace-tree.js';
 
@@ -489,9 +489,19 @@ function checkTemplatePath(templatePath: string): void {
   }
 }
 
-/** Finishes deletions a crash interrupted (`destroy` renames a workspace to `.trash-*` before deleting it). */
+/**
+ * Finishes deletions a crash interrupted (`destroy` renames a workspace to `.trash-*` before deleting
+ * it) and removes staging directories of seeders that died. Another process may be deleting the same
+ * trash at once, so a failure here is left for the next start.
+ */
 function removeTrash(root: string): void {
   for (const name of readdirSync(root)) {
-    if (name.startsWith('.trash-') || name.startsWith(SEED_PREFIX)) rmSync(join(root, name), { recursive: true, force: true });
+    try {
+      const leftover = name.startsWith('.trash-') || (name.startsWith(SEED_PREFIX) && isAbandonedSeed(name, lstatSync(join(root, name)).mtimeMs));
+      if (!leftover) continue;
+      rmSync(join(root, name), { recursive: true, force: true });
+    } catch {
+      // Retried at the next start.
+    }
   }
 }

@@ -5,10 +5,24 @@ import { dirname, join } from 'node:path';
 import { WORKSPACE_DIRECTORIES, type TemplateManifest, type WorkspaceTemplate } from '@openclaw-mt/core';
 import { syncDirectory } from './atomic-write.js';
 import { DIRECTORY_MODE, FILE_MODE, META_DIR } from './permissions.js';
+import { isProcessAlive } from './process-alive.js';
 import { errnoCode } from './storage-error.js';
 
-/** Prefix of a workspace being assembled; such directories are never tenant roots and are swept. */
+/** Prefix of a workspace being assembled (`.seed-<pid>-<random>`); such directories are never tenant roots. */
 export const SEED_PREFIX = '.seed-';
+
+/** Staging directories older than this are swept even if their pid looks alive (pids get reused). */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Whether a staging directory was left by a seeder that is gone (a crash mid-seed), so it may be
+ * swept. A live process's staging directory is in use: sweeping it would break that seeding.
+ */
+export function isAbandonedSeed(name: string, modifiedAtMs: number, now = Date.now()): boolean {
+  const match = /^\.seed-(\d{1,10})-[0-9a-f]{16}$/.exec(name);
+  if (match === null || now - modifiedAtMs > ABANDONED_AFTER_MS) return true;
+  return !isProcessAlive(Number(match[1]));
+}
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -41,7 +55,7 @@ async function writeNewFile(path: string, data: Uint8Array): Promise<void> {
  * swept later. Returns `undefined` when the workspace already exists (open it the usual way then).
  */
 export async function seedWorkspace(root: string, dirName: string, template: WorkspaceTemplate, manifest: TemplateManifest): Promise<SeededWorkspace | undefined> {
-  const staging = join(root, `${SEED_PREFIX}${randomBytes(8).toString('hex')}`);
+  const staging = join(root, `${SEED_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
   const markerName = `incarnation-${randomBytes(8).toString('hex')}`;
   try {
     const leaves = [...WORKSPACE_DIRECTORIES, META_DIR, ...[...template.files.keys()].map((name) => dirname(name))];

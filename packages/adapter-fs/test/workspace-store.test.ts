@@ -84,6 +84,23 @@ describe('temp files', () => {
     expect(await handle.usage()).toBe(before);
   });
 
+  test("a new store sweeps staging directories of dead seeders but never another live process's", async () => {
+    const root = dirs.make();
+    createFsWorkspaceStore({ root });
+    const dead = `.seed-${4_194_305}-0000000000000001`;
+    const live = `.seed-${process.ppid}-0000000000000002`;
+    const ancient = `.seed-${process.ppid}-0000000000000003`;
+    const trash = '.trash-0000000000000004';
+    for (const name of [dead, live, ancient, trash]) mkdirSync(join(root, name, 'workspace'), { recursive: true });
+    utimesSync(join(root, ancient), new Date(Date.now() - 2 * 3_600_000), new Date(Date.now() - 2 * 3_600_000));
+    const store = createFsWorkspaceStore({ root });
+    expect(readdirSync(root).filter((name) => name.startsWith('.'))).toEqual([live]);
+    // A staging directory is never a tenant.
+    const listed: string[] = [];
+    for await (const id of store.tenants()) listed.push(id);
+    expect(listed).toEqual([]);
+  });
+
   test('a successful write leaves no temp file behind', async () => {
     const store = createFsWorkspaceStore({ root: dirs.make() });
     const handle = await store.open('erin');
