@@ -36,10 +36,10 @@ export interface SeededWorkspace {
   usage: number;
 }
 
-async function writeNewFile(path: string, data: Uint8Array): Promise<void> {
+async function writeNewFile(path: string, data: Uint8Array, exactMode: boolean): Promise<void> {
   const file = await open(path, CREATE, FILE_MODE);
   try {
-    await file.chmod(FILE_MODE);
+    if (!exactMode) await file.chmod(FILE_MODE);
     await file.writeFile(data);
     await file.sync();
   } finally {
@@ -57,24 +57,29 @@ async function writeNewFile(path: string, data: Uint8Array): Promise<void> {
 export async function seedWorkspace(root: string, dirName: string, template: WorkspaceTemplate, manifest: TemplateManifest): Promise<SeededWorkspace | undefined> {
   const staging = join(root, `${SEED_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
   const markerName = `incarnation-${randomBytes(8).toString('hex')}`;
+  let placed = false;
   try {
     const leaves = [...WORKSPACE_DIRECTORIES, META_DIR, ...[...template.files.keys()].map((name) => dirname(name))];
-    const directories = [...new Set([staging, ...leaves.map((dir) => join(staging, dir))])];
+    const directories = [...new Set(leaves.map((dir) => join(staging, dir)))];
     await mkdir(staging, { mode: DIRECTORY_MODE });
+    const stats = await lstat(staging);
+    // The umask only ever clears bits. When it left the staging directory at exactly 0700 it clears
+    // no owner bit, so everything created below gets its exact mode without a chmod each.
+    const exactMode = (stats.mode & 0o777) === DIRECTORY_MODE;
     // Recursive mkdirs tolerate each other's shared parents, so they can all run at once.
     await Promise.all(directories.map((dir) => mkdir(dir, { recursive: true, mode: DIRECTORY_MODE })));
     const all = [...new Set(directories.flatMap((dir) => ancestorsWithin(staging, dir)))];
-    // mkdir's mode is filtered by the umask: set it exactly.
-    await Promise.all(all.map((dir) => chmod(dir, DIRECTORY_MODE)));
+    if (!exactMode) await Promise.all(all.map((dir) => chmod(dir, DIRECTORY_MODE)));
     const encoder = new TextEncoder();
     await Promise.all([
-      ...[...template.files].map(([name, content]) => writeNewFile(join(staging, name), content)),
-      writeNewFile(join(staging, META_DIR, 'template.json'), encoder.encode(`${JSON.stringify(manifest)}\n`)),
-      writeNewFile(join(staging, META_DIR, markerName), new Uint8Array()),
+      ...[...template.files].map(([name, content]) => writeNewFile(join(staging, name), content, exactMode)),
+      writeNewFile(join(staging, META_DIR, 'template.json'), encoder.encode(`${JSON.stringify(manifest)}\n`), exactMode),
+      writeNewFile(join(staging, META_DIR, markerName), new Uint8Array(), exactMode),
     ]);
-    const [stats] = await Promise.all([lstat(staging), ...all.map((dir) => syncDirectory(dir))]);
+    await Promise.all(all.map((dir) => syncDirectory(dir)));
     try {
       await rename(staging, join(root, dirName));
+      placed = true;
     } catch (error) {
       // Someone else created it first (another process or call): theirs stands.
       if (['EEXIST', 'ENOTEMPTY', 'EISDIR'].includes(errnoCode(error) ?? '')) return undefined;
@@ -85,7 +90,7 @@ export async function seedWorkspace(root: string, dirName: string, template: Wor
     for (const content of template.files.values()) usage += content.byteLength;
     return { dev: stats.dev, ino: stats.ino, marker: join(root, dirName, META_DIR, markerName), usage };
   } finally {
-    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    if (!placed) await rm(staging, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
