@@ -78,6 +78,7 @@ export function createSqliteTokenStore(shared: SharedDatabase, options: SqliteTo
     'UPDATE tokens SET status = @status, expires_at = @expires_at, rotated_to = @rotated_to WHERE token_hash = @token_hash',
   );
   const byTenant = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE tenant_id = ? ORDER BY created_at, rowid');
+  const tenantIds = db.prepare<[], { tenant_id: string }>('SELECT DISTINCT tenant_id FROM tokens');
   const log = db.prepare<[string, string, string, number]>(
     'INSERT INTO token_changes (type, token_hash, tenant_id, at) VALUES (?, ?, ?, ?)',
   );
@@ -191,6 +192,11 @@ export function createSqliteTokenStore(shared: SharedDatabase, options: SqliteTo
       open();
       assertTenantId(tenantId);
       return guard('sqlite token store', () => byTenant.all(tenantId).map(toRecord));
+    },
+
+    async *tenants() {
+      open();
+      yield* guard('sqlite token store', () => tenantIds.all().map((row) => row.tenant_id));
     },
 
     watch(listener) {

@@ -9,6 +9,7 @@ import {
   isValidTenantId,
   MultiTenantError,
   tenantDirName,
+  tenantIdFromDirName,
   type TokenChange,
   type TokenRecord,
   type TokenStore,
@@ -33,7 +34,7 @@ export interface FsTokenStoreOptions {
 
 /** A {@link TokenStore} on local disk, with every optional method. */
 export type FsTokenStore = TokenStore &
-  Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'watch' | 'close'>> & {
+  Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'tenants' | 'watch' | 'close'>> & {
     /** The realpath of the store's root. */
     readonly root: string;
   };
@@ -242,6 +243,22 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
         for (const file of batch) if (file !== undefined && file.record.tenantId === tenantId) records.push(file.record);
       }
       return records.sort((a, b) => a.createdAt - b.createdAt || (a.tokenHash < b.tokenHash ? -1 : 1));
+    },
+    async *tenants() {
+      live();
+      let names: string[];
+      try {
+        names = await readdir(join(root, 'tenants'));
+      } catch (error) {
+        throw storageError(error, 'Listing tenants with tokens');
+      }
+      for (const name of names) {
+        const tenantId = tenantIdFromDirName(name);
+        if (tenantId === undefined) continue;
+        // An index directory outlives a create that was rolled back: only one naming a token counts.
+        const hashes = await readdir(join(root, 'tenants', name)).catch(() => [] as string[]);
+        if (hashes.some((hash) => isTokenHash(hash))) yield tenantId;
+      }
     },
     watch(listener) {
       live();

@@ -12,6 +12,7 @@ import {
 import { backendError } from './backend-error.js';
 import { createFeedFollower, type ChangeFeed } from './feed-follower.js';
 import { fieldsOf } from './reply.js';
+import { scanTenants } from './scan-tenants.js';
 import { BUMP_CONFIG_FEED, PUT_CONFIG, READ_CONFIG_FEED, REMOVE_CONFIG, SET_CONFIG, UNLIST_CONFIG } from './scripts/config-scripts.js';
 import { integerOption, openStore, type RedisStoreOptions } from './store-options.js';
 
@@ -187,16 +188,7 @@ export function createRedisConfigSource(options: RedisConfigSourceOptions): Redi
     changes,
     async *tenants() {
       live();
-      const suffix = 'config';
-      const seen = new Set<string>();
-      for await (const key of connection.scan(keys.tenantPattern(suffix))) {
-        const tenantId = keys.tenantFromKey(key, suffix);
-        // SCAN may return a key twice; report each tenant once.
-        if (tenantId !== undefined && !seen.has(tenantId)) {
-          seen.add(tenantId);
-          yield tenantId;
-        }
-      }
+      yield* scanTenants(connection, keys, 'config');
     },
     watch(listener) {
       live();

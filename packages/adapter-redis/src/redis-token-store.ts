@@ -11,12 +11,13 @@ import {
 import { backendError } from './backend-error.js';
 import { createFeedFollower, type ChangeFeed } from './feed-follower.js';
 import { fieldsOf } from './reply.js';
+import { scanTenants } from './scan-tenants.js';
 import { APPEND_TOKEN_EVENTS, CREATE_TOKEN, LIST_TOKEN_INDEX, REVOKE_TOKEN, ROTATE_TOKEN } from './scripts/token-scripts.js';
 import { integerOption, openStore, type RedisStoreOptions } from './store-options.js';
 
 /** A {@link TokenStore} with every optional method, as the Redis store provides. */
 export type RedisTokenStore = TokenStore &
-  Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'watch' | 'close'>> & {
+  Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'tenants' | 'watch' | 'close'>> & {
     /** Resolves once Redis answered and watchers' starting point is fixed: changes from then on reach `watch`. */
     ready(): Promise<void>;
   };
@@ -227,6 +228,11 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       });
       if (stale.length > 0) await connection.send(indexKey, ['ZREM', indexKey, ...stale]).catch(() => undefined);
       return out.sort((a, b) => a.createdAt - b.createdAt || (a.tokenHash < b.tokenHash ? -1 : 1));
+    },
+    async *tenants() {
+      live();
+      // A tenant's token index lists every hash it was given (it may outlive records that expired away).
+      yield* scanTenants(connection, keys, 'tokens');
     },
     watch(listener) {
       live();

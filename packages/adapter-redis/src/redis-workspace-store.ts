@@ -20,6 +20,7 @@ import {
 import { KeyedMutex } from './keyed-mutex.js';
 import { appendLocalFile, preparePath, readLocalFile, removeLocalFile, stageFile, writeLocalFile } from './local-files.js';
 import { RemoteWorkspace } from './remote-workspace.js';
+import { scanTenants } from './scan-tenants.js';
 import { openStore, type RedisStoreOptions } from './store-options.js';
 import { WorkspaceMirror } from './workspace-mirror.js';
 
@@ -287,15 +288,7 @@ export function createRedisWorkspaceStore(options: RedisWorkspaceStoreOptions): 
     },
     async *tenants() {
       live();
-      const suffix = 'ws:state';
-      const seen = new Set<string>();
-      for await (const key of connection.scan(keys.tenantPattern(suffix))) {
-        const tenantId = keys.tenantFromKey(key, suffix);
-        if (tenantId !== undefined && !seen.has(tenantId)) {
-          seen.add(tenantId);
-          yield tenantId;
-        }
-      }
+      yield* scanTenants(connection, keys, 'ws:state');
     },
     async close() {
       if (closed) return;

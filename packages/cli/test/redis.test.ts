@@ -19,7 +19,7 @@ async function dropPrefix(prefix: string): Promise<void> {
 }
 
 describe('the CLI on the Redis adapter', () => {
-  test('gateway processes on one Redis share tokens made by the CLI; a revocation through the CLI closes the socket on the node holding it', async () => {
+  test('gateway processes on one Redis share tokens made by the CLI, users list sees them; a revocation through the CLI closes the socket on the node holding it', async () => {
     const prefix = `ocmt-cli-${randomBytes(4).toString('hex')}`;
     cleanups.push(() => dropPrefix(prefix));
     const cwd = await tempDir();
@@ -33,6 +33,10 @@ describe('the CLI on the Redis adapter', () => {
     const created = await run(['tokens', 'create', 'alice', '--json', '--config', config], { cwd });
     expect(created.code).toBe(0);
     const { token } = JSON.parse(created.stdout);
+    // A user who has only a token (no config, no workspace yet) is a stored tenant on Redis too.
+    const listed = await run(['users', 'list', '--json', '--config', config], { cwd });
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).tenants).toContainEqual(expect.objectContaining({ tenantId: 'alice', workspace: false, configVersion: 0 }));
     const onA = await connectGateway({ url: nodeA.url, token });
     expect(await onA.request('chat.send', { message: 'from A' })).toMatchObject({ reply: 'You said: from A' });
     onA.close();

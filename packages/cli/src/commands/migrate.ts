@@ -15,7 +15,6 @@ import { defineCommand } from 'citty';
 import { jsonArg } from '../args/common-args.js';
 import { createFileCheckpoint } from '../context/file-checkpoint.js';
 import type { OpenedStores } from '../context/open-stores.js';
-import { tenantsWithTokens } from '../context/token-tenants.js';
 import { openToolStores } from '../context/tool-stores.js';
 import { ExitCodes } from '../output/exit-codes.js';
 import { runAction } from '../output/output.js';
@@ -81,7 +80,6 @@ export const migrateCommand = defineCommand({
               from,
               to,
               checkpoint,
-              tenantIds: tenantsWithTokens(fromLoaded.config),
               concurrency: Number(args.concurrency),
               signal: controller.signal,
               onProgress: (event) => progress.update(`migrating ${event.done}/${event.total}  ${event.failed} failed  ${event.tenantId}`),

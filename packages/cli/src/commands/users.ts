@@ -20,7 +20,6 @@ import { adminClientFor, type AdminClient, type LiveTenant } from '../context/ad
 import { writeFileAtomic } from '../context/atomic-file.js';
 import { loadOperatorConfig } from '../context/operator-context.js';
 import type { OpenedStores } from '../context/open-stores.js';
-import { tenantsWithTokens } from '../context/token-tenants.js';
 import { withStores } from '../context/with-stores.js';
 import { ExitCodes } from '../output/exit-codes.js';
 import { runAction } from '../output/output.js';
@@ -71,13 +70,12 @@ interface StoredTenant {
   workspace: boolean;
 }
 
-async function storedTenants(stores: OpenedStores, configPath: string | undefined): Promise<StoredTenant[]> {
-  const { config } = await loadOperatorConfig(configPath);
-  const { configs, workspaces } = stores;
+async function storedTenants(stores: OpenedStores): Promise<StoredTenant[]> {
+  const { tokens, configs, workspaces } = stores;
   const [withConfig, withWorkspace, withTokens] = await Promise.all([
     collect(configs.capabilities.list ? configs.tenants?.() : undefined),
     collect(workspaces.capabilities.list ? workspaces.tenants?.() : undefined),
-    collect(tenantsWithTokens(config)),
+    collect(tokens.capabilities.list ? tokens.tenants?.() : undefined),
   ]);
   const ids = [...new Set([...withConfig, ...withWorkspace, ...withTokens])].sort();
   return mapLimit(ids, 16, async (tenantId) => {
@@ -111,7 +109,7 @@ const list = defineCommand({
   },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      const stored = await withStores(args.config, (stores) => storedTenants(stores, args.config));
+      const stored = await withStores(args.config, (stores) => storedTenants(stores));
       const { gateway, answer: live } = await askGateway(args.config, args['admin-url'], args.live, (admin) => admin.tenants());
       const liveById = new Map((live ?? []).map((tenant) => [tenant.tenantId, tenant]));
       const tenants: Array<StoredTenant & Partial<Omit<LiveTenant, 'tenantId'>>> = stored.map((tenant) => {

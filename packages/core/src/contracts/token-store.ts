@@ -35,7 +35,7 @@ export interface TokenChange {
 export interface TokenStoreCapabilities {
   /** `create`, `revoke` and `rotate` are implemented. */
   readonly write: boolean;
-  /** `listByTenant` is implemented. */
+  /** `listByTenant` and `tenants` are implemented. */
   readonly list: boolean;
   /** `watch` delivers changes made by other processes or nodes. */
   readonly watch: boolean;
@@ -80,6 +80,12 @@ export interface TokenStore {
   rotate?(tokenHash: string, successor: TokenRecord, graceUntil: number): Promise<TokenRecord>;
   /** Every record (any status) of one tenant, oldest first. */
   listByTenant?(tenantId: string): Promise<TokenRecord[]>;
+  /**
+   * Every tenant that was given a token, each once, in no particular order: how tools find tenants
+   * that exist only as tokens (no config, no workspace yet). May include a tenant whose records all
+   * expired away since.
+   */
+  tenants?(): AsyncIterable<string>;
   /**
    * Subscribes to changes from any writer — this instance, other processes, other nodes — delivered
    * in order, promptly (the kit waits up to 5 s); returns an unsubscribe function.

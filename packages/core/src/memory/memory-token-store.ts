@@ -5,7 +5,7 @@ import { assertTokenHash, assertTokenRecord } from '../tokens/token-record.js';
 import { createListeners, scopedListeners, type Listeners } from '../contracts/listeners.js';
 
 /** A {@link TokenStore} with every optional method, as the in-memory store provides. */
-export type MemoryTokenStore = TokenStore & Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'watch' | 'close'>>;
+export type MemoryTokenStore = TokenStore & Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'tenants' | 'watch' | 'close'>>;
 
 /** Backing state of a memory token store; stores sharing it see each other's data and changes. */
 export interface MemoryTokenState {
@@ -67,6 +67,9 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
     async listByTenant(tenantId) {
       assertTenantId(tenantId);
       return [...records.values()].filter((record) => record.tenantId === tenantId).map(copy).sort((a, b) => a.createdAt - b.createdAt);
+    },
+    async *tenants() {
+      yield* new Set([...records.values()].map((record) => record.tenantId));
     },
     watch: scoped.add,
     async close() {

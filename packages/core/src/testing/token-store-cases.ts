@@ -140,6 +140,21 @@ export const tokenStoreCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'tokens: tenants names every tenant given a token, each once',
+    requires: needs('write', 'list'),
+    async run({ adapter }) {
+      const ids = [randomTenantId('t'), randomTenantId('t'), randomTenantId('t')];
+      for (const id of ids) {
+        await tokens(adapter).create(sampleTokenRecord(id));
+        await tokens(adapter).create(sampleTokenRecord(id));
+      }
+      const listed: string[] = [];
+      for await (const id of tokens(adapter).tenants()) listed.push(id);
+      for (const id of ids) assert.equal(listed.filter((seen) => seen === id).length, 1, `${id} is listed once`);
+      assert.ok(!listed.includes(randomTenantId('none')));
+    },
+  },
+  {
     name: 'tokens: concurrent creates and revokes lose no update',
     requires: needs('get', 'write', 'list'),
     async run({ adapter }) {

@@ -37,7 +37,7 @@ export interface MigrateTenantsOptions {
   /** Remembers finished tenants so an interrupted run resumes; without it every tenant is compared again. */
   checkpoint?: MigrationCheckpoint;
   onProgress?: (progress: MigrationProgress) => void;
-  /** Tenant ids the source stores cannot list (tenants known only by their tokens). */
+  /** Tenant ids the source stores cannot list (for stores without a listing). */
   tenantIds?: AsyncIterable<string> | Iterable<string>;
   /** Tenants moved at once (default 8). */
   concurrency?: number;
@@ -68,7 +68,7 @@ export interface MigrationReport {
 }
 
 /**
- * Moves every tenant — ids from configs ∪ workspaces ∪ `tenantIds` — from one set of stores to
+ * Moves every tenant — ids from configs ∪ workspaces ∪ tokens ∪ `tenantIds` — from one set of stores to
  * another: workspace files, config entry and token records (hashes, so tokens keep authenticating
  * under the same peppers). Each tenant is exported, written where it differs, and verified by reading
  * it back (file digests, config, token records); a mismatch fails that tenant loudly and it is not

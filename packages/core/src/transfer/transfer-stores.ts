@@ -18,11 +18,13 @@ export interface TransferStores {
 }
 
 /**
- * Every tenant id the stores can name — configs ∪ workspaces ∪ `extra` — sorted. Token stores list
- * only by tenant, so tenants known only by their tokens must come through `extra`. Throws
- * `NOT_SUPPORTED` when neither store can list.
+ * Every tenant id the stores can name — configs ∪ workspaces ∪ tokens (when the token store can
+ * list) ∪ `extra` — sorted. Throws `NOT_SUPPORTED` when neither configs nor workspaces can list.
  */
-export async function listStoredTenants(stores: Pick<TransferStores, 'configs' | 'workspaces'>, extra?: AsyncIterable<string> | Iterable<string>): Promise<string[]> {
+export async function listStoredTenants(
+  stores: Pick<TransferStores, 'configs' | 'workspaces'> & { tokens?: TokenStore },
+  extra?: AsyncIterable<string> | Iterable<string>,
+): Promise<string[]> {
   const ids = new Set<string>();
   const sources: Array<AsyncIterable<string> | Iterable<string>> = [];
   if (stores.configs.tenants && stores.configs.capabilities.list) sources.push(stores.configs.tenants());
@@ -30,6 +32,7 @@ export async function listStoredTenants(stores: Pick<TransferStores, 'configs' |
   if (sources.length === 0) {
     throw new MultiTenantError('NOT_SUPPORTED', `Neither config source "${stores.configs.name}" nor workspace store "${stores.workspaces.name}" can list tenants.`);
   }
+  if (stores.tokens?.tenants && stores.tokens.capabilities.list) sources.push(stores.tokens.tenants());
   if (extra !== undefined) sources.push(extra);
   for (const source of sources) for await (const id of source) if (isValidTenantId(id)) ids.add(id);
   return [...ids].sort();
