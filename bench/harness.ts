@@ -38,21 +38,35 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Per-operation times of each task, one sample per round, and their medians. */
+export interface NsPerOp {
+  /** Median nanoseconds per operation of each task. */
+  median: Record<string, number>;
+  /** Nanoseconds per operation of each task, one sample per round (same order for every task). */
+  rounds: Record<string, number[]>;
+  /**
+   * Median over the rounds of `target / floor` measured in the same round: drift on a shared machine
+   * moves both sides of each pair alike, so this is steadier than a ratio of medians.
+   */
+  ratio(target: string, floor: string): number;
+}
+
 /**
  * Nanoseconds per operation of each function, measured by tinybench in batches of `batch` calls (so
- * sub-microsecond operations are above the timer's resolution), interleaved over `rounds` rounds, and
- * reduced to the median of the rounds so drift on a shared machine hits floor and target alike.
+ * sub-microsecond operations are above the timer's resolution), interleaved over `rounds` rounds
+ * (the task order alternates between rounds, so no task always runs right after another).
  */
 export async function nsPerOp(
   tasks: Record<string, (batch: number) => unknown | Promise<unknown>>,
   options: { batch?: number; rounds?: number; timeMs?: number } = {},
-): Promise<Record<string, number>> {
+): Promise<NsPerOp> {
   const batch = options.batch ?? 1_000;
-  const rounds = options.rounds ?? 5;
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(tasks).map((name) => [name, []]));
+  const rounds = options.rounds ?? 11;
+  const names = Object.keys(tasks);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
-    const bench = new Bench({ time: options.timeMs ?? 300, warmupTime: 50 });
-    for (const [name, task] of Object.entries(tasks)) bench.add(name, () => task(batch));
+    const bench = new Bench({ time: options.timeMs ?? 150, warmupTime: 30 });
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) bench.add(name, () => tasks[name]!(batch));
     await bench.run();
     for (const task of bench.tasks) {
       const result = task.result as { period?: number; latency?: { mean: number } };
@@ -61,7 +75,11 @@ export async function nsPerOp(
       samples[task.name]!.push((period * 1e6) / batch);
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+  return {
+    median: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)])),
+    rounds: samples,
+    ratio: (target, floor) => median(samples[target]!.map((value, i) => value / samples[floor]![i]!)),
+  };
 }
 
 /** Rounds for display. */

@@ -7,7 +7,7 @@ import { connectGateway, createGateway, createOpenClawRuntime, deleteTenantUser,
 import { WebSocket } from 'ws';
 import { type Benchmark, round } from './harness.js';
 
-const HANDSHAKES = 300;
+const HANDSHAKES = 1_000;
 const WARMUP = 30;
 /** Quiet time before each handshake, so background work of the previous one (socket teardown, the runtime's refill) settles for both sides alike. */
 const GAP_MS = 20;
