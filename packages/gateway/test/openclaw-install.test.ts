@@ -1,10 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isMultiTenantError } from '@openclaw-mt/core';
 import { defaultRuntimeDir, installOpenClawRuntime, nodePackageName, resolveOpenClawInstall, RUNTIME_DIR_ENV } from '@openclaw-mt/gateway';
 import { createFakeInstall } from './openclaw-support/harness.js';
+
+const FAKE_NPM = fileURLToPath(new URL('./openclaw-support/fake-npm-cli.mjs', import.meta.url));
+const LOCK = '.openclaw-mt-install.lock';
 
 function caught(run: () => unknown): unknown {
   try {
@@ -47,6 +52,31 @@ describe('openclaw runtime install', () => {
     await writeFile(join(fake.dir, '.openclaw-mt-runtime.json'), JSON.stringify({ openclaw: '2026.9.6-fake', node: '24.99.0' }));
     const result = await installOpenClawRuntime({ dir: fake.dir, openclawVersion: '2026.9.6-fake', nodeVersion: '24.99.0', npmCli: '/nonexistent/npm-cli.js' });
     expect(result).toMatchObject({ installed: false, dir: fake.dir, openclawVersion: '2026.9.6-fake' });
+  });
+
+  it('two installs into one directory take turns: npm never runs twice at once, and the second finds the work done', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ocmt-install-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const lines: string[] = [];
+    const options = { dir, openclawVersion: '2026.9.6-fake', nodeVersion: '24.99.0', npmCli: FAKE_NPM, onProgress: (line: string) => lines.push(line) };
+    const results = await Promise.all([installOpenClawRuntime(options), installOpenClawRuntime(options)]);
+    expect(results.map((result) => result.installed).sort()).toEqual([false, true]);
+    expect(resolveOpenClawInstall(dir)).toMatchObject({ openclawVersion: '2026.9.6-fake', nodeVersion: '24.99.0' });
+    // One install ran npm twice (Node, then openclaw with it); the other waited and ran nothing.
+    const runs = (await readFile(join(dir, 'fake-npm.log'), 'utf8')).trim().split('\n').map((line) => line.split(' ')[0]);
+    expect(runs).toEqual(['start', 'end', 'start', 'end']);
+    expect(lines.some((line) => line.startsWith('waiting for another install'))).toBe(true);
+    expect(existsSync(join(dir, LOCK))).toBe(false);
+  });
+
+  it('breaks a lock left by an install that died', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ocmt-install-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // 2^22 + 1 is above the largest pid Linux assigns: its holder is certainly gone.
+    await writeFile(join(dir, LOCK), `${4_194_305}\n`);
+    const result = await installOpenClawRuntime({ dir, openclawVersion: '2026.9.6-fake', nodeVersion: '24.99.0', npmCli: FAKE_NPM, timeoutMs: 30_000 });
+    expect(result.installed).toBe(true);
+    expect(existsSync(join(dir, LOCK))).toBe(false);
   });
 
   it('refuses versions that are not exact', async () => {

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { MultiTenantError } from '@openclaw-mt/core';
+import { withInstallLock } from './install-lock.js';
 
 /** The OpenClaw release this runtime is tested with. */
 export const DEFAULT_OPENCLAW_VERSION = '2026.9.6';
@@ -205,52 +206,62 @@ export async function installOpenClawRuntime(options: InstallRuntimeOptions = {}
   const dir = resolve(options.dir ?? defaultRuntimeDir(openclawVersion));
   const progress = options.onProgress;
 
-  if (!options.force) {
+  const present = (): InstallRuntimeResult | undefined => {
+    if (options.force) return undefined;
     const marker = readMarker(dir);
-    if (marker?.openclaw === openclawVersion && marker.node === nodeVersion) {
-      try {
-        return { ...resolveOpenClawInstall(dir), installed: false, durationMs: Date.now() - started };
-      } catch {
-        // The marker outlived its files: install again.
-      }
+    if (marker?.openclaw !== openclawVersion || marker.node !== nodeVersion) return undefined;
+    try {
+      return { ...resolveOpenClawInstall(dir), installed: false, durationMs: Date.now() - started };
+    } catch {
+      // The marker outlived its files: install again.
+      return undefined;
     }
-  }
+  };
+  const already = present();
+  if (already !== undefined) return already;
 
   const deadline = started + (options.timeoutMs ?? 15 * 60_000);
   await mkdir(dir, { recursive: true, mode: 0o755 });
-  const npmCli = findNpmCli(options.npmCli);
-  const nodePackage = `${nodePackageName()}@${nodeVersion}`;
-  const npmArgs = ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--loglevel=warn'];
-  const nodePath = join(dir, 'node_modules', nodePackageName(), 'bin', 'node');
-
-  if (readVersion(join(dir, 'node_modules', nodePackageName(), 'package.json')) !== nodeVersion || !existsSync(nodePath)) {
-    progress?.(`installing ${nodePackage} into ${dir}`);
-    await run(process.execPath, [npmCli, ...npmArgs, nodePackage], { env: process.env, deadline, step: `npm install ${nodePackage}`, onProgress: progress });
-  }
-  // Both packages in one call: npm prunes what a call does not name. PATH puts Node 24 first, so
-  // install scripts that run `node` get it too.
-  progress?.(`installing openclaw@${openclawVersion} with Node ${nodeVersion} (about a minute)`);
-  const env = { ...process.env, PATH: `${dirname(nodePath)}${delimiter}${process.env.PATH ?? ''}` };
-  await run(nodePath, [npmCli, ...npmArgs, `openclaw@${openclawVersion}`, nodePackage], { env, deadline, step: `npm install openclaw@${openclawVersion}`, onProgress: progress });
-  if (process.getuid?.() === 0) {
-    // Cells run as per-tenant users: the install must be readable (and its binaries runnable) by them.
-    await run('chmod', ['-R', 'a+rX', dir], { env: process.env, deadline, step: 'chmod', onProgress: progress });
-  }
-
-  const install = resolveOpenClawInstall(dir);
-  const version = await run(install.nodePath, [install.entryPath, '--version'], {
-    env: { ...env, NO_COLOR: '1', HOME: dir, OPENCLAW_STATE_DIR: join(dir, '.version-check') },
-    deadline,
-    step: 'openclaw --version',
+  return withInstallLock(dir, deadline, () => progress?.(`waiting for another install into ${dir} to finish`), async () => {
+    // The install this one waited for may have done the work.
+    return present() ?? (await runInstall());
   });
-  if (!version.includes(install.openclawVersion)) {
-    throw new MultiTenantError('BACKEND_UNAVAILABLE', `openclaw --version printed "${version.slice(0, 200)}", expected ${install.openclawVersion}.`);
+
+  async function runInstall(): Promise<InstallRuntimeResult> {
+    const npmCli = findNpmCli(options.npmCli);
+    const nodePackage = `${nodePackageName()}@${nodeVersion}`;
+    const npmArgs = ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--loglevel=warn'];
+    const nodePath = join(dir, 'node_modules', nodePackageName(), 'bin', 'node');
+
+    if (readVersion(join(dir, 'node_modules', nodePackageName(), 'package.json')) !== nodeVersion || !existsSync(nodePath)) {
+      progress?.(`installing ${nodePackage} into ${dir}`);
+      await run(process.execPath, [npmCli, ...npmArgs, nodePackage], { env: process.env, deadline, step: `npm install ${nodePackage}`, onProgress: progress });
+    }
+    // Both packages in one call: npm prunes what a call does not name. PATH puts Node 24 first, so
+    // install scripts that run `node` get it too.
+    progress?.(`installing openclaw@${openclawVersion} with Node ${nodeVersion} (about a minute)`);
+    const env = { ...process.env, PATH: `${dirname(nodePath)}${delimiter}${process.env.PATH ?? ''}` };
+    await run(nodePath, [npmCli, ...npmArgs, `openclaw@${openclawVersion}`, nodePackage], { env, deadline, step: `npm install openclaw@${openclawVersion}`, onProgress: progress });
+    if (process.getuid?.() === 0) {
+      // Cells run as per-tenant users: the install must be readable (and its binaries runnable) by them.
+      await run('chmod', ['-R', 'a+rX', dir], { env: process.env, deadline, step: 'chmod', onProgress: progress });
+    }
+
+    const install = resolveOpenClawInstall(dir);
+    const version = await run(install.nodePath, [install.entryPath, '--version'], {
+      env: { ...env, NO_COLOR: '1', HOME: dir, OPENCLAW_STATE_DIR: join(dir, '.version-check') },
+      deadline,
+      step: 'openclaw --version',
+    });
+    if (!version.includes(install.openclawVersion)) {
+      throw new MultiTenantError('BACKEND_UNAVAILABLE', `openclaw --version printed "${version.slice(0, 200)}", expected ${install.openclawVersion}.`);
+    }
+    await writeFile(
+      join(dir, MARKER),
+      `${JSON.stringify({ openclaw: install.openclawVersion, node: install.nodeVersion, installedAt: new Date().toISOString() }, null, 2)}\n`,
+      { mode: 0o644 },
+    );
+    progress?.(`installed openclaw ${install.openclawVersion} with Node ${install.nodeVersion} in ${dir}`);
+    return { ...install, installed: true, durationMs: Date.now() - started };
   }
-  await writeFile(
-    join(dir, MARKER),
-    `${JSON.stringify({ openclaw: install.openclawVersion, node: install.nodeVersion, installedAt: new Date().toISOString() }, null, 2)}\n`,
-    { mode: 0o644 },
-  );
-  progress?.(`installed openclaw ${install.openclawVersion} with Node ${install.nodeVersion} in ${dir}`);
-  return { ...install, installed: true, durationMs: Date.now() - started };
 }
