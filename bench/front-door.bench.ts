@@ -2,13 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
 import { createGateway } from '@openclaw-mt/gateway';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type Benchmark, round } from './harness.js';
+import { type Benchmark, interleaved, percentile, round } from './harness.js';
 
 const HANDSHAKES = 3_000;
 /** Quiet time before each handshake, so the previous socket's teardown settles for both sides alike. */
 const GAP_MS = 2;
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A bare `ws` server doing the same handshake with no work behind it: the floor. It sends the frames the
@@ -67,11 +65,6 @@ function handshake(url: string, token: string): Promise<number> {
   });
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 /** 7 — connect → hello-ok through the gateway (workspace runtime) vs a bare ws server. */
 export const frontDoor: Benchmark = {
   id: 7,
@@ -87,16 +80,7 @@ export const frontDoor: Benchmark = {
       await handshake(url, token);
       await handshake(bare.url, token);
     }
-    const ours: number[] = [];
-    const floor: number[] = [];
-    for (let i = 0; i < HANDSHAKES; i++) {
-      // Alternate which side goes first, so neither always follows the other's teardown.
-      for (const throughGateway of i % 2 === 0 ? [true, false] : [false, true]) {
-        await pause(GAP_MS);
-        if (throughGateway) ours.push(await handshake(url, token));
-        else floor.push(await handshake(bare.url, token));
-      }
-    }
+    const { target: ours, floor } = await interleaved(HANDSHAKES, GAP_MS, () => handshake(url, token), () => handshake(bare.url, token));
     await bare.close();
     await gateway.close();
     const added = percentile(ours, 99) - percentile(floor, 99);

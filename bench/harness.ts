@@ -82,6 +82,29 @@ export async function nsPerOp(
   };
 }
 
+/** The `p`th percentile of `values` (nearest rank). */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `target` and `floor` `count` times each, alternately, `gapMs` apart, and returns their timings.
+ * Which side goes first alternates, so neither always follows the other's teardown.
+ */
+export async function interleaved(count: number, gapMs: number, target: () => Promise<number>, floor: () => Promise<number>): Promise<{ target: number[]; floor: number[] }> {
+  const out = { target: [] as number[], floor: [] as number[] };
+  for (let i = 0; i < count; i++) {
+    for (const side of i % 2 === 0 ? (['target', 'floor'] as const) : (['floor', 'target'] as const)) {
+      await pause(gapMs);
+      out[side].push(await (side === 'target' ? target() : floor()));
+    }
+  }
+  return out;
+}
+
 /** Rounds for display. */
 export function round(value: number, digits = 2): number {
   const factor = 10 ** digits;

@@ -5,7 +5,7 @@ import { createLogger, TenantManager } from '@openclaw-mt/core';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
 import { connectGateway, createGateway, createOpenClawRuntime, deleteTenantUser, installOpenClawRuntime, type GatewayConnection } from '@openclaw-mt/gateway';
 import { WebSocket } from 'ws';
-import { type Benchmark, round } from './harness.js';
+import { type Benchmark, interleaved, pause, percentile, round } from './harness.js';
 
 const HANDSHAKES = 1_000;
 const WARMUP = 30;
@@ -46,13 +46,6 @@ function handshake(url: string, params: Record<string, unknown>): Promise<number
     socket.on('close', (code) => reject(new Error(`closed before hello-ok (${code})`)));
   });
 }
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Connects through the front door, riding out the cell's cold start. */
 async function firstConnect(url: string, token: string): Promise<GatewayConnection> {
@@ -108,17 +101,7 @@ export const openClawFrontDoor: Benchmark = {
       }
       const sparesOf = () => runtime.cells().find((info) => info.tenantId === TENANT)?.spares;
       const sparesBefore = sparesOf();
-      const frontDoor: number[] = [];
-      const floor: number[] = [];
-      for (let i = 0; i < HANDSHAKES; i++) {
-        // Alternate which side goes first, so neither always follows the other's teardown.
-        const order = i % 2 === 0 ? [true, false] : [false, true];
-        for (const throughFrontDoor of order) {
-          await pause(GAP_MS);
-          if (throughFrontDoor) frontDoor.push(await ours());
-          else floor.push(await direct());
-        }
-      }
+      const { target: frontDoor, floor } = await interleaved(HANDSHAKES, GAP_MS, ours, direct);
       const spares = sparesOf();
       const added = percentile(frontDoor, 99) - percentile(floor, 99);
       return {
