@@ -4,6 +4,7 @@ import { CloseCodes } from '../../protocol/close-codes.js';
 import type { RequestFrame } from '../../protocol/frames.js';
 import type { RuntimeResponse, RuntimeSession, SessionContext } from '../tenant-runtime.js';
 import type { OpenClawCell } from './cell.js';
+import { abortableWait } from './abortable-wait.js';
 import { CellConnection, CellHandshakeError } from './cell-connection.js';
 import type { CellSpares, SpareProfile } from './cell-spares.js';
 import { checkConfigWrite } from './config-guard.js';
@@ -31,18 +32,6 @@ function strings(value: unknown): string[] | undefined {
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The fields of the cell's `hello-ok` a client gets, merged into the front door's own. */
@@ -112,7 +101,7 @@ async function connectToCell(cell: OpenClawCell, context: SessionContext, settin
       const left = deadline - Date.now();
       if (error.retryable && left > 0 && !context.signal.aborted) {
         // Still finishing startup sidecars, or restarting in place: retry within the same budget.
-        await sleep(Math.min(left, Math.max(100, error.shape.retryAfterMs ?? 500)), context.signal);
+        await abortableWait(Math.min(left, Math.max(100, error.shape.retryAfterMs ?? 500)), context.signal);
         continue;
       }
       if (error.retryable) {

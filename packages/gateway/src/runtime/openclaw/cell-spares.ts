@@ -1,5 +1,6 @@
 import type { ConsolaInstance } from 'consola';
 import type { CellListener, CellSpareInfo, CellState } from './cell.js';
+import { abortableWait } from './abortable-wait.js';
 import { CellConnection, CellHandshakeError } from './cell-connection.js';
 
 /** What a bridge connection asks the cell for; a spare fits a client only when this is the same. */
@@ -134,7 +135,7 @@ export class CellSpares {
     let spare = this.usable(key);
     const filling = this.filling;
     if (spare === undefined && filling?.key === key && !signal.aborted) {
-      await waitFor(filling.done, this.inFlightWaitMs, signal);
+      await abortableWait(this.inFlightWaitMs, signal, filling.done);
       spare = this.usable(key);
     }
     this.follow(profile, key);
@@ -302,18 +303,4 @@ export class CellSpares {
     };
     this.spare = spare;
   }
-}
-
-/** Resolves when `promise` settles, after `ms`, or on abort, whichever comes first. */
-function waitFor(promise: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(finish, ms);
-    function finish() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', finish);
-      resolve();
-    }
-    signal.addEventListener('abort', finish, { once: true });
-    void promise.then(finish);
-  });
 }
