@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createToken, isMultiTenantError, type TenantManager } from '@openclaw-mt/core';
+import { createToken } from '@openclaw-mt/core/tokens';
+import { isMultiTenantError, type TenantManager } from '@openclaw-mt/core';
 import { createTestManager, deferred } from './support/fixture.js';
 
 let current: TenantManager | undefined;
@@ -36,7 +37,7 @@ describe('authenticate', () => {
 
   test('malformed tokens fail with TOKEN_MALFORMED before any lookup', async () => {
     const { manager, adapter } = setup();
-    for (const bad of ['', 'gt_short', 'Bearer x', createToken().slice(0, -1) + '!', 42]) {
+    for (const bad of ['', 'gt_short', 'Bearer x', `${createToken().slice(0, -1)}!`, 42]) {
       expect(await codeOf(manager.authenticate(bad))).toBe('TOKEN_MALFORMED');
     }
     expect(adapter.control.lookups).toBe(0);
@@ -161,9 +162,19 @@ describe('authenticate', () => {
     const rotated = createTestManager({ peppers: ['new-pepper-0123456789abcdef', 'old-pepper-0123456789abcdef'] });
     // Same stores, new manager: reuse the first adapter's stores.
     const { TenantManager } = await import('@openclaw-mt/core');
-    const second = new TenantManager({ tokens: built.adapter.tokens, configs: built.adapter.configs, workspaces: built.adapter.workspaces, peppers: ['new-pepper-0123456789abcdef', 'old-pepper-0123456789abcdef'] });
+    const second = new TenantManager({
+      tokens: built.adapter.tokens,
+      configs: built.adapter.configs,
+      workspaces: built.adapter.workspaces,
+      peppers: ['new-pepper-0123456789abcdef', 'old-pepper-0123456789abcdef'],
+    });
     expect((await second.authenticate(token)).tenantId).toBe('ivy');
-    const withoutOld = new TenantManager({ tokens: built.adapter.tokens, configs: built.adapter.configs, workspaces: built.adapter.workspaces, peppers: ['new-pepper-0123456789abcdef'] });
+    const withoutOld = new TenantManager({
+      tokens: built.adapter.tokens,
+      configs: built.adapter.configs,
+      workspaces: built.adapter.workspaces,
+      peppers: ['new-pepper-0123456789abcdef'],
+    });
     expect(await codeOf(withoutOld.authenticate(token))).toBe('TOKEN_UNKNOWN');
     await rotated.manager.close();
   });

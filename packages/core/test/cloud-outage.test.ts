@@ -2,17 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import {
-  TenantManager,
-  createCloudBackend,
-  createFileCursorStore,
-  createMemoryConfigSource,
-  createMemoryConfigState,
-  createMemoryWorkspaceStore,
-  createToken,
-  isMultiTenantError,
-  type MultiTenantError,
-} from '@openclaw-mt/core';
+import { TenantManager, isMultiTenantError, type MultiTenantError } from '@openclaw-mt/core';
+import { createCloudBackend, createFileCursorStore } from '@openclaw-mt/core/cloud';
+import { createMemoryConfigSource, createMemoryConfigState, createMemoryWorkspaceStore } from '@openclaw-mt/core/testing';
+import { createToken } from '@openclaw-mt/core/tokens';
 import { captureLogger } from './cloud-support/capture-logger.js';
 import { ManualClock } from './cloud-support/manual-clock.js';
 import { type StubBackend, startStubBackend } from './cloud-support/stub-backend.js';
@@ -32,7 +25,15 @@ async function errorOf(promise: Promise<unknown>): Promise<MultiTenantError> {
   throw new Error('expected a coded failure');
 }
 
-async function setup(options: { outageGraceMs?: number; timeoutMs?: number; stub?: StubBackend; configState?: ReturnType<typeof createMemoryConfigState>; cursorPath?: string } = {}) {
+async function setup(
+  options: {
+    outageGraceMs?: number;
+    timeoutMs?: number;
+    stub?: StubBackend;
+    configState?: ReturnType<typeof createMemoryConfigState>;
+    cursorPath?: string;
+  } = {},
+) {
   const stub = options.stub ?? (await startStubBackend());
   if (!options.stub) cleanups.push(() => stub.close());
   const clock = new ManualClock();

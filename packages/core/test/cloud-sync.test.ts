@@ -4,17 +4,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   ConfigSyncService,
-  TenantManager,
   createCloudBackend,
   createCloudClient,
   createFileCursorStore,
-  createMemoryConfigSource,
   createMemoryCursorStore,
-  createMemoryWorkspaceStore,
-  isMultiTenantError,
-  type MultiTenantError,
   type ConfigSyncOptions,
-} from '@openclaw-mt/core';
+} from '@openclaw-mt/core/cloud';
+import { TenantManager, isMultiTenantError, type MultiTenantError } from '@openclaw-mt/core';
+import { createMemoryConfigSource, createMemoryWorkspaceStore } from '@openclaw-mt/core/testing';
 import { captureLogger } from './cloud-support/capture-logger.js';
 import { ManualClock } from './cloud-support/manual-clock.js';
 import { type StubBackend, startStubBackend } from './cloud-support/stub-backend.js';
@@ -35,8 +32,21 @@ function syncFor(stub: StubBackend, options: Partial<ConfigSyncOptions> & { maxR
   const capture = captureLogger();
   const lastKnownGood = createMemoryConfigSource();
   const cursorStore = createMemoryCursorStore();
-  const client = createCloudClient({ url: stub.url, serviceToken: stub.serviceToken, timeoutMs: 2_000, ...(maxResponseBytes ? { maxResponseBytes } : {}) });
-  const sync = new ConfigSyncService({ client, lastKnownGood, cursorStore, clock: new ManualClock(), random: () => 0.5, logger: capture.logger, ...rest });
+  const client = createCloudClient({
+    url: stub.url,
+    serviceToken: stub.serviceToken,
+    timeoutMs: 2_000,
+    ...(maxResponseBytes ? { maxResponseBytes } : {}),
+  });
+  const sync = new ConfigSyncService({
+    client,
+    lastKnownGood,
+    cursorStore,
+    clock: new ManualClock(),
+    random: () => 0.5,
+    logger: capture.logger,
+    ...rest,
+  });
   const events = { failed: 0, recovered: 0, applied: [] as string[], rejected: [] as Array<string | undefined> };
   sync.hooks.hook('sync:failed', () => void events.failed++);
   sync.hooks.hook('sync:recovered', () => void events.recovered++);
@@ -55,7 +65,7 @@ describe('following the feed', () => {
     const started = performance.now();
     const result = await sync.syncNow();
     const elapsed = performance.now() - started;
-    expect(result).toEqual({ ok: true, applied: 10_000, pages: 20, rejected: 0, notModified: false });
+    expect(result).toEqual({ ok: true, applied: 10_000, pages: 20, rejected: 0, tokenEvents: 0, notModified: false });
     let stored = 0;
     for await (const _ of lastKnownGood.tenants()) stored++;
     expect(stored).toBe(10_000);
@@ -86,7 +96,7 @@ describe('following the feed', () => {
     expect(events.applied).toEqual(['alice@6']);
   });
 
-  test('GET is not retried behind the sync\'s back: one request per failed run', async () => {
+  test("GET is not retried behind the sync's back: one request per failed run", async () => {
     const stub = await stubBackend();
     const { sync } = syncFor(stub);
     stub.fault = 'down';
@@ -174,12 +184,22 @@ describe('validation', () => {
     const stub = await stubBackend();
     const { sync, lastKnownGood } = syncFor(stub, { maxResponseBytes: 1024 * 1024 });
     await lastKnownGood.put({ tenantId: 'alice', status: 'active', config: { v: 1 }, version: 1, updatedAt: 1 });
-    const users = Array.from({ length: 100 }, (_, i) => ({ userId: `u${i}`, status: 'active', config: { pad: 'x'.repeat(50_000) }, version: 9, updatedAt: 1 }));
+    const users = Array.from({ length: 100 }, (_, i) => ({
+      userId: `u${i}`,
+      status: 'active',
+      config: { pad: 'x'.repeat(50_000) },
+      version: 9,
+      updatedAt: 1,
+    }));
     users.push({ userId: 'alice', status: 'active', config: { pad: 'evil' }, version: 99, updatedAt: 1 });
     stub.intercept = () => ({ status: 200, body: { users, nextCursor: 'c1', hasMore: false }, chunked });
     const result = await sync.syncNow();
     expect(result.ok).toBe(false);
-    expect(result.error).toMatchObject({ code: 'CONFIG_INVALID', details: { reason: 'too-large' } });
+    // The page is re-read in halves down to one user; a single entry over the cap cannot be skipped.
+    expect(result.error).toMatchObject({ code: 'CONFIG_INVALID', details: { reason: 'page-too-large' } });
+    expect(sync.status().alerts.map((alert) => alert.code)).toEqual(['SYNC_PAGE_TOO_LARGE']);
+    const limits = stub.requests.map((request) => new URL(request.url, 'http://x').searchParams.get('limit'));
+    expect(limits).toEqual(['500', '250', '125', '62', '31', '15', '7', '3', '1']);
     expect((await lastKnownGood.get('alice'))?.config).toEqual({ v: 1 });
     expect(await lastKnownGood.get('u1')).toBeUndefined();
   });
@@ -221,7 +241,11 @@ describe('validation', () => {
     const { sync, lastKnownGood, cursorStore } = syncFor(stub);
     stub.intercept = ({ query }) => ({
       status: 200,
-      body: { users: [{ userId: 'alice', status: 'active', config: {}, version: 1, updatedAt: 1 }], nextCursor: query.get('cursor') ?? 'c0', hasMore: true },
+      body: {
+        users: [{ userId: 'alice', status: 'active', config: {}, version: 1, updatedAt: 1 }],
+        nextCursor: query.get('cursor') ?? 'c0',
+        hasMore: true,
+      },
     });
     const result = await sync.syncNow();
     expect(result.ok).toBe(false);
@@ -258,7 +282,12 @@ describe('scheduling', () => {
     const clock = new ManualClock();
     const draws = [0, 1, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1];
     let i = 0;
-    const { sync } = syncFor(stub, { clock, syncIntervalMs: 10_000, backoff: { initialMs: 1_000, maxMs: 8_000, minMs: 100 }, random: () => draws[i++ % draws.length]! });
+    const { sync } = syncFor(stub, {
+      clock,
+      syncIntervalMs: 10_000,
+      backoff: { initialMs: 1_000, maxMs: 8_000, minMs: 100 },
+      random: () => draws[i++ % draws.length]!,
+    });
     await sync.start();
     expect(sync.status().nextRunAt).toBe(clock.now() + 10_000);
     stub.fault = 'down';
@@ -292,7 +321,13 @@ describe('pushing changes to the manager', () => {
       syncIntervalMs: 30_000,
       logger: captureLogger().logger,
     });
-    const manager = new TenantManager({ tokens: cloud.tokens, configs: cloud.configs, workspaces: createMemoryWorkspaceStore(), now: clock.now, idleTimeoutMs: 0 });
+    const manager = new TenantManager({
+      tokens: cloud.tokens,
+      configs: cloud.configs,
+      workspaces: createMemoryWorkspaceStore(),
+      now: clock.now,
+      idleTimeoutMs: 0,
+    });
     cleanups.push(() => manager.close());
     const events: string[] = [];
     manager.hooks.hook('tenant:config-updated', ({ tenantId, version }) => void events.push(`updated ${tenantId}@${version}`));
@@ -329,8 +364,20 @@ describe('pushing changes to the manager', () => {
     const token = stub.issueToken('alice');
     const clock = new ManualClock();
     const lastKnownGood = createMemoryConfigSource();
-    const cloud = createCloudBackend({ url: stub.url, serviceToken: stub.serviceToken, lastKnownGood, clock, syncIntervalMs: 3_600_000, logger: captureLogger().logger });
-    const manager = new TenantManager({ tokens: cloud.tokens, configs: cloud.configs, workspaces: createMemoryWorkspaceStore(), now: clock.now });
+    const cloud = createCloudBackend({
+      url: stub.url,
+      serviceToken: stub.serviceToken,
+      lastKnownGood,
+      clock,
+      syncIntervalMs: 3_600_000,
+      logger: captureLogger().logger,
+    });
+    const manager = new TenantManager({
+      tokens: cloud.tokens,
+      configs: cloud.configs,
+      workspaces: createMemoryWorkspaceStore(),
+      now: clock.now,
+    });
     cleanups.push(() => manager.close());
     await cloud.attach(manager);
     stub.setUser('alice', { config: { model: 'two' } });
@@ -345,7 +392,13 @@ describe('pushing changes to the manager', () => {
   test('the sync stops when the manager closes', async () => {
     const stub = await stubBackend();
     const clock = new ManualClock();
-    const cloud = createCloudBackend({ url: stub.url, serviceToken: stub.serviceToken, lastKnownGood: createMemoryConfigSource(), clock, logger: captureLogger().logger });
+    const cloud = createCloudBackend({
+      url: stub.url,
+      serviceToken: stub.serviceToken,
+      lastKnownGood: createMemoryConfigSource(),
+      clock,
+      logger: captureLogger().logger,
+    });
     const manager = new TenantManager({ tokens: cloud.tokens, configs: cloud.configs, workspaces: createMemoryWorkspaceStore() });
     await cloud.attach(manager);
     expect(cloud.sync.status().started).toBe(true);
@@ -370,5 +423,65 @@ describe('file cursor store', () => {
     await writeFile(path, '{"cursor": 42');
     expect(await store.load()).toBeUndefined();
     expect(corrupt[0]?.code).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('a sync that is never stuck', () => {
+  test('a page over the size cap is re-read in halves (coded alert) and the rest of the feed still advances; the alert resolves', async () => {
+    const stub = await stubBackend();
+    for (let i = 0; i < 40; i++) stub.setUser(`u${i}`, { config: { pad: 'x'.repeat(20_000) } });
+    const { sync, lastKnownGood, capture } = syncFor(stub, { maxResponseBytes: 256 * 1024, pageLimit: 32 });
+    const alerts: string[] = [];
+    sync.hooks.hook('sync:alert', ({ code }) => void alerts.push(code));
+    sync.hooks.hook('sync:alert-resolved', ({ code }) => void alerts.push(`resolved ${code}`));
+    const result = await sync.syncNow();
+    expect(result).toMatchObject({ ok: true, applied: 40, rejected: 0 });
+    expect((await lastKnownGood.get('u39'))?.config).toEqual({ pad: 'x'.repeat(20_000) });
+    expect(alerts).toEqual(['SYNC_PAGE_TOO_LARGE']);
+    expect(sync.status().alerts.map((alert) => alert.code)).toEqual(['SYNC_PAGE_TOO_LARGE']);
+    expect(capture.lines.some((line) => line.includes('[SYNC_PAGE_TOO_LARGE]'))).toBe(true);
+    // The next run has nothing oversized: the alert is resolved.
+    expect((await sync.syncNow()).ok).toBe(true);
+    expect(alerts).toEqual(['SYNC_PAGE_TOO_LARGE', 'resolved SYNC_PAGE_TOO_LARGE']);
+  });
+
+  test('a __proto__ key is refused with the entry, never dropped silently', async () => {
+    const stub = await stubBackend();
+    const { sync, lastKnownGood, events } = syncFor(stub);
+    stub.intercept = () => ({
+      status: 200,
+      body: '{"users":[{"userId":"mallory","status":"active","config":{"__proto__":{"admin":true},"model":"m"},"version":1,"updatedAt":1}],"nextCursor":"c1","hasMore":false}',
+    });
+    expect(await sync.syncNow()).toMatchObject({ ok: true, applied: 0, rejected: 1 });
+    expect(events.rejected).toEqual(['mallory']);
+    expect(await lastKnownGood.get('mallory')).toBeUndefined();
+  });
+
+  test('a long catch-up logs its progress; token events are passed on, invalid ones rejected', async () => {
+    const stub = await stubBackend();
+    stub.addUsers(30);
+    const clock = new ManualClock();
+    // Every request takes four "seconds" of the test's clock.
+    const slow = {
+      ...clock,
+      now: () => (clock.time += 4_000),
+      setTimeout: clock.setTimeout.bind(clock),
+      clearTimeout: clock.clearTimeout.bind(clock),
+    };
+    const { sync, capture } = syncFor(stub, { pageLimit: 5, clock: slow });
+    const seen: string[] = [];
+    sync.hooks.hook('sync:token-event', ({ event }) => void seen.push(`${event.type} ${event.userId}`));
+    const token = stub.issueToken('user-1');
+    stub.revokeToken(token);
+    const result = await sync.syncNow();
+    expect(result).toMatchObject({ ok: true, applied: 30, tokenEvents: 1 });
+    expect(seen).toEqual(['revoked user-1']);
+    expect(capture.lines.filter((line) => line.includes('config sync in progress')).length).toBeGreaterThan(0);
+    expect(capture.lines.some((line) => line.includes('config sync caught up: 7 pages, 31 entries'))).toBe(true);
+    stub.intercept = () => ({
+      status: 200,
+      body: { users: [], tokens: [{ tokenHash: 'nothex', userId: 'a', type: 'revoked', at: 1 }], nextCursor: 'c9', hasMore: false },
+    });
+    expect(await sync.syncNow()).toMatchObject({ ok: true, rejected: 1, tokenEvents: 0 });
   });
 });

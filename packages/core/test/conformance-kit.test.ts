@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { createMemoryAdapter, createMemoryWorkspaceStore, type WorkspaceStore } from '@openclaw-mt/core';
-import { conformanceCases, sampleTemplate, type AdapterUnderTest, type Harness } from '@openclaw-mt/core/testing';
+import { createMemoryAdapter, type WorkspaceStore } from '@openclaw-mt/core';
+import { createMemoryWorkspaceStore } from '@openclaw-mt/core/testing';
+import { conformanceCases, runAdapterConformance, sampleTemplate, type AdapterUnderTest, type Harness } from '@openclaw-mt/core/testing';
 
 /** Runs one named case against an adapter and reports whether it failed. */
 async function fails(caseName: string, adapter: AdapterUnderTest): Promise<boolean> {
@@ -8,7 +9,12 @@ async function fails(caseName: string, adapter: AdapterUnderTest): Promise<boole
   if (testCase === undefined) throw new Error(`no case named ${caseName}`);
   const harness: Harness = {
     adapter,
-    context: { namespace: 'n', template: sampleTemplate('kit'), limits: { maxFileBytes: 64 * 1024, maxWorkspaceBytes: 512 * 1024 }, nodeId: 'a' },
+    context: {
+      namespace: 'n',
+      template: sampleTemplate('kit'),
+      limits: { maxFileBytes: 64 * 1024, maxWorkspaceBytes: 512 * 1024 },
+      nodeId: 'a',
+    },
     reopen: async () => adapter,
   };
   try {
@@ -43,7 +49,9 @@ describe('the conformance kit itself', () => {
       async set(id: string, update: Parameters<typeof configs.set>[1]) {
         const before = await configs.get(id);
         await new Promise((resolve) => setTimeout(resolve, 1));
-        return configs.put({ tenantId: id, status: 'active', config: update.config ?? {}, version: (before?.version ?? 0) + 1, updatedAt: 0 }).then(async () => (await configs.get(id))!);
+        return configs
+          .put({ tenantId: id, status: 'active', config: update.config ?? {}, version: (before?.version ?? 0) + 1, updatedAt: 0 })
+          .then(async () => (await configs.get(id))!);
       },
     };
     expect(await fails('configs: concurrent sets on one tenant lose no update', { configs: lossy })).toBe(true);
@@ -56,8 +64,28 @@ describe('the conformance kit itself', () => {
   });
 
   test('passes the reference adapter on the same cases', async () => {
-    const adapter = createMemoryAdapter({ template: sampleTemplate('kit'), limits: { maxFileBytes: 64 * 1024, maxWorkspaceBytes: 512 * 1024 } });
+    const adapter = createMemoryAdapter({
+      template: sampleTemplate('kit'),
+      limits: { maxFileBytes: 64 * 1024, maxWorkspaceBytes: 512 * 1024 },
+    });
     expect(await fails('workspaces: hostile names are refused with PATH_INVALID and touch nothing', adapter)).toBe(false);
     expect(await fails('configs: concurrent sets on one tenant lose no update', adapter)).toBe(false);
+  });
+});
+
+describe('skips', () => {
+  test('a case named in skip is reported as skipped through the runner, with a reason, not as a passing test', async () => {
+    const registered = new Map<string, (context?: unknown) => Promise<void>>();
+    const skipped: Array<{ name: string; reason: string }> = [];
+    const name = 'tokens: get of an unknown hash is undefined';
+    runAdapterConformance({
+      name: 'skip-check',
+      runner: { describe: (_name, body) => body(), test: (caseName, body) => void registered.set(caseName, body) },
+      create: async () => createMemoryAdapter(),
+      skip: [name],
+    });
+    expect(registered.has(name)).toBe(true);
+    await registered.get(name)!({ skip: (reason: string) => skipped.push({ name, reason }) });
+    expect(skipped).toEqual([{ name, reason: 'skipped by the adapter' }]);
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { createMemoryAdapter, MultiTenantError, TenantManager, type ClaimOptions, type Coordinator, type TenantClaim } from '@openclaw-mt/core';
+import {
+  createMemoryAdapter,
+  MultiTenantError,
+  TenantManager,
+  type ClaimOptions,
+  type Coordinator,
+  type TenantClaim,
+} from '@openclaw-mt/core';
 
 /** A one-process coordinator whose claims can be revoked from the test, as a lost lease would be. */
 function testCoordinator() {

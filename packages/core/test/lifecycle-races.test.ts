@@ -5,11 +5,15 @@ import {
   isMultiTenantError,
   TenantManager,
   type ConfigSource,
+  type Lease,
   type WorkspaceHandle,
   type WorkspaceStore,
 } from '@openclaw-mt/core';
 
-type Op = { kind: 'use'; tenant: string; holds: number } | { kind: 'evict'; tenant: string; force: boolean } | { kind: 'config'; tenant: string };
+type Op =
+  | { kind: 'use'; tenant: string; holds: number }
+  | { kind: 'evict'; tenant: string; force: boolean }
+  | { kind: 'config'; tenant: string };
 
 const tenant = fc.constantFrom('t0', 't1', 't2', 't3', 't4');
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -50,71 +54,76 @@ function scheduled(s: fc.Scheduler) {
 describe('TenantManager under interleaved acquire / release / evict / config changes', () => {
   test('never evicts a pinned tenant, never activates one twice, never runs more than capacity', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.scheduler(), fc.array(op, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 3 }), async (s, ops, capacity) => {
-        const stores = scheduled(s);
-        const violations: string[] = [];
-        const live = new Set<string>();
-        const held = new Map<string, number>();
-        const forced = new Set<string>();
-        const manager = new TenantManager({
-          tokens: stores.tokens,
-          configs: stores.configs,
-          workspaces: stores.workspaces,
-          capacity,
-          idleTimeoutMs: 0,
-          drainTimeoutMs: 0,
-          hooks: {
-            'tenant:activate': ({ tenantId }) => {
-              if (live.has(tenantId)) violations.push(`${tenantId} activated while still live`);
-              live.add(tenantId);
-              if (live.size > capacity) violations.push(`${live.size} tenants live, capacity ${capacity}`);
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.array(op, { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (s, ops, capacity) => {
+          const stores = scheduled(s);
+          const violations: string[] = [];
+          const live = new Set<string>();
+          const held = new Map<string, number>();
+          const forced = new Set<string>();
+          const manager = new TenantManager({
+            tokens: stores.tokens,
+            configs: stores.configs,
+            workspaces: stores.workspaces,
+            capacity,
+            idleTimeoutMs: 0,
+            drainTimeoutMs: 0,
+            hooks: {
+              'tenant:activate': ({ tenantId }) => {
+                if (live.has(tenantId)) violations.push(`${tenantId} activated while still live`);
+                live.add(tenantId);
+                if (live.size > capacity) violations.push(`${live.size} tenants live, capacity ${capacity}`);
+              },
+              'tenant:evict': ({ tenantId, reason }) => {
+                if ((held.get(tenantId) ?? 0) > 0 && !forced.has(tenantId) && reason !== 'shutdown') {
+                  violations.push(`${tenantId} evicted (${reason}) while pinned`);
+                }
+              },
+              'tenant:evicted': ({ tenantId }) => {
+                live.delete(tenantId);
+              },
             },
-            'tenant:evict': ({ tenantId, reason }) => {
-              if ((held.get(tenantId) ?? 0) > 0 && !forced.has(tenantId) && reason !== 'shutdown') {
-                violations.push(`${tenantId} evicted (${reason}) while pinned`);
+          });
+          const run = async (item: Op) => {
+            await s.schedule(Promise.resolve(), `start ${item.kind} ${item.tenant}`);
+            if (item.kind === 'use') {
+              let lease: Lease;
+              try {
+                lease = await manager.acquire(item.tenant);
+              } catch (error) {
+                if (isMultiTenantError(error, 'CAPACITY')) return;
+                throw error;
               }
-            },
-            'tenant:evicted': ({ tenantId }) => {
-              live.delete(tenantId);
-            },
-          },
-        });
-        const run = async (item: Op) => {
-          await s.schedule(Promise.resolve(), `start ${item.kind} ${item.tenant}`);
-          if (item.kind === 'use') {
-            let lease;
-            try {
-              lease = await manager.acquire(item.tenant);
-            } catch (error) {
-              if (isMultiTenantError(error, 'CAPACITY')) return;
-              throw error;
+              if (lease.tenantId !== item.tenant) violations.push(`asked for ${item.tenant}, got ${lease.tenantId}`);
+              held.set(item.tenant, (held.get(item.tenant) ?? 0) + 1);
+              for (let i = 0; i < item.holds; i++) await s.schedule(Promise.resolve(), `hold ${item.tenant}`);
+              held.set(item.tenant, held.get(item.tenant)! - 1);
+              lease.release();
+            } else if (item.kind === 'evict') {
+              if (item.force) forced.add(item.tenant);
+              try {
+                await manager.evict(item.tenant, { force: item.force });
+              } catch (error) {
+                if (!isMultiTenantError(error, 'TENANT_BUSY')) throw error;
+              }
+            } else {
+              await stores.rawConfigs.set(item.tenant, { config: { touched: Date.now() } });
             }
-            if (lease.tenantId !== item.tenant) violations.push(`asked for ${item.tenant}, got ${lease.tenantId}`);
-            held.set(item.tenant, (held.get(item.tenant) ?? 0) + 1);
-            for (let i = 0; i < item.holds; i++) await s.schedule(Promise.resolve(), `hold ${item.tenant}`);
-            held.set(item.tenant, held.get(item.tenant)! - 1);
-            lease.release();
-          } else if (item.kind === 'evict') {
-            if (item.force) forced.add(item.tenant);
-            try {
-              await manager.evict(item.tenant, { force: item.force });
-            } catch (error) {
-              if (!isMultiTenantError(error, 'TENANT_BUSY')) throw error;
-            }
-          } else {
-            await stores.rawConfigs.set(item.tenant, { config: { touched: Date.now() } });
-          }
-        };
-        const all = Promise.all(ops.map(run));
-        await s.waitFor(all);
-        const stats = manager.stats();
-        if (stats.pinned !== 0) violations.push(`${stats.pinned} pins left after every lease was released`);
-        if (stats.resident > capacity) violations.push(`${stats.resident} resident, capacity ${capacity}`);
-        const closing = manager.close();
-        await s.waitFor(closing);
-        expect(violations).toEqual([]);
-        expect(live.size).toBe(0);
-      }),
+          };
+          const all = Promise.all(ops.map(run));
+          await s.waitFor(all);
+          const stats = manager.stats();
+          if (stats.pinned !== 0) violations.push(`${stats.pinned} pins left after every lease was released`);
+          if (stats.resident > capacity) violations.push(`${stats.resident} resident, capacity ${capacity}`);
+          const closing = manager.close();
+          await s.waitFor(closing);
+          expect(violations).toEqual([]);
+          expect(live.size).toBe(0);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -117,13 +117,21 @@ describe('acquire and release', () => {
 describe('capacity', () => {
   test('at capacity the least recently used idle tenant is evicted, with reason lru', async () => {
     const evicted: Array<[string, string]> = [];
-    const { manager } = setup({ capacity: 2, hooks: { 'tenant:evicted': ({ tenantId, reason }) => void evicted.push([tenantId, reason]) } });
+    const { manager } = setup({
+      capacity: 2,
+      hooks: { 'tenant:evicted': ({ tenantId, reason }) => void evicted.push([tenantId, reason]) },
+    });
     (await manager.acquire('a')).release();
     (await manager.acquire('b')).release();
     (await manager.acquire('a')).release();
     (await manager.acquire('c')).release();
     expect(evicted).toEqual([['b', 'lru']]);
-    expect(manager.activeTenants().map((t) => t.tenantId).sort()).toEqual(['a', 'c']);
+    expect(
+      manager
+        .activeTenants()
+        .map((t) => t.tenantId)
+        .sort(),
+    ).toEqual(['a', 'c']);
   });
 
   test('when every slot is pinned, acquire fails with a retryable CAPACITY error carrying retryAfterMs', async () => {
@@ -133,7 +141,12 @@ describe('capacity', () => {
     expect(error.code).toBe('CAPACITY');
     expect(error.retryable).toBe(true);
     expect(error.retryAfterMs).toBe(750);
-    expect(manager.activeTenants().map((t) => t.tenantId).sort()).toEqual(['a', 'b']);
+    expect(
+      manager
+        .activeTenants()
+        .map((t) => t.tenantId)
+        .sort(),
+    ).toEqual(['a', 'b']);
     held[0]!.release();
     const lease = await manager.acquire('c');
     expect(manager.isActive('a')).toBe(false);
@@ -169,7 +182,10 @@ describe('capacity', () => {
 describe('eviction', () => {
   test('idle tenants are evicted after the idle timeout; pinned ones never', async () => {
     const evicted: string[] = [];
-    const { manager } = setup({ idleTimeoutMs: 40, hooks: { 'tenant:evicted': ({ tenantId, reason }) => void evicted.push(`${tenantId}:${reason}`) } });
+    const { manager } = setup({
+      idleTimeoutMs: 40,
+      hooks: { 'tenant:evicted': ({ tenantId, reason }) => void evicted.push(`${tenantId}:${reason}`) },
+    });
     (await manager.acquire('idle')).release();
     const pinned = await manager.acquire('busy');
     await sleep(150);
@@ -246,7 +262,9 @@ describe('config changes', () => {
   test('an invalid config update is rejected and the tenant keeps its config', async () => {
     const { manager } = setup();
     const lease = await manager.acquire('h');
-    const error = await errorOf(manager.applyConfig({ tenantId: 'h', status: 'active', config: { bad: Number.NaN } as never, version: 9, updatedAt: 0 }));
+    const error = await errorOf(
+      manager.applyConfig({ tenantId: 'h', status: 'active', config: { bad: Number.NaN } as never, version: 9, updatedAt: 0 }),
+    );
     expect(error.code).toBe('CONFIG_INVALID');
     expect(lease.configVersion).toBe(0);
     lease.release();

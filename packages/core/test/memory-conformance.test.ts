@@ -1,5 +1,11 @@
 import { describe, test } from 'vitest';
-import { createMemoryAdapterState, createMemoryAuditLog, createMemoryConfigSource, createMemoryTokenStore, createMemoryWorkspaceStore } from '@openclaw-mt/core';
+import {
+  createMemoryAdapterState,
+  createMemoryAuditLog,
+  createMemoryConfigSource,
+  createMemoryTokenStore,
+  createMemoryWorkspaceStore,
+} from '@openclaw-mt/core/testing';
 import { runAdapterConformance } from '@openclaw-mt/core/testing';
 
 const states = new Map<string, ReturnType<typeof createMemoryAdapterState>>();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { createMemoryAdapter, Monitor, TenantManager, type AlertEvent, type AlertRule } from '@openclaw-mt/core';
+import { createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
+import { Monitor, type AlertEvent, type AlertRule } from '@openclaw-mt/core/monitor';
 
 function setup(rules?: AlertRule[], options: { handlerTimeoutMs?: number } = {}) {
   let now = 1_000_000;
@@ -92,6 +93,8 @@ describe('monitor', () => {
 
   test('rules with resolveAt above fireAt are refused', () => {
     const manager = new TenantManager(createMemoryAdapter());
-    expect(() => new Monitor({ manager, rules: [{ id: 'x', description: '', measure: () => 0, fireAt: 1, resolveAt: 2, message: () => '' }] })).toThrow(RangeError);
+    expect(
+      () => new Monitor({ manager, rules: [{ id: 'x', description: '', measure: () => 0, fireAt: 1, resolveAt: 2, message: () => '' }] }),
+    ).toThrow(RangeError);
   });
 });

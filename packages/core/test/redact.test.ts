@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { createToken, redact, redactText, tokenHint } from '@openclaw-mt/core';
+import { createToken, redact, redactText, tokenHint } from '@openclaw-mt/core/tokens';
 
 describe('redaction', () => {
   test('a token anywhere in free text never survives', () => {
@@ -24,7 +24,11 @@ describe('redaction', () => {
   test('objects: secret-named keys are replaced, other values redacted deeply, errors keep their code', () => {
     const token = createToken();
     const error = Object.assign(new Error(`bad token ${token}`), { code: 'TOKEN_UNKNOWN' });
-    const out = redact({ serviceToken: 'plain-secret', nested: { note: `got ${token}` }, tokenHint: 'gt_…abcd', error }) as Record<string, any>;
+    const out = redact({ serviceToken: 'plain-secret', nested: { note: `got ${token}` }, tokenHint: 'gt_…abcd', error }) as {
+      serviceToken: unknown;
+      tokenHint: unknown;
+      error: { code: unknown; message: unknown };
+    };
     expect(out.serviceToken).toBe('[redacted]');
     expect(out.tokenHint).toBe('gt_…abcd');
     expect(JSON.stringify(out)).not.toContain(token);

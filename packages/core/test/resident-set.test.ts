@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { ResidentSet } from '@openclaw-mt/core';
+import { ResidentSet } from '../src/lifecycle/resident-set.js';
 
 interface Item {
   id: string;
@@ -35,7 +35,10 @@ function checkInvariants(model: Model, real: Real): void {
 }
 
 class Admit implements fc.Command<Model, Real> {
-  constructor(readonly id: string, readonly pinned: boolean) {}
+  constructor(
+    readonly id: string,
+    readonly pinned: boolean,
+  ) {}
   check(model: Readonly<Model>) {
     return !model.order.includes(this.id);
   }

@@ -1,7 +1,7 @@
 import { resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { assertTenantId, isValidTenantId, MAX_TENANT_ID_LENGTH, tenantDirName, tenantIdFromDirName } from '@openclaw-mt/core';
+import { assertTenantId, isValidTenantId, MAX_TENANT_ID_LENGTH, tenantDirName, tenantIdFromDirName } from '@openclaw-mt/core/contracts';
 
 const validId = fc.stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,60}[A-Za-z0-9_-])?$/);
 
@@ -10,7 +10,24 @@ describe('tenant ids', () => {
     for (const id of ['alice', 'Alice', 'a', '0', 'user_1', 'a.b', 'a-b', '550e8400-e29b-41d4-a716-446655440000']) {
       expect(assertTenantId(id)).toBe(id);
     }
-    for (const id of ['', '.', '..', '.hidden', '_x', '-x', 'a.', 'a/b', 'a\\b', '../x', 'a b', 'é', 'a\0', 'a%2e', 'x'.repeat(MAX_TENANT_ID_LENGTH + 1), 'ＡＢ']) {
+    for (const id of [
+      '',
+      '.',
+      '..',
+      '.hidden',
+      '_x',
+      '-x',
+      'a.',
+      'a/b',
+      'a\\b',
+      '../x',
+      'a b',
+      'é',
+      'a\0',
+      'a%2e',
+      'x'.repeat(MAX_TENANT_ID_LENGTH + 1),
+      'ＡＢ',
+    ]) {
       expect(isValidTenantId(id), JSON.stringify(id)).toBe(false);
       expect(() => assertTenantId(id)).toThrow(expect.objectContaining({ code: 'TENANT_ID_INVALID' }));
     }

@@ -4,12 +4,12 @@ import { describe, expect, test } from 'vitest';
 import {
   createToken,
   isWellFormedToken,
-  MultiTenantError,
   parseToken,
   TOKEN_CHECKSUM_CHARS,
   TOKEN_PREFIX,
   tokenFormatProblem,
-} from '@openclaw-mt/core';
+} from '@openclaw-mt/core/tokens';
+import { MultiTenantError } from '@openclaw-mt/core';
 
 const BASE62 = [...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'];
 
@@ -88,7 +88,18 @@ describe('token format', () => {
   });
 
   test('non-strings, missing prefixes and oversized input are malformed', () => {
-    for (const input of [undefined, null, 42, {}, [], '', 'gt_', 'GT_' + createToken().slice(3), createToken().slice(1), `gt_${'A'.repeat(300)}`]) {
+    for (const input of [
+      undefined,
+      null,
+      42,
+      {},
+      [],
+      '',
+      'gt_',
+      `GT_${createToken().slice(3)}`,
+      createToken().slice(1),
+      `gt_${'A'.repeat(300)}`,
+    ]) {
       expect(isWellFormedToken(input)).toBe(false);
     }
   });

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { createToken, createTokenHasher, isTokenHash } from '@openclaw-mt/core';
+import { createToken, createTokenHasher } from '@openclaw-mt/core/tokens';
+import { isTokenHash } from '@openclaw-mt/core/contracts';
 
 describe('token hasher', () => {
   test('without a pepper: SHA-256 hex', () => {

@@ -3,26 +3,35 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   archiveFile,
-  createMemoryAdapter,
   createMemoryCheckpoint,
-  createTokenService,
   decodeTenantArchive,
   encodeTenantArchive,
   exportTenant,
   importTenant,
   listStoredTenants,
   migrateTenants,
-  MultiTenantError,
-  TenantManager,
   TENANT_ARCHIVE_FORMAT,
   TENANT_ARCHIVE_VERSION,
-  type Coordinator,
   type TenantArchive,
-  type TokenRecord,
+  type TenantArchiveFile,
   type TransferStores,
-} from '@openclaw-mt/core';
+} from '@openclaw-mt/core/transfer';
+import { createMemoryAdapter, MultiTenantError, TenantManager, type Coordinator, type TokenRecord } from '@openclaw-mt/core';
+import { createMemoryAdapterState } from '@openclaw-mt/core/testing';
+import { createTokenService } from '@openclaw-mt/core/tokens';
 
 const PEPPERS = ['pepper-for-transfer-tests-0123456789'];
+
+/** An archive as plain data, for the tests that corrupt it in ways {@link TenantArchive} rules out. */
+interface LooseArchive {
+  format: string;
+  version: number;
+  tenantId: string;
+  config: Record<string, unknown>;
+  tokens: Array<Record<string, unknown>>;
+  workspace: { files: TenantArchiveFile[] };
+  [key: string]: unknown;
+}
 
 /** Everything the stores hold, read through the contracts (never creating anything). */
 async function snapshot(stores: TransferStores): Promise<unknown[]> {
@@ -45,7 +54,13 @@ async function seedTenant(stores: ReturnType<typeof createMemoryAdapter>, id: st
 }
 
 function managerOver(stores: ReturnType<typeof createMemoryAdapter>) {
-  return new TenantManager({ tokens: stores.tokens, configs: stores.configs, workspaces: stores.workspaces, peppers: PEPPERS, idleTimeoutMs: 0 });
+  return new TenantManager({
+    tokens: stores.tokens,
+    configs: stores.configs,
+    workspaces: stores.workspaces,
+    peppers: PEPPERS,
+    idleTimeoutMs: 0,
+  });
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
@@ -77,7 +92,8 @@ describe('tenant archives', () => {
 
   test('import refuses an existing tenant without replace, writing nothing; with replace the target becomes the archive', async () => {
     const source = createMemoryAdapter();
-    const target = createMemoryAdapter();
+    const targetState = createMemoryAdapterState();
+    const target = createMemoryAdapter({ state: targetState });
     const token = await seedTenant(source, 'bob', 'from the source');
     const otherToken = await seedTenant(target, 'bob', 'already here');
     const handle = await target.workspaces.open('bob');
@@ -95,11 +111,13 @@ describe('tenant archives', () => {
     const manager = managerOver(target);
     expect(await manager.authenticate(token)).toMatchObject({ tenantId: 'bob' });
     expect(await codeOf(manager.authenticate(otherToken))).toBe('TOKEN_REVOKED');
+    // Closing the manager closes the stores; read on through new ones over the same data.
     await manager.close();
-    const reread = await exportTenant(target, 'bob');
+    const reopened = createMemoryAdapter({ state: targetState });
+    const reread = await exportTenant(reopened, 'bob');
     expect(reread.workspace).toEqual(archive.workspace);
     // Importing the same archive again changes nothing.
-    expect(await importTenant(target, archive, { replace: true })).toMatchObject({ changed: false });
+    expect(await importTenant(reopened, archive, { replace: true })).toMatchObject({ changed: false });
   });
 
   test('bad archives are refused with coded errors and nothing is written', async () => {
@@ -109,10 +127,10 @@ describe('tenant archives', () => {
     const target = createMemoryAdapter({ limits: { maxFileBytes: 1_000 } });
     await seedTenant(target, 'someone-else');
     const before = await snapshot(target);
-    const mutate = (change: (archive: any) => void): TenantArchive => {
-      const copy = structuredClone(good) as any;
+    const mutate = (change: (archive: LooseArchive) => void): TenantArchive => {
+      const copy = structuredClone(good) as unknown as LooseArchive;
       change(copy);
-      return copy;
+      return copy as unknown as TenantArchive;
     };
     const file = (name: string, data: string) => archiveFile(name, new TextEncoder().encode(data));
     const bad: Array<[string, TenantArchive]> = [
@@ -138,7 +156,7 @@ describe('tenant archives', () => {
     const big = mutate((a) => a.workspace.files.push(file('workspace/big.md', 'x'.repeat(2_000))));
     expect(await codeOf(importTenant(target, big))).toBe('FILE_TOO_LARGE');
     // A token hash owned by another tenant in the target.
-    const stolen = mutate((a) => (a.tokens[0].tokenHash = before.length === 1 ? (before[0] as any).tokens[0].tokenHash : ''));
+    const stolen = mutate((a) => (a.tokens[0].tokenHash = before.length === 1 ? (before[0] as LooseArchive).tokens[0].tokenHash : ''));
     expect(await codeOf(importTenant(target, stolen))).toBe('CONFLICT');
     // Damaged bytes.
     expect(await codeOf((async () => decodeTenantArchive(new TextEncoder().encode('not gzip')))())).toBe('BAD_REQUEST');
@@ -153,11 +171,16 @@ describe('tenant archives', () => {
     await seedTenant(source, 'dave');
     const target = createMemoryAdapter();
     // A lossy token store: drops labels.
-    const lossy: TransferStores = { ...target, tokens: { ...target.tokens, create: (record: TokenRecord) => target.tokens.create({ ...record, label: undefined } as TokenRecord) } };
+    const lossy: TransferStores = {
+      ...target,
+      tokens: { ...target.tokens, create: (record: TokenRecord) => target.tokens.create({ ...record, label: undefined } as TokenRecord) },
+    };
     const error = await importTenant(lossy, await exportTenant(source, 'dave')).catch((caught: MultiTenantError) => caught);
     expect(error).toMatchObject({ code: 'INTERNAL' });
     expect((error as MultiTenantError).message).toContain('Verification of dave failed');
-    expect((error as MultiTenantError).details.mismatches).toEqual([expect.objectContaining({ part: 'tokens', reason: 'the record differs in the target' })]);
+    expect((error as MultiTenantError).details.mismatches).toEqual([
+      expect.objectContaining({ part: 'tokens', reason: 'the record differs in the target' }),
+    ]);
   });
 });
 
@@ -168,9 +191,16 @@ describe('the archive format (properties)', () => {
     segment.map((name) => `workspace/memory/${name}.md`),
     fc.tuple(segment, segment).map(([dir, name]) => `sessions/${dir}/${name}.jsonl`),
   );
-  const files = fc.uniqueArray(fc.record({ name: fileName, data: fc.uint8Array({ maxLength: 300 }) }), { selector: (file) => file.name, maxLength: 12 });
+  const files = fc.uniqueArray(fc.record({ name: fileName, data: fc.uint8Array({ maxLength: 300 }) }), {
+    selector: (file) => file.name,
+    maxLength: 12,
+  });
   const jsonLeaf = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.constant(null));
-  const configValue = fc.oneof(jsonLeaf, fc.array(jsonLeaf, { maxLength: 4 }), fc.dictionary(fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,8}$/), jsonLeaf, { maxKeys: 4 }));
+  const configValue = fc.oneof(
+    jsonLeaf,
+    fc.array(jsonLeaf, { maxLength: 4 }),
+    fc.dictionary(fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,8}$/), jsonLeaf, { maxKeys: 4 }),
+  );
   const epoch = fc.integer({ min: 0, max: 4_000_000_000_000 });
   const hashes = fc.uniqueArray(fc.stringMatching(/^[0-9a-f]{64}$/), { maxLength: 4 });
 
@@ -179,24 +209,48 @@ describe('the archive format (properties)', () => {
       tenantId: fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/),
       exportedAt: epoch,
       config: fc.option(
-        fc.record({ status: fc.constantFrom('active', 'suspended', 'deleted'), config: fc.dictionary(fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,8}$/), configValue, { maxKeys: 5 }), version: fc.integer({ min: 1, max: 1_000_000 }), updatedAt: epoch }),
+        fc.record({
+          status: fc.constantFrom('active', 'suspended', 'deleted'),
+          config: fc.dictionary(fc.stringMatching(/^[a-z][a-zA-Z0-9]{0,8}$/), configValue, { maxKeys: 5 }),
+          version: fc.integer({ min: 1, max: 1_000_000 }),
+          updatedAt: epoch,
+        }),
         { nil: null },
       ),
       tokens: fc.option(
-        fc.tuple(hashes, fc.array(fc.record({ status: fc.constantFrom('active', 'revoked', 'expired'), createdAt: epoch, expiresAt: fc.option(epoch, { nil: undefined }), label: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }) }), { minLength: 4, maxLength: 4 })),
+        fc.tuple(
+          hashes,
+          fc.array(
+            fc.record({
+              status: fc.constantFrom('active', 'revoked', 'expired'),
+              createdAt: epoch,
+              expiresAt: fc.option(epoch, { nil: undefined }),
+              label: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }),
+            }),
+            { minLength: 4, maxLength: 4 },
+          ),
+        ),
         { nil: null },
       ),
       files: fc.option(files, { nil: null }),
     })
-    .map(({ tenantId, exportedAt, config, tokens, files: chosen }): TenantArchive => ({
-      format: TENANT_ARCHIVE_FORMAT,
-      version: TENANT_ARCHIVE_VERSION,
-      tenantId,
-      exportedAt,
-      config: config === null ? null : ({ tenantId, ...config } as TenantArchive['config']),
-      tokens: tokens === null ? null : tokens[0].map((tokenHash, index) => JSON.parse(JSON.stringify({ tokenHash, tenantId, ...tokens[1][index] })) as TokenRecord),
-      workspace: chosen === null ? null : { files: chosen.map((file) => archiveFile(file.name, file.data)).sort((a, b) => (a.name < b.name ? -1 : 1)) },
-    }));
+    .map(
+      ({ tenantId, exportedAt, config, tokens, files: chosen }): TenantArchive => ({
+        format: TENANT_ARCHIVE_FORMAT,
+        version: TENANT_ARCHIVE_VERSION,
+        tenantId,
+        exportedAt,
+        config: config === null ? null : ({ tenantId, ...config } as TenantArchive['config']),
+        tokens:
+          tokens === null
+            ? null
+            : tokens[0].map((tokenHash, index) => JSON.parse(JSON.stringify({ tokenHash, tenantId, ...tokens[1][index] })) as TokenRecord),
+        workspace:
+          chosen === null
+            ? null
+            : { files: chosen.map((file) => archiveFile(file.name, file.data)).sort((a, b) => (a.name < b.name ? -1 : 1)) },
+      }),
+    );
 
   test('decode(encode(archive)) is the archive', () => {
     fc.assert(
@@ -215,7 +269,8 @@ describe('the archive format (properties)', () => {
         const target = createMemoryAdapter();
         await importTenant(target, archive);
         const back = await exportTenant(target, archive.tenantId);
-        const byHash = (records: TokenRecord[] | null) => (records === null ? [] : [...records].sort((a, b) => (a.tokenHash < b.tokenHash ? -1 : 1)));
+        const byHash = (records: TokenRecord[] | null) =>
+          records === null ? [] : [...records].sort((a, b) => (a.tokenHash < b.tokenHash ? -1 : 1));
         expect(back.workspace).toEqual(archive.workspace);
         expect(back.config).toEqual(archive.config);
         expect(byHash(back.tokens)).toEqual(byHash(archive.tokens));
@@ -271,7 +326,15 @@ describe('migrateTenants', () => {
     const checkpoint = createMemoryCheckpoint();
     const progress: number[] = [];
 
-    const first = await migrateTenants({ from, to: flakyTarget(target, { writes: 25 }), checkpoint, concurrency: 4, maxFailures: 3, retryForMs: 0, onProgress: (event) => progress.push(event.done) });
+    const first = await migrateTenants({
+      from,
+      to: flakyTarget(target, { writes: 25 }),
+      checkpoint,
+      concurrency: 4,
+      maxFailures: 3,
+      retryForMs: 0,
+      onProgress: (event) => progress.push(event.done),
+    });
     expect(first.ok).toBe(false);
     expect(first.stopped).toBe(true);
     expect(first.failed.length).toBeGreaterThanOrEqual(3);
@@ -304,7 +367,11 @@ describe('migrateTenants', () => {
       async claim(tenantId) {
         const attempt = (attempts.get(tenantId) ?? 0) + 1;
         attempts.set(tenantId, attempt);
-        if (attempt <= 2) throw new MultiTenantError('LEASE_HELD', `${tenantId} is active on node dead-run.`, { retryAfterMs: 10, details: { owner: 'dead-run' } });
+        if (attempt <= 2)
+          throw new MultiTenantError('LEASE_HELD', `${tenantId} is active on node dead-run.`, {
+            retryAfterMs: 10,
+            details: { owner: 'dead-run' },
+          });
         return { tenantId, owner: 'migrator', fence: attempt, expiresAt: Date.now() + 15_000 };
       },
       async release(claim) {

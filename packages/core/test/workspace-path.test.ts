@@ -1,12 +1,18 @@
 import { resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { assertWorkspacePath, isValidWorkspacePath } from '@openclaw-mt/core';
+import { assertWorkspacePath, isValidWorkspacePath } from '@openclaw-mt/core/contracts';
 import { HOSTILE_NAMES } from '@openclaw-mt/core/testing';
 
 describe('workspace file names', () => {
   test('ordinary OpenClaw names are accepted unchanged', () => {
-    for (const name of ['workspace/AGENTS.md', 'workspace/memory/2026-11-27.md', 'workspace/skills/web-search/SKILL.md', 'sessions/main.jsonl', 'agent/auth-profiles.json']) {
+    for (const name of [
+      'workspace/AGENTS.md',
+      'workspace/memory/2026-11-27.md',
+      'workspace/skills/web-search/SKILL.md',
+      'sessions/main.jsonl',
+      'agent/auth-profiles.json',
+    ]) {
       expect(assertWorkspacePath(name)).toBe(name);
     }
   });
@@ -19,7 +25,11 @@ describe('workspace file names', () => {
 
   test('any accepted name, resolved under a root, stays strictly inside it', () => {
     const root = resolve('/srv/tenant-root');
-    const segment = fc.oneof(fc.string(), fc.constantFrom('..', '.', '', '%2e%2e', '\0', '\\', '/', 'C:', '.x'), fc.stringMatching(/^[A-Za-z0-9._-]{1,12}$/));
+    const segment = fc.oneof(
+      fc.string(),
+      fc.constantFrom('..', '.', '', '%2e%2e', '\0', '\\', '/', 'C:', '.x'),
+      fc.stringMatching(/^[A-Za-z0-9._-]{1,12}$/),
+    );
     fc.assert(
       fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), (parts) => {
         const name = parts.join('/');

@@ -41,7 +41,12 @@ export async function audited<T>(
   } catch (error) {
     const base = typeof subject === 'function' ? undefined : subject;
     if (base !== undefined) {
-      await write({ ...base, at: Date.now(), result: 'error', ...(isMultiTenantError(error) ? { code: error.code } : { code: 'INTERNAL' }) });
+      await write({
+        ...base,
+        at: Date.now(),
+        result: 'error',
+        ...(isMultiTenantError(error) ? { code: error.code } : { code: 'INTERNAL' }),
+      });
     }
     throw error;
   }

@@ -4,7 +4,7 @@ import type { TokenRecord, TokenStore } from '../contracts/token-store.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { MultiTenantError, isMultiTenantError } from '../errors/multi-tenant-error.js';
 import { tokenHint } from '../tokens/redact.js';
-import { tokenFormatProblem } from '../tokens/token-format.js';
+import { createTokenFormatPolicy, type TokenFormatName, type TokenFormatPolicy } from '../tokens/token-formats.js';
 import type { TokenHasher } from '../tokens/token-hasher.js';
 
 /** Who a token authenticates as. */
@@ -66,6 +66,8 @@ export interface AuthenticatorOptions {
   now: () => number;
   /** When set, every valid token resolves to this tenant (single-user mode). */
   singleTenant?: string;
+  /** Token formats accepted (default `gt` only); others are refused as `TOKEN_MALFORMED` before any lookup. */
+  tokenFormats?: readonly TokenFormatName[];
   /** Told about every failure, with a redacted hint only. */
   onFailure?: (code: ErrorCode, hint: string) => void;
 }
@@ -88,8 +90,10 @@ export class Authenticator {
   /** Tenants with cached suspension answers, so resumption can skip the scan for everyone else. */
   private readonly suspended = new Set<string>();
   private readonly counters = { hits: 0, misses: 0, failures: 0, unavailable: 0 };
+  private readonly formatProblem: TokenFormatPolicy;
 
   constructor(private readonly options: AuthenticatorOptions) {
+    this.formatProblem = createTokenFormatPolicy(options.tokenFormats);
     const maxEntries = options.cache?.maxEntries ?? 10_000;
     this.ttlMs = options.cache?.ttlMs ?? 30_000;
     this.negativeTtlMs = options.cache?.negativeTtlMs ?? 5_000;
@@ -106,13 +110,13 @@ export class Authenticator {
    * want to skip a promise per request.
    */
   cached(token: unknown): AuthResult | undefined {
-    if (tokenFormatProblem(token) !== undefined) return undefined;
+    if (this.formatProblem(token) !== undefined) return undefined;
     return this.freshHit(this.options.hasher.hash(token as string), this.options.now());
   }
 
   /** Resolves a token to its tenant or throws a coded error (`TOKEN_*`, `TENANT_*`, `BACKEND_UNAVAILABLE`). */
   async authenticate(token: unknown): Promise<AuthResult> {
-    const problem = tokenFormatProblem(token);
+    const problem = this.formatProblem(token);
     if (problem !== undefined) throw this.failure('TOKEN_MALFORMED', token, `Malformed gateway token: ${problem}.`);
     const key = this.options.hasher.hash(token as string);
     const now = this.options.now();
@@ -207,7 +211,10 @@ export class Authenticator {
       this.counters.unavailable++;
       throw isMultiTenantError(error, 'BACKEND_UNAVAILABLE')
         ? error
-        : new MultiTenantError('BACKEND_UNAVAILABLE', 'The token store could not answer; try again shortly.', { cause: error, retryAfterMs: 1000 });
+        : new MultiTenantError('BACKEND_UNAVAILABLE', 'The token store could not answer; try again shortly.', {
+            cause: error,
+            retryAfterMs: 1000,
+          });
     }
     // An invalidation while the lookup ran may have made its answer stale: use it once, cache nothing.
     if (generation !== this.generation) return outcome;

@@ -2,6 +2,7 @@ import type { TokenRecord, TokenStore } from '../contracts/token-store.js';
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { createToken, isWellFormedToken } from '../tokens/token-format.js';
+import { parseTokenIdPrefix, pickByPrefix } from '../tokens/token-id-prefix.js';
 import { createTokenHasher, isTokenHash, type TokenHasher } from '../tokens/token-hasher.js';
 
 /** A newly issued token: show `token` once, store nothing but `record`. */
@@ -80,17 +81,38 @@ export class TokenService {
     return list.call(this.store, assertTenantId(tenantId));
   }
 
-  /** The hash a token is stored under (trying every pepper), or the given hash itself. */
+  /**
+   * The hash a token is stored under (trying every pepper), the given hash itself, or the one stored
+   * hash a prefix (a shown id such as `tokens list` prints) names: none is `NOT_FOUND`, several `BAD_REQUEST`.
+   */
   async storedHash(tokenOrHash: string): Promise<string> {
     if (isTokenHash(tokenOrHash)) return tokenOrHash;
+    const prefix = isWellFormedToken(tokenOrHash) ? undefined : parseTokenIdPrefix(tokenOrHash);
+    if (prefix !== undefined) return pickByPrefix(await this.allHashes(), prefix);
     if (!isWellFormedToken(tokenOrHash)) {
-      throw new MultiTenantError('BAD_REQUEST', 'Expected a gateway token or a 64-character token hash.');
+      throw new MultiTenantError('BAD_REQUEST', 'Expected a gateway token, a 64-character token hash or a prefix of one.');
     }
     const candidates = this.hasher.candidates(tokenOrHash);
+    // One pepper (or none): the answer is that hash whether stored or not, so asking the store is moot
+    // (and a revocation made while the store is unreachable can still be queued).
+    if (candidates.length === 1) return candidates[0]!;
     for (const candidate of candidates) {
       if ((await this.store.get?.(candidate)) !== undefined) return candidate;
     }
     return candidates[0]!;
+  }
+
+  /** Every stored token hash, for resolving a prefix. */
+  private async allHashes(): Promise<string[]> {
+    const { tenants, listByTenant } = this.store;
+    if (tenants === undefined || listByTenant === undefined || !this.store.capabilities.list) {
+      throw new MultiTenantError('NOT_SUPPORTED', `Token store "${this.store.name}" cannot list tokens; give the whole token or hash.`);
+    }
+    const hashes: string[] = [];
+    for await (const tenantId of tenants.call(this.store)) {
+      for (const record of await listByTenant.call(this.store, tenantId)) hashes.push(record.tokenHash);
+    }
+    return hashes;
   }
 
   private newRecord(tenantId: string, token: string, options: IssueOptions): TokenRecord {

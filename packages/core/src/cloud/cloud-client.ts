@@ -1,6 +1,13 @@
-import type { z } from 'zod';
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
-import { redactText } from '../tokens/redact.js';
+import type {
+  CloudDialect,
+  CloudDialectName,
+  ConfigsOutcome,
+  ConfigsQuery,
+  DialectRequest,
+  VerifyOutcome,
+} from './dialects/cloud-dialect.js';
+import { resolveCloudDialect } from './dialects/resolve-dialect.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_TIMEOUT_MS,
@@ -8,19 +15,23 @@ import {
   type FetchFunction,
   assertBearerCredential,
   cloudUrl,
-  errorCodeOf,
   normalizeBaseUrl,
-  retryAfterMs,
   sendCloudRequest,
 } from './http-request.js';
-import { CloudPaths, MAX_CONFIGS_PAGE_LIMIT, configsEnvelopeSchema, type VerifyResponse, verifyResponseSchema } from './wire-contract.js';
+
+export { describeIssues, parseOrThrow } from './answer-errors.js';
+export type { ConfigsOutcome, ConfigsQuery, VerifyOutcome } from './dialects/cloud-dialect.js';
 
 /** Options of {@link createCloudClient}. */
 export interface CloudClientOptions {
   /** Base URL of the operator's Cloud Backend (the seed's `cloudBackendUrl`). */
   url: string;
-  /** Sent as `Authorization: Bearer …` on every gateway-facing request; never logged. */
+  /** Sent as `Authorization: Bearer …` on every gateway-facing request that needs it; never logged. */
   serviceToken: string;
+  /** How the backend is spoken to: `v1` (default), `fba` (the original fork's backend), or a dialect object. */
+  dialect?: CloudDialectName | CloudDialect;
+  /** Prefix of the backend's routes (default: the dialect's own). */
+  pathPrefix?: string;
   /** A `fetch` to use instead of the global one. */
   fetch?: FetchFunction;
   /** Deadline of one request, headers and body together. Default 5 s. */
@@ -29,129 +40,63 @@ export interface CloudClientOptions {
   maxResponseBytes?: number;
 }
 
-/** A definite verify answer. Anything else (outage, 5xx, timeout, bad body) is thrown as `BACKEND_UNAVAILABLE`. */
-export type VerifyOutcome = { kind: 'valid'; answer: VerifyResponse } | { kind: 'invalid'; status: number };
-
-/** One request of the config feed. */
-export interface ConfigsQuery {
-  /** Opaque cursor from the previous page; from the start when omitted. */
-  cursor?: string;
-  limit: number;
-  /** The ETag received for this very cursor, sent as `If-None-Match`. */
-  etag?: string;
-}
-
-/** A page whose envelope is valid; `users` are validated one by one by the caller. */
-export type ConfigsOutcome =
-  | { kind: 'not-modified' }
-  | { kind: 'page'; users: unknown[]; nextCursor: string; hasMore: boolean; etag?: string; bytes: number };
-
-/** The gateway-facing half of the wire contract, over HTTP. */
+/** The gateway-facing half of the wire contract, over HTTP, in the backend's dialect. */
 export interface CloudClient {
   /** The normalised base URL (no credentials, no query). */
   readonly baseUrl: string;
-  /** Verifies a gateway token; the token travels only in the JSON body. */
+  readonly dialect: CloudDialect;
+  /** Verifies a gateway token (in the JSON body with v1; in the URL with the `fba` dialect, which is flagged). */
   verify(token: string): Promise<VerifyOutcome>;
-  /** Fetches one page of the config feed. */
+  /** Fetches one page of the config feed, translated to the contract's shapes. */
   configs(query: ConfigsQuery): Promise<ConfigsOutcome>;
 }
 
 /**
  * Creates a {@link CloudClient}. Every failure is a coded `MultiTenantError`: `BACKEND_UNAVAILABLE`
- * when the backend gave no definite answer, `CONFIG_INVALID` when its payload breaks the contract.
+ * when the backend gave no definite answer, `CONFIG_INVALID` when its payload breaks the contract. No
+ * message carries the service token, even when the backend echoes it.
  */
 export function createCloudClient(options: CloudClientOptions): CloudClient {
   const baseUrl = normalizeBaseUrl(options.url);
   const serviceToken = assertBearerCredential(options.serviceToken, 'serviceToken');
+  const dialect = resolveCloudDialect(options.dialect, options.pathPrefix);
   const timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
   const maxResponseBytes = positive(options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, 'maxResponseBytes');
-  const authorization = `Bearer ${serviceToken}`;
+  const context = { secrets: [serviceToken] };
 
-  const send = (method: 'GET' | 'POST', url: string, extra: { body?: unknown; headers?: Record<string, string>; maxBytes?: number } = {}) =>
+  const send = (request: DialectRequest, maxBytes = maxResponseBytes): Promise<CloudResponse> =>
     sendCloudRequest({
-      method,
-      url,
-      headers: { authorization, ...extra.headers },
-      ...(extra.body === undefined ? {} : { body: extra.body }),
+      method: request.method,
+      url: cloudUrl(baseUrl, request.path, request.query),
+      headers: { ...(request.serviceAuth ? { authorization: `Bearer ${serviceToken}` } : {}), ...request.headers },
+      ...(request.body === undefined ? {} : { body: request.body }),
       timeoutMs,
-      maxResponseBytes: Math.min(maxResponseBytes, extra.maxBytes ?? maxResponseBytes),
+      maxResponseBytes: Math.min(maxResponseBytes, maxBytes),
+      secrets: context.secrets,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
 
   return {
     baseUrl,
+    dialect,
 
     async verify(token) {
-      // A verify answer is a few hundred bytes; anything near this cap is not one.
-      const response = await send('POST', cloudUrl(baseUrl, CloudPaths.verify), { body: { token }, maxBytes: 64 * 1024 });
-      if (response.status === 200) {
-        return { kind: 'valid', answer: parseOrThrow(verifyResponseSchema, response.body, 'verify answer') };
-      }
-      if (response.status === 401 && errorCodeOf(response.body) === 'SERVICE_UNAUTHORIZED') throw serviceTokenRejected(response);
-      if (response.status === 401 || response.status === 404) return { kind: 'invalid', status: response.status };
-      throw unexpectedStatus('POST /openclaw/gateway/verify', response);
+      // A verify answer is a few hundred bytes (a few KiB with a config); anything near this cap is not one.
+      const response = await send(dialect.verifyRequest(token), 512 * 1024);
+      return dialect.readVerify(response, context);
     },
 
     async configs(query) {
-      const limit = Math.min(Math.max(1, Math.floor(query.limit)), MAX_CONFIGS_PAGE_LIMIT);
-      const url = cloudUrl(baseUrl, CloudPaths.configs, { cursor: query.cursor, limit });
-      const response = await send('GET', url, query.etag === undefined ? {} : { headers: { 'if-none-match': query.etag } });
-      if (response.status === 304) {
-        if (query.etag === undefined) {
-          throw new MultiTenantError('CONFIG_INVALID', 'GET /openclaw/gateway/configs answered 304 to a request without If-None-Match.', {
-            details: { reason: 'unexpected-304' },
-          });
-        }
-        return { kind: 'not-modified' };
-      }
-      if (response.status === 200) {
-        const page = parseOrThrow(configsEnvelopeSchema, response.body, 'configs page');
-        const etag = response.headers.get('etag') ?? undefined;
-        return { kind: 'page', ...page, ...(etag ? { etag } : {}), bytes: response.bytes };
-      }
-      if (response.status === 401 || response.status === 403) throw serviceTokenRejected(response);
-      if (response.status === 400 && errorCodeOf(response.body) === 'CURSOR_INVALID') {
-        throw new MultiTenantError('CONFIG_INVALID', 'The Cloud Backend no longer accepts the sync cursor.', {
-          details: { reason: 'cursor-rejected', status: 400 },
-        });
-      }
-      throw unexpectedStatus('GET /openclaw/gateway/configs', response);
+      const limit = Math.min(Math.max(1, Math.floor(query.limit)), dialect.maxPageLimit);
+      const request = { ...query, limit };
+      if (!dialect.conditionalRequests) delete request.etag;
+      return dialect.readConfigs(await send(dialect.configsRequest(request)), request, context);
     },
   };
 }
 
-/** Parses a payload, or throws `CONFIG_INVALID` listing (at most five) problems by field path. */
-export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const problems = describeIssues(parsed.error.issues);
-  throw new MultiTenantError('CONFIG_INVALID', `Invalid ${what}: ${problems}.`, { details: { reason: 'invalid-payload', problems } });
-}
-
-/** `users.3.version: expected int` style, field paths first, values never echoed. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  const shown = issues.slice(0, 5).map((issue) => `${issue.path.length === 0 ? '(body)' : issue.path.join('.')}: ${issue.message}`);
-  if (issues.length > 5) shown.push(`and ${issues.length - 5} more`);
-  return redactText(shown.join('; '));
-}
-
-function serviceTokenRejected(response: CloudResponse): MultiTenantError {
-  return new MultiTenantError(
-    'BACKEND_UNAVAILABLE',
-    `The Cloud Backend rejected the service token (${response.status}); check multiTenant.serviceToken.`,
-    { retryAfterMs: 60_000, details: { reason: 'service-token-rejected', status: response.status } },
-  );
-}
-
-function unexpectedStatus(target: string, response: CloudResponse): MultiTenantError {
-  const code = errorCodeOf(response.body);
-  return new MultiTenantError('BACKEND_UNAVAILABLE', `${target} answered ${response.status}${code ? ` (${redactText(code)})` : ''}.`, {
-    retryAfterMs: retryAfterMs(response.headers) ?? 1_000,
-    details: { reason: response.status >= 500 ? 'server-error' : 'unexpected-status', status: response.status },
-  });
-}
-
 function positive(value: number, key: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new MultiTenantError('CONFIG_INVALID', `${key}: expected a positive number, got ${String(value)}.`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new MultiTenantError('CONFIG_INVALID', `${key}: expected a positive number, got ${String(value)}.`);
   return value;
 }

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
+import { readStateFile, writeStateFile } from './state-file.js';
 import { MAX_CURSOR_LENGTH } from './wire-contract.js';
 
 /** Where config sync stands: the opaque cursor to resume from, and the ETag received for one cursor. */
@@ -32,7 +30,8 @@ const stateSchema = z.object({
 /** Checks a state before it is saved; throws `CONFIG_INVALID`. */
 function validState(state: SyncCursorState): SyncCursorState {
   const parsed = stateSchema.safeParse(state);
-  if (!parsed.success) throw new MultiTenantError('CONFIG_INVALID', 'Refusing to save an invalid sync cursor state.', { cause: parsed.error });
+  if (!parsed.success)
+    throw new MultiTenantError('CONFIG_INVALID', 'Refusing to save an invalid sync cursor state.', { cause: parsed.error });
   return parsed.data;
 }
 
@@ -60,56 +59,34 @@ export function createMemoryCursorStore(initial?: SyncCursorState): SyncCursorSt
  * decide what is applied.
  */
 export function createFileCursorStore(path: string, options: { onCorrupt?: (error: MultiTenantError) => void } = {}): SyncCursorStore {
-  if (typeof path !== 'string' || path.length === 0) throw new MultiTenantError('CONFIG_INVALID', 'cursor store path: expected a file path.');
-  const dir = dirname(path);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new MultiTenantError('CONFIG_INVALID', 'cursor store path: expected a file path.');
   return {
     name: 'file',
     async load() {
-      let text: string;
+      let text: string | undefined;
       try {
-        text = await readFile(path, 'utf8');
+        text = await readStateFile(path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw new MultiTenantError('BACKEND_UNAVAILABLE', `Cannot read the sync cursor file ${path}.`, { cause: error });
       }
+      if (text === undefined) return undefined;
       try {
         return stateSchema.parse(JSON.parse(text));
       } catch (error) {
-        options.onCorrupt?.(new MultiTenantError('CONFIG_INVALID', `The sync cursor file ${path} is unreadable; syncing from the start.`, { cause: error }));
+        options.onCorrupt?.(
+          new MultiTenantError('CONFIG_INVALID', `The sync cursor file ${path} is unreadable; syncing from the start.`, { cause: error }),
+        );
         return undefined;
       }
     },
     async save(state) {
       const data = `${JSON.stringify(validState(state))}\n`;
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
       try {
-        const handle = await open(temp, 'wx', 0o600);
-        try {
-          await handle.writeFile(data);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, path);
+        await writeStateFile(path, data);
       } catch (error) {
-        await rm(temp, { force: true }).catch(() => undefined);
         throw new MultiTenantError('BACKEND_UNAVAILABLE', `Cannot write the sync cursor file ${path}.`, { cause: error });
       }
-      await syncDirectory(dir);
     },
   };
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic.
-  }
 }

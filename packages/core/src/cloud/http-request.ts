@@ -15,6 +15,8 @@ export interface CloudRequest {
   body?: unknown;
   timeoutMs: number;
   maxResponseBytes: number;
+  /** Literal secrets scrubbed from every error message (the service token). */
+  secrets?: readonly string[];
   fetch?: FetchFunction;
 }
 
@@ -56,7 +58,10 @@ export function normalizeBaseUrl(input: unknown): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Joins a normalised base URL, a contract path and query parameters (encoded; values are never secrets). */
+/**
+ * Joins a normalised base URL, a route path and query parameters (encoded). Only the `fba` dialect's verify puts a
+ * secret here; no message ever shows a query (see `describeTarget`).
+ */
 export function cloudUrl(base: string, path: string, query: Record<string, string | number | undefined> = {}): string {
   const url = new URL(base + path);
   for (const [key, value] of Object.entries(query)) {
@@ -104,7 +109,8 @@ export async function sendCloudRequest(request: CloudRequest): Promise<CloudResp
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(TIMEOUT), request.timeoutMs);
   timer.unref();
-  const target = describeTarget(request);
+  const secrets = request.secrets ?? [];
+  const target = describeTarget(request, secrets);
   try {
     const $fetch = fetcherFor(request.fetch);
     let response: Response;
@@ -126,15 +132,15 @@ export async function sendCloudRequest(request: CloudRequest): Promise<CloudResp
       });
     } catch (error) {
       if (controller.signal.reason === TIMEOUT) {
-        throw unavailable(`${target} timed out after ${request.timeoutMs} ms.`, 'timeout', error);
+        throw unavailable(`${target} timed out after ${request.timeoutMs} ms.`, 'timeout', error, secrets);
       }
-      throw unavailable(`${target} failed: ${transportProblem(error)}.`, 'network', error);
+      throw unavailable(`${target} failed: ${transportProblem(error, secrets)}.`, 'network', error, secrets);
     }
     if (response.status >= 300 && response.status < 400 && response.status !== 304) {
       await response.body?.cancel().catch(() => undefined);
       throw unavailable(`${target} was redirected (${response.status}); configure the backend's final URL.`, 'redirect');
     }
-    const bytes = await readCapped(response, request.maxResponseBytes, controller, target, request.timeoutMs);
+    const bytes = await readCapped(response, request.maxResponseBytes, controller, target, request.timeoutMs, secrets);
     return { status: response.status, headers: response.headers, body: parseJson(bytes, target, response.status), bytes: bytes.byteLength };
   } finally {
     clearTimeout(timer);
@@ -167,6 +173,7 @@ async function readCapped(
   controller: AbortController,
   target: string,
   timeoutMs: number,
+  secrets: readonly string[],
 ): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > cap) {
@@ -193,8 +200,8 @@ async function readCapped(
     }
   } catch (error) {
     if (error instanceof MultiTenantError) throw error;
-    if (controller.signal.reason === TIMEOUT) throw unavailable(`${target} timed out after ${timeoutMs} ms.`, 'timeout', error);
-    throw unavailable(`${target} failed while reading the body: ${transportProblem(error)}.`, 'network', error);
+    if (controller.signal.reason === TIMEOUT) throw unavailable(`${target} timed out after ${timeoutMs} ms.`, 'timeout', error, secrets);
+    throw unavailable(`${target} failed while reading the body: ${transportProblem(error, secrets)}.`, 'network', error, secrets);
   }
   return Buffer.concat(chunks, total);
 }
@@ -218,16 +225,16 @@ function tooLarge(target: string, cap: number): MultiTenantError {
   });
 }
 
-function unavailable(message: string, reason: string, error?: unknown): MultiTenantError {
+function unavailable(message: string, reason: string, error?: unknown, secrets: readonly string[] = []): MultiTenantError {
   return new MultiTenantError('BACKEND_UNAVAILABLE', message, {
     retryAfterMs: 1_000,
     details: { reason },
-    ...(error === undefined ? {} : { cause: sanitizedCause(error) }),
+    ...(error === undefined ? {} : { cause: sanitizedCause(error, secrets) }),
   });
 }
 
-/** `POST /openclaw/gateway/verify` — method and path only: queries may carry cursors, never shown. */
-function describeTarget(request: CloudRequest): string {
+/** `POST /openclaw/gateway/verify` — method and path only: queries may carry cursors (or, in the fork's dialect, a token), never shown. */
+function describeTarget(request: CloudRequest, secrets: readonly string[]): string {
   let path = request.url;
   try {
     const url = new URL(request.url);
@@ -235,15 +242,15 @@ function describeTarget(request: CloudRequest): string {
   } catch {
     // Fall through with the raw string; it is redacted below.
   }
-  return `${request.method} ${redactText(path)}`;
+  return `${request.method} ${redactText(path, secrets)}`;
 }
 
 /** The innermost error's code and message, e.g. `ECONNREFUSED`. */
-function transportProblem(error: unknown): string {
+function transportProblem(error: unknown, secrets: readonly string[] = []): string {
   const root = innermost(error);
   const code = (root as { code?: unknown } | undefined)?.code;
   const message = root instanceof Error ? root.message : String(root);
-  return redactText(typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message);
+  return redactText(typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message, secrets);
 }
 
 function innermost(error: unknown): unknown {
@@ -258,9 +265,9 @@ function innermost(error: unknown): unknown {
 
 // ofetch's FetchError exposes the request options (Authorization header, token body) as properties:
 // keep only a code and a redacted message.
-function sanitizedCause(error: unknown): Error {
+function sanitizedCause(error: unknown, secrets: readonly string[]): Error {
   const root = innermost(error);
-  const copy = new Error(transportProblem(root));
+  const copy = new Error(transportProblem(root, secrets));
   const code = (root as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string') Object.assign(copy, { code });
   return copy;

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { z } from 'zod';
+import { isPathSpecifier } from '../adapters/load-adapter-module.js';
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
+import { configInvalid, configIssues, type ConfigIssue, type ConfigSectionCheck } from './config-issues.js';
 import { configFileSchema, type MultiTenantConfig } from './operator-config.js';
 
 /** Where the seed documents the config file. */
@@ -16,10 +17,18 @@ export const ConfigEnv = {
   /** Comma-separated, current first. */
   peppers: 'OPENCLAW_MT_PEPPERS',
   redisUrl: 'OPENCLAW_MT_REDIS_URL',
+  /** Comma-separated push secrets, current first (`cloud.push.secrets`). */
+  pushSecret: 'OPENCLAW_MT_PUSH_SECRET',
 } as const;
 
 /** A validated operator configuration whose paths are absolute. */
-export type OperatorConfig = MultiTenantConfig & { workspaceRoot: string; configRoot: string; tokenRoot: string };
+export type OperatorConfig = MultiTenantConfig & {
+  workspaceRoot: string;
+  configRoot: string;
+  tokenRoot: string;
+  /** The config file's directory (the working directory without a file): adapter packages are looked up from here. */
+  configDir?: string;
+};
 
 /** A loaded, validated operator configuration. */
 export interface LoadedConfig {
@@ -37,46 +46,57 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** The file used when neither `path` nor the environment names one (default `/etc/openclaw/config.json`). */
   defaultPath?: string;
+  /** Checks of the sections other packages own (`gateway`, `admin`), so one run names every bad key. */
+  sections?: ConfigSections;
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const key = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
-      return `${key}: ${issue.message}`;
-    })
-    .join('; ');
-}
+/** Checks of the `multiTenant` sections the core schema leaves to other packages. */
+export type ConfigSections = Partial<Record<'gateway' | 'admin', ConfigSectionCheck>>;
 
 /**
  * Validates a raw config object (the parsed file) with environment overrides applied. Throws
- * `CONFIG_INVALID` naming every offending key and the expected shape.
+ * `CONFIG_INVALID` naming every offending key and the expected shape, those of `sections` included.
  */
-export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): MultiTenantConfig {
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, sections: ConfigSections = {}): MultiTenantConfig {
   const file = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
   if (file === undefined) throw new MultiTenantError('CONFIG_INVALID', 'The config file must contain a JSON object.');
-  const block = file.multiTenant === undefined ? {} : file.multiTenant;
-  const overridden = typeof block === 'object' && block !== null && !Array.isArray(block) ? { ...(block as Record<string, unknown>) } : block;
+  const given = file.multiTenant === undefined ? {} : file.multiTenant;
+  const overridden =
+    typeof given === 'object' && given !== null && !Array.isArray(given) ? { ...(given as Record<string, unknown>) } : given;
   if (typeof overridden === 'object' && overridden !== null && !Array.isArray(overridden)) {
     const target = overridden as Record<string, unknown>;
     if (env[ConfigEnv.serviceToken]) target.serviceToken = env[ConfigEnv.serviceToken];
     if (env[ConfigEnv.cloudBackendUrl]) target.cloudBackendUrl = env[ConfigEnv.cloudBackendUrl];
-    if (env[ConfigEnv.peppers]) target.peppers = env[ConfigEnv.peppers]!.split(',').map((pepper) => pepper.trim()).filter(Boolean);
+    if (env[ConfigEnv.peppers])
+      target.peppers = env[ConfigEnv.peppers]!.split(',')
+        .map((pepper) => pepper.trim())
+        .filter(Boolean);
     if (env[ConfigEnv.redisUrl]) target.redis = { ...(target.redis as object | undefined), url: env[ConfigEnv.redisUrl] };
+    if (env[ConfigEnv.pushSecret]) {
+      const cloud = typeof target.cloud === 'object' && target.cloud !== null ? (target.cloud as Record<string, unknown>) : {};
+      const push = typeof cloud.push === 'object' && cloud.push !== null ? (cloud.push as Record<string, unknown>) : {};
+      const secrets = env[ConfigEnv.pushSecret]!.split(',')
+        .map((secret) => secret.trim())
+        .filter(Boolean);
+      target.cloud = { ...cloud, push: { ...push, secrets } };
+    }
   }
   const parsed = configFileSchema.safeParse({ ...file, multiTenant: overridden });
-  if (!parsed.success) {
-    throw new MultiTenantError('CONFIG_INVALID', `Invalid configuration: ${describeIssues(parsed.error)}.`, {
-      details: { issues: parsed.error.issues.map((issue) => ({ key: issue.path.map(String).join('.'), message: issue.message })) },
-    });
+  const issues: ConfigIssue[] = parsed.success ? [] : configIssues(parsed.error);
+  // Sections are checked even when the core keys fail, so the operator fixes everything in one pass.
+  const block = typeof overridden === 'object' && overridden !== null ? (overridden as Record<string, unknown>) : {};
+  for (const name of ['gateway', 'admin'] as const) {
+    const check = sections[name];
+    const section = block[name];
+    if (check !== undefined && (section === undefined || (typeof section === 'object' && section !== null && !Array.isArray(section)))) {
+      issues.push(...check(section));
+    }
   }
-  const config = parsed.data.multiTenant;
-  if (config.enabled && config.cloudBackendUrl !== undefined && config.serviceToken === undefined) {
-    throw new MultiTenantError(
-      'CONFIG_INVALID',
-      `Invalid configuration: multiTenant.serviceToken: required with cloudBackendUrl (or set ${ConfigEnv.serviceToken}).`,
-    );
+  const config = parsed.success ? parsed.data.multiTenant : undefined;
+  if (config?.enabled && config.cloudBackendUrl !== undefined && config.serviceToken === undefined) {
+    issues.push({ key: 'multiTenant.serviceToken', message: `required with cloudBackendUrl (or set ${ConfigEnv.serviceToken})` });
   }
+  if (config === undefined || issues.length > 0) throw configInvalid(issues);
   return config;
 }
 
@@ -91,6 +111,11 @@ export function resolveConfigPaths(config: MultiTenantConfig, base: string): Ope
     configRoot: config.configRoot ? abs(config.configRoot) : resolve(dataDir, 'configs'),
     tokenRoot: config.tokenRoot ? abs(config.tokenRoot) : resolve(dataDir, 'tokens'),
     ...(config.templatePath ? { templatePath: abs(config.templatePath) } : {}),
+    configDir: resolve(base),
+    adapter:
+      typeof config.adapter === 'object' && isPathSpecifier(config.adapter.module)
+        ? { ...config.adapter, module: abs(config.adapter.module) }
+        : config.adapter,
   };
 }
 
@@ -114,13 +139,15 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     }
   }
   if (text === undefined) {
-    return { path: undefined, config: resolveConfigPaths(parseConfig({}, env), options.cwd ?? process.cwd()) };
+    return { path: undefined, config: resolveConfigPaths(parseConfig({}, env, options.sections), options.cwd ?? process.cwd()) };
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new MultiTenantError('CONFIG_INVALID', `The config file ${path} is not valid JSON: ${(error as Error).message}.`, { cause: error });
+    throw new MultiTenantError('CONFIG_INVALID', `The config file ${path} is not valid JSON: ${(error as Error).message}.`, {
+      cause: error,
+    });
   }
-  return { path, config: resolveConfigPaths(parseConfig(raw, env), dirname(resolve(path))) };
+  return { path, config: resolveConfigPaths(parseConfig(raw, env, options.sections), dirname(resolve(path))) };
 }

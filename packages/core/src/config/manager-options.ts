@@ -1,4 +1,5 @@
 import type { TenantManagerOptions } from '../lifecycle/tenant-manager.js';
+import type { TokenFormatName } from '../tokens/token-formats.js';
 import type { MultiTenantConfig } from './operator-config.js';
 
 /** The tenant id every request resolves to in single-user mode (`enabled: false`). */
@@ -18,6 +19,16 @@ export function managerSettingsFromConfig(config: MultiTenantConfig): ManagerSet
     queue: config.queue,
     authCache: config.authCache,
     rotationGraceMs: config.rotationGraceMs,
+    tokenFormats: effectiveTokenFormats(config),
     ...(config.enabled ? {} : { singleTenant: SINGLE_TENANT_ID }),
   };
+}
+
+/**
+ * The token formats a gateway accepts: `tokenFormats` when set, else `gt` — plus the fork's `gw` tokens when
+ * the Cloud Backend speaks the `fba` dialect (its tokens must reach it to be verified).
+ */
+export function effectiveTokenFormats(config: Pick<MultiTenantConfig, 'tokenFormats' | 'cloud'>): TokenFormatName[] {
+  if (config.tokenFormats !== undefined) return [...new Set(config.tokenFormats)];
+  return config.cloud?.dialect === 'fba' ? ['gt', 'gw'] : ['gt'];
 }

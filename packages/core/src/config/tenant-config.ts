@@ -49,7 +49,8 @@ export function tenantConfigProblem(value: unknown): string | undefined {
 /** Returns `value` if it is an acceptable tenant config, else throws `CONFIG_INVALID` naming the key. */
 export function assertTenantConfig(value: unknown): TenantConfig {
   const problem = tenantConfigProblem(value);
-  if (problem !== undefined) throw new MultiTenantError('CONFIG_INVALID', `Invalid tenant config: ${problem}.`, { details: { reason: problem } });
+  if (problem !== undefined)
+    throw new MultiTenantError('CONFIG_INVALID', `Invalid tenant config: ${problem}.`, { details: { reason: problem } });
   return value as TenantConfig;
 }
 
@@ -72,7 +73,8 @@ export function configEntryProblem(value: unknown): string | undefined {
 /** Returns `value` if it is a valid {@link TenantConfigEntry}, else throws `CONFIG_INVALID`. */
 export function assertConfigEntry(value: unknown): TenantConfigEntry {
   const problem = configEntryProblem(value);
-  if (problem !== undefined) throw new MultiTenantError('CONFIG_INVALID', `Invalid config entry: ${problem}.`, { details: { reason: problem } });
+  if (problem !== undefined)
+    throw new MultiTenantError('CONFIG_INVALID', `Invalid config entry: ${problem}.`, { details: { reason: problem } });
   return value as TenantConfigEntry;
 }
 

@@ -55,6 +55,7 @@ export interface ConfigSourceCapabilities {
  * `TENANT_ID_INVALID`, an invalid config, status or entry is `CONFIG_INVALID` (`assertTenantConfig`,
  * `assertConfigEntry`), an unreadable cursor is `BAD_REQUEST`, an outage is `BACKEND_UNAVAILABLE`.
  * Versions of a tenant only ever increase, across `set`, `put` and `remove` (keep a high-water mark).
+ * Returned entries are copies; tenant ids compare exactly (`Acme` and `acme` are two tenants).
  */
 export interface ConfigSource {
   readonly name: string;
@@ -81,14 +82,19 @@ export interface ConfigSource {
    * The latest entry of each tenant changed after `cursor` (from the start when omitted or `''`), in
    * change order, at most `limit` (default 500) per page. An empty page returns the cursor it was
    * given (or one equivalent). `parseSequenceCursor` suits sources whose cursor is a sequence number.
+   * Numbers must follow commit order: a reader that has seen number N must never later meet a change
+   * numbered below N. A SQL sequence or auto-increment is assigned when the row is written, not when its
+   * transaction commits, so a reader can skip a late commit: take the number under the same write lock
+   * that commits it (SQLite `BEGIN IMMEDIATE`), or hand out cursors only up to the oldest open writer.
    */
   changes?(cursor?: string, limit?: number): Promise<ConfigChangesPage>;
-  /** Every tenant id with an entry, in no particular order. */
+  /** Every tenant id with an entry — suspended and `deleted`-status ones included — in no particular order. */
   tenants?(): AsyncIterable<string>;
   /**
    * Subscribes to changes from any writer (this instance, other processes, other nodes), in order
    * and promptly; returns an unsubscribe function.
    */
   watch?(listener: (entry: TenantConfigEntry) => void): () => void;
+  /** Releases connections, watchers and timers. Idempotent; later calls on this instance throw `CLOSED`. */
   close?(): Promise<void>;
 }

@@ -9,10 +9,22 @@ export interface TenantClaim {
   expiresAt: number;
 }
 
+/** Why a lease was lost: another node holds it now, or the store could not be reached to renew it. */
+export type LeaseLossCause = 'taken-over' | 'backend-unavailable';
+
 /** Options for {@link Coordinator.claim}. */
 export interface ClaimOptions {
   /** Called once if the lease is lost (renewal failed or another node took over). */
-  onLost?: (claim: TenantClaim, reason: string) => void;
+  onLost?: (claim: TenantClaim, reason: string, cause?: LeaseLossCause) => void;
+}
+
+/** A live gateway node, as the fleet directory lists it. */
+export interface FleetNode {
+  nodeId: string;
+  /** Where other nodes reach this node's internal link (`ws://host:port`). */
+  address: string;
+  /** Epoch milliseconds at which the node joined. */
+  startedAt: number;
 }
 
 /**
@@ -28,5 +40,16 @@ export interface Coordinator {
   release(claim: TenantClaim): Promise<void>;
   /** Whether `claim` is still the current one for its tenant. */
   validate(claim: TenantClaim): Promise<boolean>;
+  /**
+   * Joins the fleet directory: publishes this node's internal address and heartbeats it until
+   * `close`. Once joined, a claim may take over a lease whose holder stopped heartbeating.
+   */
+  register?(node: { address: string }): Promise<void>;
+  /** The live node with this id, or `undefined` when it is gone (or never registered). */
+  node?(nodeId: string): Promise<FleetNode | undefined>;
+  /** Every live node of the fleet. */
+  nodes?(): Promise<FleetNode[]>;
+  /** The id of the node holding a tenant's lease, or `undefined` when no node holds it. */
+  holder?(tenantId: string): Promise<string | undefined>;
   close?(): Promise<void>;
 }

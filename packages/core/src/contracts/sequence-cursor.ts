@@ -7,6 +7,7 @@ import { MultiTenantError } from '../errors/multi-tenant-error.js';
  */
 export function parseSequenceCursor(cursor: string | undefined): number {
   if (cursor === undefined || cursor === '') return 0;
-  if (!/^\d{1,15}$/.test(cursor)) throw new MultiTenantError('BAD_REQUEST', 'Invalid change cursor: pass back a cursor this source returned.');
+  if (!/^\d{1,15}$/.test(cursor))
+    throw new MultiTenantError('BAD_REQUEST', 'Invalid change cursor: pass back a cursor this source returned.');
   return Number(cursor);
 }

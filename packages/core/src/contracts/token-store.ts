@@ -49,7 +49,8 @@ export interface TokenStoreCapabilities {
  * Every method validates its input before any I/O and changes nothing on failure: a malformed hash
  * or record is `BAD_REQUEST` (`assertTokenHash`, `assertTokenRecord`), an invalid tenant id is
  * `TENANT_ID_INVALID` (`assertTenantId`), an outage is `BACKEND_UNAVAILABLE`. Records are returned
- * as copies, field for field as stored (including `tenantStatus` when given).
+ * as copies, field for field as stored (including `tenantStatus` when given); tenant ids compare exactly
+ * (`Acme` and `acme` are two tenants).
  */
 export interface TokenStore {
   /** Short name used in error messages and logs (`memory`, `fs`, `redis`, `cloud`). */
@@ -62,7 +63,10 @@ export interface TokenStore {
    * only ever in a request body. The returned record's `tokenHash` is ignored; the manager sets it.
    */
   verify?(token: string): Promise<Omit<TokenRecord, 'tokenHash'> | undefined>;
-  /** Stores a new record; throws `CONFLICT` if the hash exists. */
+  /**
+   * Stores a new record; throws `CONFLICT` if the hash exists. Of concurrent creates of one hash (from
+   * any instance, process or node) exactly one succeeds: check and insert in one atomic step.
+   */
   create?(record: TokenRecord): Promise<void>;
   /**
    * Marks a token revoked (idempotent) and reports `revoked`; returns the updated record, or
@@ -78,12 +82,12 @@ export interface TokenStore {
    * updated old record.
    */
   rotate?(tokenHash: string, successor: TokenRecord, graceUntil: number): Promise<TokenRecord>;
-  /** Every record (any status) of one tenant, oldest first. */
+  /** Every record (any status) of one tenant — compared exactly, case included — oldest `createdAt` first. */
   listByTenant?(tenantId: string): Promise<TokenRecord[]>;
   /**
    * Every tenant that was given a token, each once, in no particular order: how tools find tenants
-   * that exist only as tokens (no config, no workspace yet). May include a tenant whose records all
-   * expired away since.
+   * that exist only as tokens (no config, no workspace yet). Includes tenants whose tokens are all
+   * revoked or expired; may include a tenant whose records all expired away since.
    */
   tenants?(): AsyncIterable<string>;
   /**
@@ -91,6 +95,6 @@ export interface TokenStore {
    * in order, promptly (the kit waits up to 5 s); returns an unsubscribe function.
    */
   watch?(listener: (change: TokenChange) => void): () => void;
-  /** Releases connections, watchers and timers. */
+  /** Releases connections, watchers and timers. Idempotent; later calls on this instance throw `CLOSED`. */
   close?(): Promise<void>;
 }

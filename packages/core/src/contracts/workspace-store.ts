@@ -38,7 +38,8 @@ export interface WorkspaceOpenOptions {
  * One tenant's open workspace. Every name is a relative name accepted by `assertWorkspacePath`
  * (bad names throw `PATH_INVALID` before any I/O, escapes found on disk `PATH_ESCAPE`); the handle
  * can never reach another tenant. Names form a tree as on a filesystem: a name cannot be both a file
- * and a directory (`a` and `a/b`), so a workspace can move between adapters. Reads return plain
+ * and a directory (`a` and `a/b`) — writing one over the other is `PATH_INVALID` and changes nothing
+ * (`assertNoFileFolderClash`) — so a workspace can move between adapters. Reads return plain
  * `Uint8Array`s (not `Buffer`s). Files an adapter keeps for itself (temp files, the template
  * manifest) are never listed and never count towards `usage`.
  */
@@ -54,7 +55,9 @@ export interface WorkspaceHandle {
   append(name: string, data: Uint8Array | string): Promise<void>;
   /**
    * Files under `prefix` (an acceptable name, no trailing `/`; everything when omitted or `''`), sorted
-   * by name. A file named exactly `prefix` is included (see `isUnderPrefix`).
+   * by name. A file named exactly `prefix` is included (see `isUnderPrefix`). The prefix is literal and
+   * matches whole names (`mem` matches neither `memory/x` nor `mem0`): in SQL, compare ranges rather than
+   * `LIKE`, where `_` and `%` are wildcards.
    */
   list(prefix?: string): Promise<WorkspaceFileInfo[]>;
   /** Deletes a file; returns whether it existed. */
@@ -90,5 +93,6 @@ export interface WorkspaceStore {
   destroy(tenantId: string): Promise<boolean>;
   /** Every tenant id with a workspace, in no particular order. */
   tenants?(): AsyncIterable<string>;
+  /** Releases the store. Idempotent; a later `open`, `exists` or `destroy` throws `CLOSED`. */
   close?(): Promise<void>;
 }

@@ -8,6 +8,11 @@ export interface MultiTenantErrorOptions {
   retryAfterMs?: number;
   /** Structured, secret-free facts for clients and logs (for example `{ owner }` for `LEASE_HELD`). */
   details?: Record<string, unknown>;
+  /**
+   * Overrides the code's own retryability, for a failure whose code is final elsewhere but not here (a
+   * node that is shutting down: `CLOSED`, yet the same request succeeds on another node).
+   */
+  retryable?: boolean;
 }
 
 // A registry-wide symbol, so two copies of core (say, an adapter bundling its own) still recognise each other's errors.
@@ -31,7 +36,7 @@ export class MultiTenantError extends Error {
   constructor(code: ErrorCode, message: string, options: MultiTenantErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retryable = isRetryableCode(code);
+    this.retryable = options.retryable ?? isRetryableCode(code);
     this.retryAfterMs = options.retryAfterMs;
     this.details = Object.freeze({ ...options.details });
     Object.defineProperty(this, BRAND, { value: true });

@@ -19,14 +19,32 @@ export type Admission<T> = { admitted: true; victim?: { id: string; item: T } } 
  * without touching the order.
  */
 export class ResidentSet<T extends Pinnable> {
-  readonly capacity: number;
+  /** The most the set can ever hold (its allocation). */
+  readonly maxCapacity: number;
   private readonly lru: LRUMapWithDelete<string, T>;
   private pinnedCount = 0;
+  private limit: number;
 
   constructor(capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
-    this.capacity = capacity;
+    this.maxCapacity = capacity;
+    this.limit = capacity;
     this.lru = new LRUMapWithDelete<string, T>(capacity);
+  }
+
+  /** How many items the set admits now: at most `maxCapacity`, lowered by {@link setCapacity}. */
+  get capacity(): number {
+    return this.limit;
+  }
+
+  /**
+   * Changes how many items the set admits (clamped to 1..maxCapacity). Lowering it evicts nothing at
+   * once: each later admission over the new limit evicts the least recently used unpinned item.
+   */
+  setCapacity(capacity: number): number {
+    if (!Number.isFinite(capacity)) throw new RangeError('capacity must be a number');
+    this.limit = Math.max(1, Math.min(this.maxCapacity, Math.floor(capacity)));
+    return this.limit;
   }
 
   /** Tenants in memory, pinned or not. */
@@ -69,12 +87,13 @@ export class ResidentSet<T extends Pinnable> {
   admit(id: string, item: T): Admission<T> {
     // The caller has just seen `id` absent; checking again would cost a lookup in a map of up to
     // `capacity` entries on every activation.
-    if (this.lru.size < this.capacity) {
+    if (this.lru.size < this.limit) {
       this.lru.set(id, item);
       this.markResident(item);
       return { admitted: true };
     }
     if (this.pinnedCount >= this.lru.size) return { admitted: false };
+    if (this.limit < this.maxCapacity) return this.admitUnderLimit(id, item);
     this.markResident(item);
     let key = id;
     let value = item;
@@ -87,6 +106,21 @@ export class ResidentSet<T extends Pinnable> {
       key = evicted.key;
       value = evicted.value;
     }
+  }
+
+  /**
+   * Admission at a lowered limit, where the map itself is not full and so would not evict: the least
+   * recently used unpinned item leaves first. Linear in the set's size, which a lowered limit keeps small.
+   */
+  private admitUnderLimit(id: string, item: T): Admission<T> {
+    let victim: { id: string; item: T } | undefined;
+    for (const [key, value] of this.lru.entries()) if (value.pins === 0) victim = { id: key, item: value };
+    if (victim === undefined) return { admitted: false };
+    this.lru.delete(victim.id);
+    victim.item.resident = false;
+    this.lru.set(id, item);
+    this.markResident(item);
+    return { admitted: true, victim };
   }
 
   /** Removes `id` if it holds exactly `item`; returns whether it did. */

@@ -1,4 +1,5 @@
 import type { TenantConfig } from '../contracts/config-source.js';
+import type { LeaseLossCause } from '../contracts/coordinator.js';
 import type { WorkspaceHandle } from '../contracts/workspace-store.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import type { MultiTenantError } from '../errors/multi-tenant-error.js';
@@ -22,8 +23,11 @@ export interface TenantHooks {
   'tenant:activate': (event: { tenantId: string }) => HookResult;
   /** A tenant is active: its workspace is open and its merged config validated. Runtimes start here. */
   'tenant:activated': (event: { tenantId: string; workspace: WorkspaceHandle; config: TenantConfig; configVersion: number }) => HookResult;
-  /** A tenant is about to leave memory; its workspace is still open. Runtimes stop here. */
-  'tenant:evict': (event: { tenantId: string; reason: EvictionReason; workspace: WorkspaceHandle }) => HookResult;
+  /**
+   * A tenant is about to leave memory; its workspace is still open. Runtimes stop here. With reason
+   * `lease-lost`, `cause` says whether another node took over or the coordinator's store was unreachable.
+   */
+  'tenant:evict': (event: { tenantId: string; reason: EvictionReason; workspace: WorkspaceHandle; cause?: LeaseLossCause }) => HookResult;
   /** A tenant left memory and its workspace was closed (written back); its coordinator claim is released right after. */
   'tenant:evicted': (event: { tenantId: string; reason: EvictionReason }) => HookResult;
   /** An active tenant's config changed; `config` is the new merged, validated config. */
@@ -38,6 +42,14 @@ export interface TenantHooks {
   'sync:failed': (event: { error: MultiTenantError; attempt: number }) => HookResult;
   /** Config sync works again after an outage. */
   'sync:recovered': (event: { downtimeMs: number }) => HookResult;
+  /** Config sync raised a coded alert that does not stop it (`SYNC_PAGE_TOO_LARGE`, `SYNC_SNAPSHOT_EMPTY`). */
+  'sync:alert': (event: { code: string; message: string; at: number }) => HookResult;
+  /** A complete sync run no longer met the alert's condition. */
+  'sync:alert-resolved': (event: { code: string }) => HookResult;
+  /** Token verification against the Cloud Backend started failing (once per outage). */
+  'backend:failed': (event: { error: MultiTenantError }) => HookResult;
+  /** Token verification works again. */
+  'backend:recovered': (event: { downtimeMs: number }) => HookResult;
   /** The manager finished closing. */
   close: () => HookResult;
 }

@@ -4,7 +4,7 @@ import { LRUMapWithDelete } from 'mnemonist';
 import { Authenticator, type AuthCacheOptions, type AuthResult } from '../auth/authenticator.js';
 import { TokenService } from '../auth/token-service.js';
 import type { ConfigSource, TenantConfig, TenantConfigEntry } from '../contracts/config-source.js';
-import type { Coordinator, TenantClaim } from '../contracts/coordinator.js';
+import type { Coordinator, LeaseLossCause, TenantClaim } from '../contracts/coordinator.js';
 import type { TokenChange, TokenStore } from '../contracts/token-store.js';
 import type { WorkspaceHandle, WorkspaceStore } from '../contracts/workspace-store.js';
 import { assertTenantConfig, mergeTenantConfig } from '../config/tenant-config.js';
@@ -12,6 +12,7 @@ import { MultiTenantError, isMultiTenantError, toMultiTenantError } from '../err
 import { createLogger } from '../logging/logger.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { createTokenHasher } from '../tokens/token-hasher.js';
+import type { TokenFormatName } from '../tokens/token-formats.js';
 import { AdmissionQueue } from './admission-queue.js';
 import type { Lease } from './lease.js';
 import { ResidentSet } from './resident-set.js';
@@ -29,6 +30,11 @@ export interface TenantManagerOptions {
   coordinator?: Coordinator;
   /** HMAC peppers for token hashes, current first (see `createTokenHasher`). */
   peppers?: readonly string[];
+  /**
+   * Token formats accepted: `gt` (default; checksum-gated) and/or `gw` (the original fork's backend tokens,
+   * verified by the backend). Any other token is `TOKEN_MALFORMED` before a lookup.
+   */
+  tokenFormats?: readonly TokenFormatName[];
   /** Operator defaults every tenant config is merged over. */
   defaults?: TenantConfig;
   /** Extra validation of a merged tenant config; throw (ideally `CONFIG_INVALID`) to reject it. */
@@ -88,6 +94,8 @@ interface TenantSlot {
   ready: Promise<void> | undefined;
   /** The coordinator reported the claim lost. */
   claimLost: boolean;
+  /** Why, as the coordinator said. */
+  lossCause: LeaseLossCause | undefined;
 }
 
 const EVICTION_REASONS: readonly EvictionReason[] = ['idle', 'lru', 'manual', 'revoked', 'suspended', 'lease-lost', 'shutdown'];
@@ -138,7 +146,6 @@ export class TenantManager {
   readonly hooks: Hookable<TenantHooks>;
   /** Token administration: create, revoke, rotate, list. */
   readonly tokens: TokenService;
-  readonly capacity: number;
 
   private readonly options: TenantManagerOptions;
   private readonly residents: ResidentSet<TenantSlot>;
@@ -157,17 +164,14 @@ export class TenantManager {
 
   constructor(options: TenantManagerOptions) {
     this.options = options;
-    this.capacity = positiveInteger(options.capacity ?? 100, 'capacity');
+    const capacity = positiveInteger(options.capacity ?? 100, 'capacity');
     this.idleTimeoutMs = nonNegativeInteger(options.idleTimeoutMs ?? 30 * 60_000, 'idleTimeoutMs');
     this.now = options.now ?? Date.now;
     this.log = options.logger ?? createLogger({ tag: 'openclaw-mt' });
     this.defaults = assertTenantConfig(options.defaults ?? {});
     if (options.singleTenant !== undefined) assertTenantId(options.singleTenant);
-    this.residents = new ResidentSet(this.capacity);
-    this.queue = new AdmissionQueue(
-      positiveInteger(options.queue?.maxLength ?? 1_000, 'queue.maxLength'),
-      options.retryAfterMs ?? 1_000,
-    );
+    this.residents = new ResidentSet(capacity);
+    this.queue = new AdmissionQueue(positiveInteger(options.queue?.maxLength ?? 1_000, 'queue.maxLength'), options.retryAfterMs ?? 1_000);
     this.hooks = createHooks<TenantHooks>();
     if (options.hooks) this.hooks.addHooks(options.hooks);
 
@@ -179,6 +183,7 @@ export class TenantManager {
       now: this.now,
       ...(options.authCache ? { cache: options.authCache } : {}),
       ...(options.singleTenant ? { singleTenant: options.singleTenant } : {}),
+      ...(options.tokenFormats ? { tokenFormats: options.tokenFormats } : {}),
       onFailure: (code, tokenHint) => void this.notify('auth:failed', { code, tokenHint }),
     });
     this.tokens = new TokenService(
@@ -201,7 +206,9 @@ export class TenantManager {
 
     const unwatchTokens = options.tokens.watch?.((change) => this.onTokenChange(change));
     if (unwatchTokens) this.unsubscribers.push(unwatchTokens);
-    const unwatchConfigs = options.configs.watch?.((entry) => void this.applyConfig(entry).catch((error) => this.warn('config change', error)));
+    const unwatchConfigs = options.configs.watch?.(
+      (entry) => void this.applyConfig(entry).catch((error) => this.warn('config change', error)),
+    );
     if (unwatchConfigs) this.unsubscribers.push(unwatchConfigs);
   }
 
@@ -327,6 +334,21 @@ export class TenantManager {
     return this.setStatus(tenantId, 'active');
   }
 
+  /** Most tenants in memory at once, as now set (see {@link setCapacity}). */
+  get capacity(): number {
+    return this.residents.capacity;
+  }
+
+  /**
+   * Changes how many tenants may be in memory at once, within 1 and the `capacity` the manager was
+   * built with (a host that measures what each tenant costs adjusts it as it learns). Lowering it
+   * evicts nobody at once: each later activation over the new limit evicts an idle tenant first.
+   * Returns the capacity now in force.
+   */
+  setCapacity(capacity: number): number {
+    return this.residents.setCapacity(capacity);
+  }
+
   /** Counters and gauges for monitoring. */
   stats(): TenantManagerStats {
     return {
@@ -399,7 +421,9 @@ export class TenantManager {
       }
       if (admission.victim) await this.deactivate(admission.victim.item, 'lru');
       // Tenants still shutting down hold their resources: never run more than `capacity` at once.
-      while (this.residents.size + this.deactivations.size > this.capacity) await Promise.race(this.deactivations.values());
+      // (A lowered capacity may leave more residents than it allows; they leave one per activation.)
+      while (this.deactivations.size > 0 && this.residents.size + this.deactivations.size > this.capacity)
+        await Promise.race(this.deactivations.values());
       return this.activate(fresh);
     }
   }
@@ -419,6 +443,7 @@ export class TenantManager {
       idleTimer: undefined,
       ready: undefined,
       claimLost: false,
+      lossCause: undefined,
     };
   }
 
@@ -441,14 +466,16 @@ export class TenantManager {
       slot.workspace = await this.options.workspaces.open(tenantId, slot.claim ? { claim: slot.claim } : {});
       if (this.closing) throw closedError();
       // A claim lost while we were still activating must not leave a tenant active without one.
-      if (slot.claimLost) throw new MultiTenantError('LEASE_LOST', `The claim on ${tenantId} was lost during activation; retry.`, { retryAfterMs: 250 });
+      if (slot.claimLost)
+        throw new MultiTenantError('LEASE_LOST', `The claim on ${tenantId} was lost during activation; retry.`, { retryAfterMs: 250 });
       await this.hooks.callHook('tenant:activated', {
         tenantId,
         workspace: slot.workspace,
         config: slot.config,
         configVersion: slot.configVersion,
       });
-      if (slot.claimLost) throw new MultiTenantError('LEASE_LOST', `The claim on ${tenantId} was lost during activation; retry.`, { retryAfterMs: 250 });
+      if (slot.claimLost)
+        throw new MultiTenantError('LEASE_LOST', `The claim on ${tenantId} was lost during activation; retry.`, { retryAfterMs: 250 });
       slot.state = 'active';
       this.counters.activations++;
       settle();
@@ -473,8 +500,9 @@ export class TenantManager {
     for (;;) {
       try {
         return await coordinator.claim(slot.tenantId, {
-          onLost: () => {
+          onLost: (_claim, _reason, cause) => {
             slot.claimLost = true;
+            slot.lossCause = cause ?? 'taken-over';
             if (slot.state === 'active') void this.deactivate(slot, 'lease-lost');
           },
         });
@@ -539,7 +567,8 @@ export class TenantManager {
 
   private async runDeactivation(slot: TenantSlot, reason: EvictionReason): Promise<void> {
     const { tenantId } = slot;
-    await this.notify('tenant:evict', { tenantId, reason, workspace: slot.workspace! });
+    const cause = reason === 'lease-lost' && slot.lossCause !== undefined ? { cause: slot.lossCause } : {};
+    await this.notify('tenant:evict', { tenantId, reason, workspace: slot.workspace!, ...cause });
     try {
       await slot.workspace?.close();
     } catch (error) {
@@ -599,11 +628,13 @@ function delay(ms: number): Promise<void> {
 }
 
 function positiveInteger(value: number, key: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new MultiTenantError('CONFIG_INVALID', `${key}: expected a positive integer, got ${String(value)}.`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new MultiTenantError('CONFIG_INVALID', `${key}: expected a positive integer, got ${String(value)}.`);
   return value;
 }
 
 function nonNegativeInteger(value: number, key: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new MultiTenantError('CONFIG_INVALID', `${key}: expected a non-negative integer, got ${String(value)}.`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new MultiTenantError('CONFIG_INVALID', `${key}: expected a non-negative integer, got ${String(value)}.`);
   return value;
 }

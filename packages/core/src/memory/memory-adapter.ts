@@ -1,6 +1,11 @@
 import type { AuditEntry, AuditLog } from '../contracts/audit-log.js';
 import { createMemoryAuditLog } from './memory-audit-log.js';
-import { createMemoryConfigSource, createMemoryConfigState, type MemoryConfigSource, type MemoryConfigState } from './memory-config-source.js';
+import {
+  createMemoryConfigSource,
+  createMemoryConfigState,
+  type MemoryConfigSource,
+  type MemoryConfigState,
+} from './memory-config-source.js';
 import { createMemoryTokenState, createMemoryTokenStore, type MemoryTokenState, type MemoryTokenStore } from './memory-token-store.js';
 import {
   createMemoryWorkspaceStore,
@@ -31,7 +36,9 @@ export function createMemoryAdapterState(): MemoryAdapterState {
 }
 
 /** All three contracts in process memory: the embedded default for tests and examples. */
-export function createMemoryAdapter(options: Omit<MemoryWorkspaceStoreOptions, 'data'> & { state?: MemoryAdapterState } = {}): MemoryAdapter {
+export function createMemoryAdapter(
+  options: Omit<MemoryWorkspaceStoreOptions, 'data'> & { state?: MemoryAdapterState } = {},
+): MemoryAdapter {
   const state = options.state ?? createMemoryAdapterState();
   const { state: _state, ...workspaceOptions } = options;
   return {

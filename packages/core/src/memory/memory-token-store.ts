@@ -5,7 +5,8 @@ import { assertTokenHash, assertTokenRecord } from '../tokens/token-record.js';
 import { createListeners, scopedListeners, type Listeners } from '../contracts/listeners.js';
 
 /** A {@link TokenStore} with every optional method, as the in-memory store provides. */
-export type MemoryTokenStore = TokenStore & Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'tenants' | 'watch' | 'close'>>;
+export type MemoryTokenStore = TokenStore &
+  Required<Pick<TokenStore, 'get' | 'create' | 'revoke' | 'rotate' | 'listByTenant' | 'tenants' | 'watch' | 'close'>>;
 
 /** Backing state of a memory token store; stores sharing it see each other's data and changes. */
 export interface MemoryTokenState {
@@ -29,21 +30,28 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
   const { records, listeners } = options.state ?? createMemoryTokenState();
   const scoped = scopedListeners(listeners);
   const copy = (record: TokenRecord): TokenRecord => ({ ...record });
+  let closed = false;
+  const usable = (): void => {
+    if (closed) throw new MultiTenantError('CLOSED', 'The memory token store is closed.');
+  };
 
   return {
     name: 'memory',
     capabilities: { write: true, list: true, watch: true },
     async get(tokenHash) {
+      usable();
       const record = records.get(assertTokenHash(tokenHash));
       return record && copy(record);
     },
     async create(record) {
+      usable();
       const valid = copy(assertTokenRecord(record));
       if (records.has(valid.tokenHash)) throw new MultiTenantError('CONFLICT', 'A token with this hash already exists.');
       records.set(valid.tokenHash, valid);
       listeners.emit({ type: 'created', tokenHash: valid.tokenHash, tenantId: valid.tenantId });
     },
     async revoke(tokenHash) {
+      usable();
       const record = records.get(assertTokenHash(tokenHash));
       if (record === undefined) return undefined;
       record.status = 'revoked';
@@ -51,6 +59,7 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       return copy(record);
     },
     async rotate(tokenHash, successor, graceUntil) {
+      usable();
       const old = records.get(assertTokenHash(tokenHash));
       const next = copy(assertTokenRecord(successor));
       if (old === undefined) throw new MultiTenantError('NOT_FOUND', 'No token with this hash exists.');
@@ -65,14 +74,20 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): M
       return copy(old);
     },
     async listByTenant(tenantId) {
+      usable();
       assertTenantId(tenantId);
-      return [...records.values()].filter((record) => record.tenantId === tenantId).map(copy).sort((a, b) => a.createdAt - b.createdAt);
+      return [...records.values()]
+        .filter((record) => record.tenantId === tenantId)
+        .map(copy)
+        .sort((a, b) => a.createdAt - b.createdAt);
     },
     async *tenants() {
+      usable();
       yield* new Set([...records.values()].map((record) => record.tenantId));
     },
     watch: scoped.add,
     async close() {
+      closed = true;
       scoped.clear();
     },
   };

@@ -3,7 +3,7 @@ import type { WorkspaceFileInfo, WorkspaceHandle, WorkspaceLimits, WorkspaceStor
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { syncWorkspaceTemplate, type TemplateManifest } from '../workspace/template-sync.js';
 import { assertWithinLimits, resolveWorkspaceLimits, toBytes } from '../workspace/workspace-limits.js';
-import { assertWorkspacePath, isUnderPrefix } from '../workspace/workspace-path.js';
+import { assertNoFileFolderClash, assertWorkspacePath, isUnderPrefix } from '../workspace/workspace-path.js';
 import { defaultWorkspaceTemplate, type WorkspaceTemplate } from '../workspace/workspace-template.js';
 
 /** Options for {@link createMemoryWorkspaceStore}. */
@@ -40,7 +40,17 @@ export function createMemoryWorkspaceStore(options: MemoryWorkspaceStoreOptions 
   const now = options.now ?? Date.now;
   const tenants: MemoryWorkspaceData = options.data ?? new Map();
 
+  let storeClosed = false;
+  const usable = (): void => {
+    if (storeClosed) throw new MultiTenantError('CLOSED', 'The memory workspace store is closed.');
+  };
+
   function putFile(state: TenantFiles, name: string, data: Uint8Array): void {
+    if (!state.files.has(name))
+      assertNoFileFolderClash(name, {
+        isFile: (candidate) => state.files.has(candidate),
+        hasFilesUnder: (folder) => [...state.files.keys()].some((other) => other.startsWith(folder)),
+      });
     const old = state.files.get(name)?.data.byteLength ?? 0;
     assertWithinLimits(limits, name, data.byteLength, old, state.usage);
     state.files.set(name, { data: data.slice(), modifiedAt: now() });
@@ -108,6 +118,7 @@ export function createMemoryWorkspaceStore(options: MemoryWorkspaceStoreOptions 
     capabilities: { localDirectory: false, fencing: false, list: true },
     limits,
     async open(tenantId) {
+      usable();
       assertTenantId(tenantId);
       let state = tenants.get(tenantId);
       if (state === undefined) {
@@ -129,16 +140,19 @@ export function createMemoryWorkspaceStore(options: MemoryWorkspaceStoreOptions 
       return handleFor(tenantId, state);
     },
     async exists(tenantId) {
+      usable();
       return tenants.has(assertTenantId(tenantId));
     },
     async destroy(tenantId) {
+      usable();
       return tenants.delete(assertTenantId(tenantId));
     },
     async *tenants() {
       yield* [...tenants.keys()];
     },
     async close() {
-      // Nothing to release: the data lives as long as the store object.
+      // The data lives as long as the store object; only this instance stops answering.
+      storeClosed = true;
     },
   };
 }

@@ -1,4 +1,6 @@
 import type { TenantManagerStats } from '../lifecycle/tenant-manager.js';
+import type { HostMemory } from './host-memory.js';
+import type { UsageTotals } from './tenant-usage.js';
 
 /** What the monitor measures on every tick. */
 export interface MonitorSample {
@@ -8,10 +10,18 @@ export interface MonitorSample {
   intervalMs: number;
   stats: TenantManagerStats;
   memory: { rss: number; heapUsed: number; heapLimit: number };
+  /** The host's memory (absent where it could not be read). */
+  host?: HostMemory;
+  /** What the tenants' own processes (OpenClaw cells) cost, summed; absent for runtimes without them. */
+  cells?: UsageTotals;
   /** Counter increases since the previous sample. */
   delta: { authFailures: number; lruEvictions: number; activations: number; activationFailures: number };
   /** Whether config sync is in an outage (set by `sync:failed`, cleared by `sync:recovered`). */
   syncFailing: boolean;
+  /** Codes of the sync's alerts that are raised and not resolved (`SYNC_PAGE_TOO_LARGE`, …). */
+  syncAlerts: string[];
+  /** Whether token verification against the Cloud Backend is failing (set by `backend:failed`, cleared by `backend:recovered`). */
+  backendFailing: boolean;
 }
 
 /**

@@ -4,6 +4,8 @@ import type { TenantManager, TenantManagerStats } from '../lifecycle/tenant-mana
 import { createLogger } from '../logging/logger.js';
 import type { ActiveAlert, AlertEvent, AlertRule, MonitorSample } from './alert-rule.js';
 import { builtinRules } from './builtin-rules.js';
+import { hostMemory, type HostMemory } from './host-memory.js';
+import { totalUsage, type TenantUsage } from './tenant-usage.js';
 
 /** Options of {@link Monitor}. */
 export interface MonitorOptions {
@@ -20,6 +22,10 @@ export interface MonitorOptions {
   now?: () => number;
   /** Process memory reading (tests). */
   memory?: () => MonitorSample['memory'];
+  /** Host memory reading (tests); default `/proc/meminfo`. */
+  hostMemory?: () => Promise<HostMemory>;
+  /** What each active tenant's processes cost (the runtime's `usage`), logged with every stats line. */
+  usage?: () => Promise<TenantUsage[]>;
 }
 
 interface RuleState {
@@ -48,6 +54,8 @@ export class Monitor {
   private previous: { at: number; stats: TenantManagerStats } | undefined;
   private latest: MonitorSample | undefined;
   private syncFailing = false;
+  private backendFailing = false;
+  private readonly syncAlerts = new Set<string>();
   private ticking: Promise<MonitorSample> | undefined;
   private readonly unhook: () => void;
 
@@ -60,15 +68,34 @@ export class Monitor {
     this.log = options.logger ?? createLogger({ tag: 'openclaw-mt:monitor' });
     this.now = options.now ?? Date.now;
     this.unhook = options.manager.hooks.addHooks({
-      'sync:failed': () => void (this.syncFailing = true),
-      'sync:recovered': () => void (this.syncFailing = false),
+      'sync:failed': () => {
+        this.syncFailing = true;
+      },
+      'sync:recovered': () => {
+        this.syncFailing = false;
+      },
+      'sync:alert': ({ code }) => {
+        this.syncAlerts.add(code);
+      },
+      'sync:alert-resolved': ({ code }) => {
+        this.syncAlerts.delete(code);
+      },
+      'backend:failed': () => {
+        this.backendFailing = true;
+      },
+      'backend:recovered': () => {
+        this.backendFailing = false;
+      },
     });
   }
 
   /** Starts sampling every `intervalMs` (the timer does not keep the process alive). */
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => void this.tick().catch((error) => this.log.warn('monitor tick failed:', error)), this.options.intervalMs ?? 30_000);
+    this.timer = setInterval(
+      () => void this.tick().catch((error) => this.log.warn('monitor tick failed:', error)),
+      this.options.intervalMs ?? 30_000,
+    );
     this.timer.unref();
   }
 
@@ -105,11 +132,21 @@ export class Monitor {
     const at = this.now();
     const stats = this.options.manager.stats();
     const before = this.previous?.stats;
+    const [host, usage] = await Promise.all([
+      (this.options.hostMemory ?? hostMemory)().catch(() => undefined),
+      this.options.usage?.().catch((error: unknown) => {
+        this.log.warn('measuring tenant usage failed:', error);
+        return undefined;
+      }),
+    ]);
+    const cells = usage === undefined ? undefined : totalUsage(usage);
     const sample: MonitorSample = {
       at,
       intervalMs: this.previous === undefined ? 0 : at - this.previous.at,
       stats,
       memory: (this.options.memory ?? readMemory)(),
+      ...(host === undefined ? {} : { host }),
+      ...(cells === undefined ? {} : { cells }),
       delta: {
         authFailures: stats.auth.failures - (before?.auth.failures ?? stats.auth.failures),
         lruEvictions: stats.evictions.lru - (before?.evictions.lru ?? stats.evictions.lru),
@@ -117,13 +154,19 @@ export class Monitor {
         activationFailures: stats.activationFailures - (before?.activationFailures ?? stats.activationFailures),
       },
       syncFailing: this.syncFailing,
+      syncAlerts: [...this.syncAlerts],
+      backendFailing: this.backendFailing,
     };
     this.previous = { at, stats };
     this.latest = sample;
     if (this.options.logStats !== false) {
       this.log.info(
         `stats resident=${stats.resident}/${stats.capacity} pinned=${stats.pinned} activating=${stats.activating} queued=${stats.queued} ` +
-          `activations+${sample.delta.activations} authFailures+${sample.delta.authFailures} lruEvictions+${sample.delta.lruEvictions} rssMB=${Math.round(sample.memory.rss / 2 ** 20)}`,
+          `activations+${sample.delta.activations} authFailures+${sample.delta.authFailures} lruEvictions+${sample.delta.lruEvictions} rssMB=${Math.round(sample.memory.rss / 2 ** 20)}` +
+          (host === undefined ? '' : ` hostAvailableMB=${Math.round(host.availableBytes / 2 ** 20)}`) +
+          (cells === undefined
+            ? ''
+            : ` cells=${cells.tenants} cellRssMB=${Math.round(cells.rssBytes / 2 ** 20)} cellCpuS=${cells.cpuSeconds} cellDiskMB=${Math.round(cells.diskBytes / 2 ** 20)}`),
       );
     }
     const events: AlertEvent[] = [];

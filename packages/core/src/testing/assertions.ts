@@ -24,3 +24,29 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, ti
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * Asserts that `actual` has exactly the fields of `expected`, with equal values; a failure names the
+ * method, the first differing field, the expected and the actual value.
+ */
+export function assertSameFields(method: string, actual: unknown, expected: object): void {
+  if (typeof actual !== 'object' || actual === null)
+    assert.fail(`${method} returned ${JSON.stringify(actual)}, expected a record ${JSON.stringify(expected)}`);
+  const got = actual as Record<string, unknown>;
+  const want = expected as Record<string, unknown>;
+  for (const field of new Set([...Object.keys(want), ...Object.keys(got)])) {
+    if (want[field] === undefined && got[field] === undefined) continue;
+    assert.deepStrictEqual(
+      got[field],
+      want[field],
+      `${method}: field "${field}" expected ${JSON.stringify(want[field])}, actual ${JSON.stringify(got[field])}`,
+    );
+  }
+}
+
+/** Collects an async iterable (a store's `tenants()`). */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}

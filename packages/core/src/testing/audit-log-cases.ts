@@ -29,11 +29,22 @@ export const auditLogCases: ConformanceCase[] = [
       const base = Date.now();
       await log.append(entry('token.create', { tenantId: a, at: base, target: 'first' }));
       await log.append(entry('config.set', { tenantId: b, at: base + 1 }));
-      await log.append(entry('tenant.evict', { tenantId: a, at: base + 2, result: 'error', code: 'TENANT_BUSY', details: { force: false } }));
+      await log.append(
+        entry('tenant.evict', { tenantId: a, at: base + 2, result: 'error', code: 'TENANT_BUSY', details: { force: false } }),
+      );
       const newest = await log.list({ limit: 2 });
-      assert.deepEqual(newest.map((e) => e.action), ['tenant.evict', 'config.set']);
-      assert.deepEqual(newest[0], entry('tenant.evict', { tenantId: a, at: base + 2, result: 'error', code: 'TENANT_BUSY', details: { force: false } }));
-      assert.deepEqual((await log.list({ tenantId: a })).map((e) => e.action), ['tenant.evict', 'token.create']);
+      assert.deepEqual(
+        newest.map((e) => e.action),
+        ['tenant.evict', 'config.set'],
+      );
+      assert.deepEqual(
+        newest[0],
+        entry('tenant.evict', { tenantId: a, at: base + 2, result: 'error', code: 'TENANT_BUSY', details: { force: false } }),
+      );
+      assert.deepEqual(
+        (await log.list({ tenantId: a })).map((e) => e.action),
+        ['tenant.evict', 'token.create'],
+      );
       assert.deepEqual((await log.list({ since: base + 1 })).map((e) => e.action).slice(0, 2), ['tenant.evict', 'config.set']);
     },
   },
@@ -43,7 +54,13 @@ export const auditLogCases: ConformanceCase[] = [
     async run({ adapter }) {
       const log = adapter.audit!;
       const before = (await all(log)).length;
-      for (const bad of [entry(''), entry('Token Create'), entry('x', { actor: '' }), entry('x', { result: 'maybe' as never }), entry('x', { tenantId: '../b' })]) {
+      for (const bad of [
+        entry(''),
+        entry('Token Create'),
+        entry('x', { actor: '' }),
+        entry('x', { result: 'maybe' as never }),
+        entry('x', { tenantId: '../b' }),
+      ]) {
         await rejectsWithCode(() => log.append(bad), 'BAD_REQUEST', `append(${JSON.stringify(bad)})`);
       }
       assert.equal((await all(log)).length, before);
@@ -58,11 +75,16 @@ export const auditLogCases: ConformanceCase[] = [
     async run({ adapter, reopen }) {
       const other = (await reopen()).audit!;
       const tenantId = randomTenantId();
-      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? adapter.audit! : other).append(entry('config.set', { tenantId, target: String(i) }))));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? adapter.audit! : other).append(entry('config.set', { tenantId, target: String(i) }))),
+      );
       await adapter.audit!.close?.();
       const again = (await reopen()).audit!;
       const targets = (await again.list({ tenantId, limit: 1_000 })).map((e) => Number(e.target)).sort((x, y) => x - y);
-      assert.deepEqual(targets, Array.from({ length: 40 }, (_, i) => i));
+      assert.deepEqual(
+        targets,
+        Array.from({ length: 40 }, (_, i) => i),
+      );
     },
   },
 ];

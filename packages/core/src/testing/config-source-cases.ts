@@ -17,11 +17,20 @@ function configs(adapter: AdapterUnderTest): Required<ConfigSource> {
   return adapter.configs as Required<ConfigSource>;
 }
 
-function entry(tenantId: string, version: number, config: TenantConfigEntry['config'] = {}, status: TenantConfigEntry['status'] = 'active'): TenantConfigEntry {
+function entry(
+  tenantId: string,
+  version: number,
+  config: TenantConfigEntry['config'] = {},
+  status: TenantConfigEntry['status'] = 'active',
+): TenantConfigEntry {
   return { tenantId, version, config, status, updatedAt: 1_700_000_000_000 + version };
 }
 
-async function drain(source: Required<ConfigSource>, cursor: string | undefined, limit: number): Promise<{ entries: TenantConfigEntry[]; cursor: string; pages: number }> {
+async function drain(
+  source: Required<ConfigSource>,
+  cursor: string | undefined,
+  limit: number,
+): Promise<{ entries: TenantConfigEntry[]; cursor: string; pages: number }> {
   const entries: TenantConfigEntry[] = [];
   let pages = 0;
   let next = cursor;
@@ -86,8 +95,20 @@ export const configSourceCases: ConformanceCase[] = [
       const kept = await configs(adapter).set(tenantId, { config: { ok: true } });
       const deep: Record<string, unknown> = {};
       let cursor = deep;
-      for (let i = 0; i < 64; i++) cursor = (cursor.next = {}) as Record<string, unknown>;
-      const invalid: unknown[] = [[], 'text', null, { n: Number.NaN }, { big: 'x'.repeat(300 * 1024) }, deep, JSON.parse('{"__proto__":{"polluted":1}}')];
+      for (let i = 0; i < 64; i++) {
+        const next: Record<string, unknown> = {};
+        cursor.next = next;
+        cursor = next;
+      }
+      const invalid: unknown[] = [
+        [],
+        'text',
+        null,
+        { n: Number.NaN },
+        { big: 'x'.repeat(300 * 1024) },
+        deep,
+        JSON.parse('{"__proto__":{"polluted":1}}'),
+      ];
       for (const config of invalid) {
         await rejectsWithCode(() => configs(adapter).set(tenantId, { config: config as never }), 'CONFIG_INVALID');
       }
@@ -134,7 +155,11 @@ export const configSourceCases: ConformanceCase[] = [
       const tenantId = randomTenantId();
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => configs(adapter).set(tenantId, { config: { i } })));
       const versions = results.map((result) => result.version).sort((x, y) => x - y);
-      assert.deepEqual(versions, Array.from({ length: 40 }, (_, i) => i + 1), 'every set got its own version');
+      assert.deepEqual(
+        versions,
+        Array.from({ length: 40 }, (_, i) => i + 1),
+        'every set got its own version',
+      );
       const final = await configs(adapter).get(tenantId);
       assert.equal(final?.version, 40);
       const winner = results.find((result) => result.version === 40);
@@ -161,7 +186,10 @@ export const configSourceCases: ConformanceCase[] = [
       assert.equal(none.hasMore, false);
       await configs(adapter).set(ids[2]!, { config: { changed: true } });
       const later = await drain(configs(adapter), all.cursor, 5);
-      assert.deepEqual(later.entries.map((item) => item.tenantId), [ids[2]]);
+      assert.deepEqual(
+        later.entries.map((item) => item.tenantId),
+        [ids[2]],
+      );
       await rejectsWithCode(() => configs(adapter).changes('not a cursor', 5), 'BAD_REQUEST');
     },
   },

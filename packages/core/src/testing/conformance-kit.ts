@@ -43,6 +43,12 @@ export interface AdapterUnderTest {
   workspaces?: WorkspaceStore;
   coordinator?: Coordinator;
   audit?: AuditLog;
+  /**
+   * Makes the backend unreachable for the rest of the test (stop a server, hold a lock past the busy
+   * timeout…), so the kit can check that outages are reported as `BACKEND_UNAVAILABLE`. Leave it out
+   * when the adapter cannot simulate one; the outage case is then skipped.
+   */
+  outage?(): Promise<void>;
   /** Runs after each test, after the stores were closed (delete temp dirs, keys…). */
   cleanup?(): Promise<void>;
 }
@@ -55,8 +61,8 @@ export interface ConformanceOptions {
   /** Builds stores for one test. Called once or more per test (see {@link ConformanceContext.namespace}). */
   create(context: ConformanceContext): Promise<AdapterUnderTest>;
   /**
-   * Case names to skip on top of those the capability flags rule out; they are registered as
-   * `[skipped] …` so a report shows what was left out.
+   * Case names to skip on top of those the capability flags rule out; they are reported as skipped
+   * (through the runner's skip) so a report shows what was left out.
    */
   skip?: readonly string[];
   /** Per-case timeout passed to the runner (default 30 s). */

@@ -50,7 +50,8 @@ export const coordinatorCases: ConformanceCase[] = [
       for (const result of results) {
         if (result.status === 'rejected') assert.equal((result.reason as { code?: string }).code, 'LEASE_HELD');
       }
-      for (const result of granted) await (owners.has(nodeA.nodeId) ? nodeA : nodeB).release((result as PromiseFulfilledResult<never>).value);
+      for (const result of granted)
+        await (owners.has(nodeA.nodeId) ? nodeA : nodeB).release((result as PromiseFulfilledResult<never>).value);
     },
   },
   {

@@ -61,5 +61,5 @@ export const HOSTILE_NAMES: readonly string[] = [
   '\uff0e\uff0e/escape',
   'caf\u00e9.md',
   'line\nbreak',
-  'a/'.repeat(40) + 'deep',
+  `${'a/'.repeat(40)}deep`,
 ];

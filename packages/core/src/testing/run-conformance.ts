@@ -4,14 +4,22 @@ import { auditLogCases } from './audit-log-cases.js';
 import { configSourceCases } from './config-source-cases.js';
 import { coordinatorCases } from './coordinator-cases.js';
 import { sampleTemplate } from './fixtures.js';
+import { configSourceEdgeCases } from './config-source-edge-cases.js';
+import { outageCases } from './outage-cases.js';
 import { tokenStoreCases } from './token-store-cases.js';
+import { tokenStoreEdgeCases } from './token-store-edge-cases.js';
 import { workspaceStoreCases } from './workspace-store-cases.js';
+import { workspaceStoreEdgeCases } from './workspace-store-edge-cases.js';
 
 /** Every conformance case, in the order they run. */
 export const conformanceCases: readonly ConformanceCase[] = [
   ...tokenStoreCases,
+  ...tokenStoreEdgeCases,
   ...configSourceCases,
+  ...configSourceEdgeCases,
   ...workspaceStoreCases,
+  ...workspaceStoreEdgeCases,
+  ...outageCases,
   ...coordinatorCases,
   ...auditLogCases,
 ];
@@ -32,7 +40,10 @@ async function closeAll(adapter: AdapterUnderTest): Promise<void> {
 
 /** Reports a case the adapter's capabilities rule out as skipped, when the runner can say so. */
 function skipRunning(options: ConformanceOptions, context: unknown, reason: string): void {
-  if (options.runner.skip !== undefined) return options.runner.skip(context, reason);
+  if (options.runner.skip !== undefined) {
+    options.runner.skip(context, reason);
+    return;
+  }
   const skip = (context as { skip?: unknown } | undefined)?.skip;
   if (typeof skip === 'function') skip.call(context, reason);
 }
@@ -41,7 +52,7 @@ function skipRunning(options: ConformanceOptions, context: unknown, reason: stri
  * Registers the conformance suite for an adapter with your test runner. Each case gets fresh stores
  * from `create` in a fresh namespace. Cases the adapter's capability flags (or missing stores) rule
  * out are reported as skipped, with the reason, where the runner supports it; cases named in `skip`
- * are registered as `[skipped] …`.
+ * are reported as skipped the same way.
  *
  * @example
  * ```ts
@@ -56,7 +67,9 @@ export function runAdapterConformance(options: ConformanceOptions): void {
   options.runner.describe(`openclaw-mt conformance: ${options.name}`, () => {
     for (const testCase of conformanceCases) {
       if (skip.has(testCase.name)) {
-        options.runner.test(`[skipped] ${testCase.name}`, async () => undefined);
+        options.runner.test(testCase.name, async (runnerContext?: unknown) =>
+          skipRunning(options, runnerContext, 'skipped by the adapter'),
+        );
         continue;
       }
       options.runner.test(

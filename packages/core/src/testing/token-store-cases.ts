@@ -117,10 +117,7 @@ export const tokenStoreCases: ConformanceCase[] = [
       await rejectsWithCode(() => tokens(adapter).rotate(revoked.tokenHash, successor, Date.now()), 'TOKEN_REVOKED');
       const active = sampleTokenRecord(tenantId);
       await tokens(adapter).create(active);
-      await rejectsWithCode(
-        () => tokens(adapter).rotate(active.tokenHash, sampleTokenRecord(randomTenantId()), Date.now()),
-        'BAD_REQUEST',
-      );
+      await rejectsWithCode(() => tokens(adapter).rotate(active.tokenHash, sampleTokenRecord(randomTenantId()), Date.now()), 'BAD_REQUEST');
       assert.equal(await tokens(adapter).get(successor.tokenHash), undefined);
     },
   },

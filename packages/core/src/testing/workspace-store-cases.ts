@@ -59,7 +59,10 @@ export const workspaceStoreCases: ConformanceCase[] = [
       assert.equal(await text(handle, 'workspace/memory/2026-11-27.md'), 'second');
       assert.equal(await text(handle, 'sessions/main.jsonl'), '{"n":1}\n{"n":2}\n');
       const memory = await handle.list('workspace/memory');
-      assert.deepEqual(memory.map((file) => file.name), ['workspace/memory/2026-11-27.md']);
+      assert.deepEqual(
+        memory.map((file) => file.name),
+        ['workspace/memory/2026-11-27.md'],
+      );
       assert.equal(memory[0]!.size, 6);
       assert.ok(memory[0]!.modifiedAt > 0);
       const all = (await handle.list()).map((file) => file.name);
@@ -124,13 +127,16 @@ export const workspaceStoreCases: ConformanceCase[] = [
       const handle = await workspaces(adapter).open(randomTenantId());
       const chunk = Math.floor(context.limits.maxFileBytes / 2);
       let written = 0;
-      await assert.rejects(async () => {
-        for (;;) {
-          await handle.write(`workspace/fill-${written}.bin`, new Uint8Array(chunk));
-          written++;
-          assert.ok(written < 10_000, 'the quota never applied');
-        }
-      }, (error: unknown) => (error as { code?: string }).code === 'QUOTA_EXCEEDED');
+      await assert.rejects(
+        async () => {
+          for (;;) {
+            await handle.write(`workspace/fill-${written}.bin`, new Uint8Array(chunk));
+            written++;
+            assert.ok(written < 10_000, 'the quota never applied');
+          }
+        },
+        (error: unknown) => (error as { code?: string }).code === 'QUOTA_EXCEEDED',
+      );
       assert.ok((await handle.usage()) <= context.limits.maxWorkspaceBytes);
       await rejectsWithCode(() => handle.read(`workspace/fill-${written}.bin`), 'NOT_FOUND');
       await handle.remove('workspace/fill-0.bin');
@@ -168,8 +174,16 @@ export const workspaceStoreCases: ConformanceCase[] = [
       await Promise.all(contents.map((content, i) => (i % 2 ? handle : other).write('workspace/shared.md', content)));
       assert.ok(contents.includes(await text(handle, 'workspace/shared.md')), 'the file holds exactly one of the writes');
       await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? handle : other).append('sessions/log.jsonl', `${i}\n`)));
-      const lines = (await text(handle, 'sessions/log.jsonl')).trim().split('\n').map(Number).sort((x, y) => x - y);
-      assert.deepEqual(lines, Array.from({ length: 40 }, (_, i) => i), 'every append landed once');
+      const lines = (await text(handle, 'sessions/log.jsonl'))
+        .trim()
+        .split('\n')
+        .map(Number)
+        .sort((x, y) => x - y);
+      assert.deepEqual(
+        lines,
+        Array.from({ length: 40 }, (_, i) => i),
+        'every append landed once',
+      );
       await handle.close();
       await other.close();
     },

@@ -1,6 +1,8 @@
 import { TOKEN_PREFIX } from './token-format.js';
 
 const TOKEN_PATTERN = /gt_[0-9A-Za-z]{4,}/g;
+// The original fork's tokens (`gw_` + url-safe base64) are as secret as ours.
+const GW_TOKEN_PATTERN = /gw_[0-9A-Za-z_-]{4,}/g;
 const BEARER_PATTERN = /\b(Bearer|Basic)\s+[^\s"',;]+/gi;
 const SECRET_KEY_PATTERN = /(token|secret|password|pepper|authorization|apikey|api_key|credential)/i;
 // Keys like `tokenHint` or `tokenHash` describe a secret without holding it.
@@ -11,16 +13,22 @@ function namesSecret(key: string): boolean {
   return SECRET_KEY_PATTERN.test(key) && !SAFE_KEY_SUFFIX.test(key);
 }
 
-/** A short, non-secret hint for a token (`gt_…` plus its last 4 checksum characters) for logs and listings. */
+/**
+ * A short, non-secret hint for a token (`gt_…` plus its last 4 checksum characters; `gw_…` plus its last 4) for
+ * logs and listings.
+ */
 export function tokenHint(token: string): string {
-  return typeof token === 'string' && token.startsWith(TOKEN_PREFIX) && token.length > 10
-    ? `${TOKEN_PREFIX}…${token.slice(-4)}`
-    : REDACTED;
+  if (typeof token !== 'string' || token.length <= 10) return REDACTED;
+  const prefix = token.slice(0, 3);
+  return prefix === TOKEN_PREFIX || prefix === 'gw_' ? `${prefix}…${token.slice(-4)}` : REDACTED;
 }
 
-/** Replaces gateway tokens and bearer credentials in free text, plus any of `secrets` given verbatim. */
+/** Replaces gateway tokens (`gt_…`, `gw_…`) and bearer credentials in free text, plus any of `secrets` given verbatim. */
 export function redactText(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(TOKEN_PATTERN, `${TOKEN_PREFIX}${REDACTED}`).replace(BEARER_PATTERN, `$1 ${REDACTED}`);
+  let out = text
+    .replace(TOKEN_PATTERN, `${TOKEN_PREFIX}${REDACTED}`)
+    .replace(GW_TOKEN_PATTERN, `gw_${REDACTED}`)
+    .replace(BEARER_PATTERN, `$1 ${REDACTED}`);
   for (const secret of secrets) {
     if (secret.length >= 4) out = out.split(secret).join(REDACTED);
   }

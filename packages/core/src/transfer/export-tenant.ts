@@ -1,7 +1,14 @@
 import type { TokenRecord } from '../contracts/token-store.js';
 import { MultiTenantError } from '../errors/multi-tenant-error.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
-import { archiveFile, assertTenantArchive, TENANT_ARCHIVE_FORMAT, TENANT_ARCHIVE_VERSION, type TenantArchive, type TenantArchiveFile } from './tenant-archive.js';
+import {
+  archiveFile,
+  assertTenantArchive,
+  TENANT_ARCHIVE_FORMAT,
+  TENANT_ARCHIVE_VERSION,
+  type TenantArchive,
+  type TenantArchiveFile,
+} from './tenant-archive.js';
 import type { TransferStores } from './transfer-stores.js';
 
 /** Options of {@link exportTenant}. */

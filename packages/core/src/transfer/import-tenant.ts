@@ -29,7 +29,10 @@ export interface ImportTenantResult {
   tokens: { created: number; revoked: number; unchanged: number };
 }
 
-type ConfigStep = { kind: 'none' } | { kind: 'put'; entry: TenantConfigEntry } | { kind: 'set'; entry: Pick<TenantConfigEntry, 'status' | 'config'> };
+type ConfigStep =
+  | { kind: 'none' }
+  | { kind: 'put'; entry: TenantConfigEntry }
+  | { kind: 'set'; entry: Pick<TenantConfigEntry, 'status' | 'config'> };
 
 interface Plan {
   existed: boolean;
@@ -47,7 +50,12 @@ function unsupported(what: string): MultiTenantError {
   return new MultiTenantError('NOT_SUPPORTED', `The target cannot ${what}; import into a writable store.`);
 }
 
-async function planTokens(stores: TransferStores, archive: TenantArchive, targetTokens: TokenRecord[] | null, replace: boolean): Promise<Pick<Plan, 'create' | 'revoke' | 'unchangedTokens'>> {
+async function planTokens(
+  stores: TransferStores,
+  archive: TenantArchive,
+  targetTokens: TokenRecord[] | null,
+  replace: boolean,
+): Promise<Pick<Plan, 'create' | 'revoke' | 'unchangedTokens'>> {
   const plan = { create: [] as TokenRecord[], revoke: [] as string[], unchangedTokens: 0 };
   if (archive.tokens === null) return plan;
   const { tokens } = stores;
@@ -60,23 +68,33 @@ async function planTokens(stores: TransferStores, archive: TenantArchive, target
     }
     if (stored === undefined) plan.create.push(record);
     else if (stored.tenantId !== archive.tenantId) {
-      throw new MultiTenantError('CONFLICT', `Token ${hashHint(record.tokenHash)} belongs to another tenant in the target.`, { details: { reason: 'token-owner' } });
+      throw new MultiTenantError('CONFLICT', `Token ${hashHint(record.tokenHash)} belongs to another tenant in the target.`, {
+        details: { reason: 'token-owner' },
+      });
     } else if (sameTokenRecord(stored, record)) plan.unchangedTokens++;
     else if (record.status === 'revoked' && sameTokenRecord({ ...stored, status: 'revoked' }, record)) plan.revoke.push(record.tokenHash);
     else {
-      throw new MultiTenantError('CONFLICT', `Token ${hashHint(record.tokenHash)} differs in the target and a store cannot rewrite it.`, { details: { reason: 'token-differs' } });
+      throw new MultiTenantError('CONFLICT', `Token ${hashHint(record.tokenHash)} differs in the target and a store cannot rewrite it.`, {
+        details: { reason: 'token-differs' },
+      });
     }
   }
   if (replace && targetTokens !== null) {
     const archived = new Set(archive.tokens.map((record) => record.tokenHash));
-    for (const record of targetTokens) if (!archived.has(record.tokenHash) && record.status === 'active') plan.revoke.push(record.tokenHash);
+    for (const record of targetTokens)
+      if (!archived.has(record.tokenHash) && record.status === 'active') plan.revoke.push(record.tokenHash);
   }
-  if (plan.create.length > 0 && (tokens.create === undefined || !tokens.capabilities.write)) throw unsupported(`store tokens (token store "${tokens.name}" is read-only)`);
+  if (plan.create.length > 0 && (tokens.create === undefined || !tokens.capabilities.write))
+    throw unsupported(`store tokens (token store "${tokens.name}" is read-only)`);
   if (plan.revoke.length > 0 && tokens.revoke === undefined) throw unsupported(`revoke tokens (token store "${tokens.name}")`);
   return plan;
 }
 
-function planConfig(stores: TransferStores, archive: TenantArchive, current: TenantConfigEntry | undefined): Pick<Plan, 'config' | 'configOutcome'> {
+function planConfig(
+  stores: TransferStores,
+  archive: TenantArchive,
+  current: TenantConfigEntry | undefined,
+): Pick<Plan, 'config' | 'configOutcome'> {
   const { configs } = stores;
   const wanted = archive.config;
   if (wanted === null) {
@@ -85,8 +103,10 @@ function planConfig(stores: TransferStores, archive: TenantArchive, current: Ten
     if (configs.set === undefined) throw unsupported(`write configs (config source "${configs.name}")`);
     return { config: { kind: 'set', entry: { status: 'active', config: {} } }, configOutcome: 'reset' };
   }
-  if (current !== undefined && current.version >= wanted.version && sameConfigContent(current, wanted)) return { config: { kind: 'none' }, configOutcome: 'unchanged' };
-  if ((current === undefined || current.version < wanted.version) && configs.put !== undefined) return { config: { kind: 'put', entry: wanted }, configOutcome: 'written' };
+  if (current !== undefined && current.version >= wanted.version && sameConfigContent(current, wanted))
+    return { config: { kind: 'none' }, configOutcome: 'unchanged' };
+  if ((current === undefined || current.version < wanted.version) && configs.put !== undefined)
+    return { config: { kind: 'put', entry: wanted }, configOutcome: 'written' };
   if (configs.set === undefined) throw unsupported(`write configs (config source "${configs.name}")`);
   return { config: { kind: 'set', entry: wanted }, configOutcome: 'written' };
 }
@@ -101,17 +121,28 @@ function checkLimits(stores: TransferStores, archive: TenantArchive): void {
 
 async function makePlan(stores: TransferStores, archive: TenantArchive, replace: boolean): Promise<Plan> {
   const { tenantId } = archive;
-  const [current, targetTokens, hasWorkspace] = await Promise.all([stores.configs.get(tenantId), tenantTokenRecords(stores, tenantId), stores.workspaces.exists(tenantId)]);
+  const [current, targetTokens, hasWorkspace] = await Promise.all([
+    stores.configs.get(tenantId),
+    tenantTokenRecords(stores, tenantId),
+    stores.workspaces.exists(tenantId),
+  ]);
   const existed = current !== undefined || hasWorkspace || (targetTokens !== null && targetTokens.length > 0);
   if (existed && !replace) {
-    throw new MultiTenantError('CONFLICT', `The target already holds ${tenantId}; pass replace (--replace) to overwrite it.`, { details: { reason: 'exists', tenantId } });
+    throw new MultiTenantError('CONFLICT', `The target already holds ${tenantId}; pass replace (--replace) to overwrite it.`, {
+      details: { reason: 'exists', tenantId },
+    });
   }
   checkLimits(stores, archive);
   const workspace = archive.workspace !== null ? 'sync' : hasWorkspace ? 'destroy' : 'none';
   return { existed, workspace, ...planConfig(stores, archive, current), ...(await planTokens(stores, archive, targetTokens, replace)) };
 }
 
-async function syncWorkspace(stores: TransferStores, archive: TenantArchive, claim: TenantClaim | undefined, counts: ImportTenantResult['files']): Promise<void> {
+async function syncWorkspace(
+  stores: TransferStores,
+  archive: TenantArchive,
+  claim: TenantClaim | undefined,
+  counts: ImportTenantResult['files'],
+): Promise<void> {
   const handle = await stores.workspaces.open(archive.tenantId, claim ? { claim } : {});
   try {
     const wanted = new Map((archive.workspace?.files ?? []).map((file) => [file.name, file]));
@@ -160,7 +191,11 @@ async function applyConfig(stores: TransferStores, archive: TenantArchive, step:
  * re-importing the same archive changes nothing. A mismatch after writing fails with `INTERNAL` and
  * the differences in `details.mismatches`.
  */
-export async function importTenant(stores: TransferStores, archiveInput: TenantArchive, options: ImportTenantOptions = {}): Promise<ImportTenantResult> {
+export async function importTenant(
+  stores: TransferStores,
+  archiveInput: TenantArchive,
+  options: ImportTenantOptions = {},
+): Promise<ImportTenantResult> {
   const archive = assertTenantArchive(archiveInput);
   const { tenantId } = archive;
   const plan = await makePlan(stores, archive, options.replace === true);

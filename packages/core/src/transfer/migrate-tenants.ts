@@ -3,6 +3,7 @@ import { isMultiTenantError, MultiTenantError, toMultiTenantError } from '../err
 import { exportTenant } from './export-tenant.js';
 import { importTenant } from './import-tenant.js';
 import type { MigrationCheckpoint } from './migration-checkpoint.js';
+import type { TenantArchive } from './tenant-archive.js';
 import { listStoredTenants, type TransferStores } from './transfer-stores.js';
 import { verificationError, verifyTenant } from './verify-tenant.js';
 
@@ -81,7 +82,8 @@ export async function migrateTenants(options: MigrateTenantsOptions): Promise<Mi
   const concurrency = options.concurrency ?? 8;
   const maxFailures = options.maxFailures ?? 25;
   const retryForMs = options.retryForMs ?? 20_000;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new MultiTenantError('BAD_REQUEST', 'concurrency must be a positive integer.');
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+    throw new MultiTenantError('BAD_REQUEST', 'concurrency must be a positive integer.');
   const ids = await listStoredTenants(from, options.tenantIds);
   const done = new Set(checkpoint ? await checkpoint.load() : []);
   const report: MigrationReport = { ok: false, total: ids.length, moved: 0, verified: 0, skipped: 0, failed: [], stopped: false };
@@ -94,7 +96,7 @@ export async function migrateTenants(options: MigrateTenantsOptions): Promise<Mi
   };
 
   async function moveOne(tenantId: string): Promise<MigrationOutcome> {
-    let archive;
+    let archive: TenantArchive;
     try {
       archive = await exportTenant(from, tenantId);
     } catch (error) {

@@ -81,7 +81,8 @@ function tokensProblem(tokens: unknown, tenantId: string): string | undefined {
     if (problem !== undefined) return `tokens[${index}]: ${problem}`;
     const { tokenHash, tenantId: owner, tenantStatus } = record as TokenRecord;
     if (owner !== tenantId) return `tokens[${index}]: belongs to "${owner}", not to the archive's tenant`;
-    if (tenantStatus !== undefined && !['active', 'suspended', 'deleted'].includes(tenantStatus)) return `tokens[${index}]: tenantStatus is invalid`;
+    if (tenantStatus !== undefined && !['active', 'suspended', 'deleted'].includes(tenantStatus))
+      return `tokens[${index}]: tenantStatus is invalid`;
     if (Object.keys(record as object).some((key) => !(TOKEN_KEYS as readonly string[]).includes(key))) {
       return `tokens[${index}]: unknown field (records hold hashes and metadata only)`;
     }
@@ -163,9 +164,18 @@ export function assertTenantArchive(value: unknown): TenantArchive {
     version: TENANT_ARCHIVE_VERSION,
     tenantId: archive.tenantId,
     exportedAt: archive.exportedAt,
-    config: archive.config === null ? null : (structuredClone(pick(archive.config as unknown as Record<string, unknown>, ENTRY_KEYS)) as unknown as TenantConfigEntry),
-    tokens: archive.tokens === null ? null : archive.tokens.map((record) => pick(record as unknown as Record<string, unknown>, TOKEN_KEYS) as unknown as TokenRecord),
-    workspace: archive.workspace === null ? null : { files: archive.workspace.files.map((file) => ({ name: file.name, size: file.size, sha256: file.sha256, data: file.data })) },
+    config:
+      archive.config === null
+        ? null
+        : (structuredClone(pick(archive.config as unknown as Record<string, unknown>, ENTRY_KEYS)) as unknown as TenantConfigEntry),
+    tokens:
+      archive.tokens === null
+        ? null
+        : archive.tokens.map((record) => pick(record as unknown as Record<string, unknown>, TOKEN_KEYS) as unknown as TokenRecord),
+    workspace:
+      archive.workspace === null
+        ? null
+        : { files: archive.workspace.files.map((file) => ({ name: file.name, size: file.size, sha256: file.sha256, data: file.data })) },
   };
 }
 
@@ -177,7 +187,12 @@ export function archiveFileBytes(file: TenantArchiveFile): Uint8Array {
 
 /** An archive file entry for `name` holding `data`. */
 export function archiveFile(name: string, data: Uint8Array): TenantArchiveFile {
-  return { name, size: data.byteLength, sha256: sha256Hex(data), data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
+  return {
+    name,
+    size: data.byteLength,
+    sha256: sha256Hex(data),
+    data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+  };
 }
 
 /** The archive as bytes: gzipped JSON. Validates first (`BAD_REQUEST`). */
@@ -203,7 +218,10 @@ export function decodeTenantArchive(bytes: Uint8Array, options: { maxBytes?: num
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new MultiTenantError('BAD_REQUEST', 'Invalid tenant archive: the content is not JSON.', { cause: error, details: { reason: 'not JSON' } });
+    throw new MultiTenantError('BAD_REQUEST', 'Invalid tenant archive: the content is not JSON.', {
+      cause: error,
+      details: { reason: 'not JSON' },
+    });
   }
   return assertTenantArchive(value);
 }

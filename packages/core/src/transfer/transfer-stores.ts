@@ -30,7 +30,10 @@ export async function listStoredTenants(
   if (stores.configs.tenants && stores.configs.capabilities.list) sources.push(stores.configs.tenants());
   if (stores.workspaces.tenants && stores.workspaces.capabilities.list) sources.push(stores.workspaces.tenants());
   if (sources.length === 0) {
-    throw new MultiTenantError('NOT_SUPPORTED', `Neither config source "${stores.configs.name}" nor workspace store "${stores.workspaces.name}" can list tenants.`);
+    throw new MultiTenantError(
+      'NOT_SUPPORTED',
+      `Neither config source "${stores.configs.name}" nor workspace store "${stores.workspaces.name}" can list tenants.`,
+    );
   }
   if (stores.tokens?.tenants && stores.tokens.capabilities.list) sources.push(stores.tokens.tenants());
   if (extra !== undefined) sources.push(extra);

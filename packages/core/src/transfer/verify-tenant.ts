@@ -22,7 +22,10 @@ export function sameTokenRecord(a: TokenRecord, b: TokenRecord): boolean {
 }
 
 /** Whether a stored entry carries the archive's config and status (its version may be newer). */
-export function sameConfigContent(stored: Pick<TenantConfigEntry, 'status' | 'config'>, archived: Pick<TenantConfigEntry, 'status' | 'config'>): boolean {
+export function sameConfigContent(
+  stored: Pick<TenantConfigEntry, 'status' | 'config'>,
+  archived: Pick<TenantConfigEntry, 'status' | 'config'>,
+): boolean {
   return stored.status === archived.status && isDeepStrictEqual(stored.config, archived.config);
 }
 
@@ -33,7 +36,11 @@ export function isNeutralEntry(entry: Pick<TenantConfigEntry, 'status' | 'config
 
 const hashHint = (tokenHash: string) => `${tokenHash.slice(0, 12)}…`;
 
-async function verifyWorkspace(stores: TransferStores, archive: TenantArchive, claim: TenantClaim | undefined): Promise<TransferMismatch[]> {
+async function verifyWorkspace(
+  stores: TransferStores,
+  archive: TenantArchive,
+  claim: TenantClaim | undefined,
+): Promise<TransferMismatch[]> {
   const { tenantId } = archive;
   const exists = await stores.workspaces.exists(tenantId);
   if (archive.workspace === null) {
@@ -51,7 +58,12 @@ async function verifyWorkspace(stores: TransferStores, archive: TenantArchive, c
       }
       stored.delete(file.name);
       const digest = sha256Hex(await handle.read(file.name));
-      if (digest !== file.sha256) out.push({ part: 'workspace', subject: file.name, reason: `sha256 ${digest.slice(0, 12)}… in the target, ${file.sha256.slice(0, 12)}… in the archive` });
+      if (digest !== file.sha256)
+        out.push({
+          part: 'workspace',
+          subject: file.name,
+          reason: `sha256 ${digest.slice(0, 12)}… in the target, ${file.sha256.slice(0, 12)}… in the archive`,
+        });
     }
     for (const name of stored.keys()) out.push({ part: 'workspace', subject: name, reason: 'in the target but not in the archive' });
   } finally {
@@ -63,11 +75,17 @@ async function verifyWorkspace(stores: TransferStores, archive: TenantArchive, c
 async function verifyConfig(stores: TransferStores, archive: TenantArchive): Promise<TransferMismatch[]> {
   const stored = await stores.configs.get(archive.tenantId);
   if (archive.config === null) {
-    return stored === undefined || isNeutralEntry(stored) ? [] : [{ part: 'config', reason: 'the target has a config entry the archive does not' }];
+    return stored === undefined || isNeutralEntry(stored)
+      ? []
+      : [{ part: 'config', reason: 'the target has a config entry the archive does not' }];
   }
   if (stored === undefined) return [{ part: 'config', reason: 'the target has no config entry' }];
-  if (!sameConfigContent(stored, archive.config)) return [{ part: 'config', reason: `status or config differs (target version ${stored.version}, archive version ${archive.config.version})` }];
-  if (stored.version < archive.config.version) return [{ part: 'config', reason: `the target holds version ${stored.version}, older than the archive's ${archive.config.version}` }];
+  if (!sameConfigContent(stored, archive.config))
+    return [
+      { part: 'config', reason: `status or config differs (target version ${stored.version}, archive version ${archive.config.version})` },
+    ];
+  if (stored.version < archive.config.version)
+    return [{ part: 'config', reason: `the target holds version ${stored.version}, older than the archive's ${archive.config.version}` }];
   return [];
 }
 
@@ -83,7 +101,8 @@ async function verifyTokens(stores: TransferStores, archive: TenantArchive): Pro
     archived.add(record.tokenHash);
     const stored = await tokens.get(record.tokenHash);
     if (stored === undefined) out.push({ part: 'tokens', subject: hashHint(record.tokenHash), reason: 'missing in the target' });
-    else if (!sameTokenRecord(stored, record)) out.push({ part: 'tokens', subject: hashHint(record.tokenHash), reason: 'the record differs in the target' });
+    else if (!sameTokenRecord(stored, record))
+      out.push({ part: 'tokens', subject: hashHint(record.tokenHash), reason: 'the record differs in the target' });
   }
   if (tokens.listByTenant !== undefined && tokens.capabilities.list) {
     for (const record of await tokens.listByTenant(archive.tenantId)) {
@@ -101,8 +120,16 @@ async function verifyTokens(stores: TransferStores, archive: TenantArchive): Pro
  * least the archive's), and every token record field for field, with no other active token. Returns
  * the differences; empty means the target matches.
  */
-export async function verifyTenant(stores: TransferStores, archive: TenantArchive, options: { claim?: TenantClaim } = {}): Promise<TransferMismatch[]> {
-  const [workspace, config, tokens] = await Promise.all([verifyWorkspace(stores, archive, options.claim), verifyConfig(stores, archive), verifyTokens(stores, archive)]);
+export async function verifyTenant(
+  stores: TransferStores,
+  archive: TenantArchive,
+  options: { claim?: TenantClaim } = {},
+): Promise<TransferMismatch[]> {
+  const [workspace, config, tokens] = await Promise.all([
+    verifyWorkspace(stores, archive, options.claim),
+    verifyConfig(stores, archive),
+    verifyTokens(stores, archive),
+  ]);
   return [...workspace, ...config, ...tokens];
 }
 

@@ -14,7 +14,5 @@ const DEFAULT_CONTENT: Record<(typeof WORKSPACE_FILES)[number], string> = {
 /** The built-in workspace files, keyed by name relative to the tenant root (`workspace/AGENTS.md`, …). */
 export function defaultTemplateFiles(): Map<string, Uint8Array> {
   const encoder = new TextEncoder();
-  return new Map(
-    WORKSPACE_FILES.map((name) => [`${WorkspaceLayout.workspace}/${name}`, encoder.encode(DEFAULT_CONTENT[name])]),
-  );
+  return new Map(WORKSPACE_FILES.map((name) => [`${WorkspaceLayout.workspace}/${name}`, encoder.encode(DEFAULT_CONTENT[name])]));
 }

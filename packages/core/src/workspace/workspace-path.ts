@@ -60,3 +60,27 @@ export function isValidWorkspacePath(input: unknown): input is string {
 export function isUnderPrefix(name: string, prefix: string): boolean {
   return prefix === '' || name === prefix || name.startsWith(`${prefix}/`);
 }
+
+/** How {@link assertNoFileFolderClash} sees a workspace's current files. */
+export interface WorkspaceTreeView {
+  /** Whether a file with exactly this name exists. */
+  isFile(name: string): boolean;
+  /** Whether any file's name starts with `folder` (which ends with `/`). */
+  hasFilesUnder(folder: string): boolean;
+}
+
+/**
+ * Refuses a new file `name` whose parent folder is a file (`a` exists, writing `a/b`) or that is already
+ * a folder (`a/b` exists, writing `a`) with `PATH_INVALID`: names form a tree as on a filesystem, so a
+ * workspace can move between adapters. Call it, inside the write's transaction, for names not yet stored.
+ */
+export function assertNoFileFolderClash(name: string, tree: WorkspaceTreeView): void {
+  const segments = name.split('/');
+  for (let depth = 1; depth < segments.length; depth++) {
+    const parent = segments.slice(0, depth).join('/');
+    if (tree.isFile(parent))
+      throw new MultiTenantError('PATH_INVALID', `${name}: ${parent} is a file, so it cannot hold other files.`, { details: { name } });
+  }
+  if (tree.hasFilesUnder(`${name}/`))
+    throw new MultiTenantError('PATH_INVALID', `${name}: is a folder, so it cannot be a file.`, { details: { name } });
+}

@@ -11,7 +11,13 @@ export function captureLogger(): { logger: ConsolaInstance; lines: string[]; tex
     reporters: [
       {
         log(entry) {
-          const args = entry.args.map((arg) => (arg instanceof Error ? `${arg.name}: ${arg.message} ${arg.stack ?? ''} ${String((arg as { cause?: unknown }).cause ?? '')}` : typeof arg === 'string' ? arg : JSON.stringify(arg)));
+          const args = entry.args.map((arg) =>
+            arg instanceof Error
+              ? `${arg.name}: ${arg.message} ${arg.stack ?? ''} ${String((arg as { cause?: unknown }).cause ?? '')}`
+              : typeof arg === 'string'
+                ? arg
+                : JSON.stringify(arg),
+          );
           lines.push(`[${entry.type}] ${entry.tag ? `${entry.tag} ` : ''}${args.join(' ')}`);
         },
       },

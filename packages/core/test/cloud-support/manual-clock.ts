@@ -1,4 +1,4 @@
-import type { CloudClock } from '@openclaw-mt/core';
+import type { CloudClock } from '@openclaw-mt/core/cloud';
 
 /**
  * A clock whose time moves only when the test says so. `advance` runs every timer that falls due, in

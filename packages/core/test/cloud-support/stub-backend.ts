@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type TenantConfig, createToken } from '@openclaw-mt/core';
+import type { TenantConfig } from '@openclaw-mt/core';
+import { createToken } from '@openclaw-mt/core/tokens';
 
 /** One user as the stub keeps it. */
 export interface StubUser {
@@ -40,6 +41,12 @@ export interface StubVariant {
   acceptTokenInQuery?: boolean;
   /** Sends no ETag and ignores If-None-Match. */
   noEtag?: boolean;
+  /** This route answers 404 like any path that does not exist. */
+  missingRoute?: 'verify' | 'configs';
+  /** An auth middleware in front of everything answers 401 to every request, whatever it carries. */
+  blanketAuth?: boolean;
+  /** The routes live under this prefix (e.g. `/api/v1`); without it every path is a 404. */
+  prefix?: string;
 }
 
 /** What the test controls. */
@@ -55,7 +62,10 @@ export interface StubBackend {
   variant: StubVariant;
   setUser(userId: string, change?: Partial<Pick<StubUser, 'status' | 'config'>>): StubUser;
   addUsers(count: number, prefix?: string): void;
-  issueToken(userId: string, options?: { expiresAt?: number }): string;
+  /** Issues a token; `format: 'gw'` mints one in the original fork's format, which this stub verifies like any other. */
+  issueToken(userId: string, options?: { expiresAt?: number; format?: 'gt' | 'gw' }): string;
+  /** Revokes a token and puts a `revoked` token event (v1.1) in the feed. */
+  revokeToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -70,6 +80,7 @@ export async function startStubBackend(options: { serviceToken?: string; variant
   const serviceToken = options.serviceToken ?? 'svc_stub_0123456789abcdef';
   const users = new Map<string, StubUser>();
   const tokens = new Map<string, { userId: string; expiresAt?: number }>();
+  const tokenEvents: Array<{ seq: number; event: Record<string, unknown> }> = [];
   const hanging = new Set<ServerResponse>();
   let seq = 0;
 
@@ -97,10 +108,17 @@ export async function startStubBackend(options: { serviceToken?: string; variant
     addUsers(count, prefix = 'user') {
       for (let i = 0; i < count; i++) stub.setUser(`${prefix}-${i}`, { config: { n: i } });
     },
-    issueToken(userId, tokenOptions = {}) {
-      const token = createToken();
+    issueToken(userId, { format, ...tokenOptions } = {}) {
+      const token = format === 'gw' ? `gw_${randomBytes(32).toString('base64url')}` : createToken();
       tokens.set(token, { userId, ...tokenOptions });
       return token;
+    },
+    revokeToken(token) {
+      const record = tokens.get(token);
+      if (record === undefined) return;
+      tokens.delete(token);
+      const event = { tokenHash: createHash('sha256').update(token).digest('hex'), userId: record.userId, type: 'revoked', at: Date.now() };
+      tokenEvents.push({ seq: ++seq, event });
     },
     async close() {
       for (const res of hanging) res.destroy();
@@ -122,17 +140,28 @@ export async function startStubBackend(options: { serviceToken?: string; variant
   };
 
   const rename = (value: Record<string, unknown>): Record<string, unknown> =>
-    stub.variant.snakeCase ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), item])) : value;
+    stub.variant.snakeCase
+      ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), item]))
+      : value;
 
   const handle = (method: string, url: URL, req: IncomingMessage, body: string): StubAnswer | undefined => {
     const intercepted = stub.intercept?.({ method, path: url.pathname, query: url.searchParams, body });
     if (intercepted) return intercepted;
-    if (stub.fault === 'down') return { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } }, headers: { 'retry-after': '5' } };
+    if (stub.fault === 'down')
+      return { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'down' } }, headers: { 'retry-after': '5' } };
+    if (stub.variant.blanketAuth) return { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'a valid JWT is required' } } };
+    const notFound: StubAnswer = { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such route' } } };
+    const prefix = stub.variant.prefix ?? '';
+    if (!url.pathname.startsWith(`${prefix}/`)) return notFound;
+    const path = url.pathname.slice(prefix.length);
+    if (stub.variant.missingRoute !== undefined && path === `/openclaw/gateway/${stub.variant.missingRoute}`) return notFound;
     const queryToken = url.searchParams.get('token');
-    if (queryToken !== null && !stub.variant.acceptTokenInQuery) return { status: 400, body: { error: { code: 'TOKEN_IN_URL', message: 'no' } } };
-    if (req.headers.authorization !== `Bearer ${serviceToken}`) return { status: 401, body: { error: { code: 'SERVICE_UNAUTHORIZED', message: 'no' } } };
+    if (queryToken !== null && !stub.variant.acceptTokenInQuery)
+      return { status: 400, body: { error: { code: 'TOKEN_IN_URL', message: 'no' } } };
+    if (req.headers.authorization !== `Bearer ${serviceToken}`)
+      return { status: 401, body: { error: { code: 'SERVICE_UNAUTHORIZED', message: 'no' } } };
 
-    if (method === 'POST' && url.pathname === '/openclaw/gateway/verify') {
+    if (method === 'POST' && path === '/openclaw/gateway/verify') {
       let token: unknown = queryToken ?? undefined;
       if (token === undefined) {
         try {
@@ -143,7 +172,8 @@ export async function startStubBackend(options: { serviceToken?: string; variant
       }
       const record = typeof token === 'string' ? tokens.get(token) : undefined;
       const user = record && users.get(record.userId);
-      if (record === undefined || user === undefined || user.status === 'deleted') return { status: 404, body: { error: { code: 'TOKEN_INVALID', message: 'no' } } };
+      if (record === undefined || user === undefined || user.status === 'deleted')
+        return { status: 404, body: { error: { code: 'TOKEN_INVALID', message: 'no' } } };
       const expired = record.expiresAt !== undefined && record.expiresAt <= Date.now();
       return {
         status: 200,
@@ -156,21 +186,29 @@ export async function startStubBackend(options: { serviceToken?: string; variant
       };
     }
 
-    if (method === 'GET' && url.pathname === '/openclaw/gateway/configs') {
+    if (method === 'GET' && path === '/openclaw/gateway/configs') {
       const cursor = url.searchParams.get('cursor');
       const after = cursor === null ? 0 : decode(cursor);
       if (after === undefined || after > seq) return { status: 400, body: { error: { code: 'CURSOR_INVALID', message: 'no' } } };
       const limit = Math.min(Number(url.searchParams.get('limit') ?? 100) || 100, 1000);
       const etag = `"${createHash('sha256').update(`${after}:${limit}:${seq}`).digest('hex').slice(0, 20)}"`;
       if (!stub.variant.noEtag && req.headers['if-none-match'] === etag) return { status: 304, headers: { etag } };
-      const changed = [...users.values()].filter((user) => user.seq > after).sort((a, b) => a.seq - b.seq);
+      const changed = [
+        ...[...users.values()].map((user) => ({ seq: user.seq, user })),
+        ...tokenEvents.map(({ seq: eventSeq, event }) => ({ seq: eventSeq, event })),
+      ]
+        .filter((change) => change.seq > after)
+        .sort((a, b) => a.seq - b.seq);
       const page = changed.slice(0, limit);
       const hasMore = changed.length > limit;
       const nextCursor = stub.variant.stuckCursor && hasMore ? (cursor ?? encode(0)) : encode(page.at(-1)?.seq ?? after);
+      const pageUsers = page.flatMap((change) => ('user' in change && change.user ? [change.user] : []));
+      const pageTokens = page.flatMap((change) => ('event' in change && change.event ? [change.event] : []));
       return {
         status: 200,
         body: rename({
-          users: page.map(({ seq: _seq, ...user }) => rename(user)),
+          users: pageUsers.map(({ seq: _seq, ...user }) => rename(user)),
+          ...(pageTokens.length > 0 ? { tokens: pageTokens } : {}),
           nextCursor,
           hasMore,
         }),
