@@ -3,11 +3,11 @@ import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
-import { createListeners } from '@openclaw-mt/core';
+import { createListeners } from '@openclaw-mt/core/contracts';
 import { startChangePoller, type ChangePoller } from './change-poller.js';
-import { withFileLock } from './file-lock.js';
 import { FILE_MODE } from './permissions.js';
 import { errnoCode } from './storage-error.js';
+import { withFileLock } from '@openclaw-mt/core/helpers';
 
 const readAsync = promisify(read);
 const closeAsync = promisify(close);
@@ -74,7 +74,8 @@ async function listSegments(path: string): Promise<Segment[]> {
     if (!name.startsWith(prefix) || !/^\d{1,15}$/.test(name.slice(prefix.length))) continue;
     const full = join(dirname(path), name);
     const stats = await stat(full).catch(() => undefined);
-    if (stats !== undefined) segments.push({ path: full, number: Number(name.slice(prefix.length)), ino: stats.ino, modifiedAt: stats.mtimeMs });
+    if (stats !== undefined)
+      segments.push({ path: full, number: Number(name.slice(prefix.length)), ino: stats.ino, modifiedAt: stats.mtimeMs });
   }
   return segments.sort((a, b) => a.number - b.number);
 }

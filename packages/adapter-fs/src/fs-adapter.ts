@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { MultiTenantError, type AuditLog, type WorkspaceLimits, type WorkspaceTemplate } from '@openclaw-mt/core';
+import { MultiTenantError, type AuditLog, type WorkspaceLimits } from '@openclaw-mt/core';
+import type { WorkspaceTemplate } from '@openclaw-mt/core/contracts';
 import { createFsAuditLog } from './fs-audit-log.js';
 import { createFsConfigSource, type FsConfigSource } from './fs-config-source.js';
 import { createFsTokenStore, type FsTokenStore } from './fs-token-store.js';

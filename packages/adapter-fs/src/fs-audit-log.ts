@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertAuditEntry, filterAuditEntries, MultiTenantError, type AuditEntry, type AuditLog } from '@openclaw-mt/core';
+import { assertAuditEntry, filterAuditEntries } from '@openclaw-mt/core/contracts';
+import { MultiTenantError, type AuditEntry, type AuditLog } from '@openclaw-mt/core';
 import { FILE_MODE } from './permissions.js';
 import { prepareRootDirectory } from './root-directory.js';
 import { errnoCode, storageError } from './storage-error.js';
@@ -53,7 +54,10 @@ export function createFsAuditLog(options: FsAuditLogOptions): AuditLog {
     async append(entry) {
       const line = Buffer.from(`\n${JSON.stringify(assertAuditEntry(entry))}\n`);
       try {
-        const size = await stat(path).then((stats) => stats.size, () => 0);
+        const size = await stat(path).then(
+          (stats) => stats.size,
+          () => 0,
+        );
         // Two writers may both rotate: the second rename only moves a nearly empty file, losing nothing.
         if (size > maxBytes) await rename(path, `${path}.1`).catch(() => undefined);
         const file = await open(path, APPEND, FILE_MODE);

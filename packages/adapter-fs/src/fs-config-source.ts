@@ -5,21 +5,17 @@ import {
   assertConfigEntry,
   assertTenantConfig,
   assertTenantId,
-  type ConfigSource,
   createListeners,
-  MultiTenantError,
   parseSequenceCursor,
   tenantDirName,
   tenantIdFromDirName,
-  type TenantConfigEntry,
-} from '@openclaw-mt/core';
-import { syncDirectory, writeFileAtomic } from './atomic-write.js';
+} from '@openclaw-mt/core/contracts';
+import { type ConfigSource, MultiTenantError, type TenantConfigEntry } from '@openclaw-mt/core';
 import { type ChangePoller, startChangePoller } from './change-poller.js';
-import { withFileLock } from './file-lock.js';
 import { META_DIR } from './permissions.js';
 import { prepareRootDirectory } from './root-directory.js';
 import { errnoCode, storageError } from './storage-error.js';
-import { removeAbandonedTempFilesSync } from './temp-files.js';
+import { removeAbandonedTempFilesSync, syncDirectory, withFileLock, writeFileAtomic } from '@openclaw-mt/core/helpers';
 
 /** Options for {@link createFsConfigSource}. */
 export interface FsConfigSourceOptions {
@@ -53,7 +49,13 @@ const encoder = new TextEncoder();
 
 function plainEntry(entry: TenantConfigEntry): TenantConfigEntry {
   // Store exactly the contract's fields, deep-copied, so a caller's object is never aliased.
-  return structuredClone({ tenantId: entry.tenantId, status: entry.status, config: entry.config, version: entry.version, updatedAt: entry.updatedAt });
+  return structuredClone({
+    tenantId: entry.tenantId,
+    status: entry.status,
+    config: entry.config,
+    version: entry.version,
+    updatedAt: entry.updatedAt,
+  });
 }
 
 /**
@@ -98,10 +100,14 @@ export function createFsConfigSource(options: FsConfigSourceOptions): FsConfigSo
       if (tenantId !== undefined && file.entry.tenantId !== tenantId) throw new Error('file of another tenant');
       return { format: 1, sequence: file.sequence, entry: plainEntry(file.entry) };
     } catch (error) {
-      throw new MultiTenantError('BACKEND_UNAVAILABLE', `The config file ${name} is not a valid tenant config file; restore it or write it again through the API.`, {
-        cause: error,
-        details: { file: name },
-      });
+      throw new MultiTenantError(
+        'BACKEND_UNAVAILABLE',
+        `The config file ${name} is not a valid tenant config file; restore it or write it again through the API.`,
+        {
+          cause: error,
+          details: { file: name },
+        },
+      );
     }
   }
 
@@ -132,16 +138,32 @@ export function createFsConfigSource(options: FsConfigSourceOptions): FsConfigSo
       return Math.max(0, ...(await allFiles()).map((file) => file.sequence));
     }
     const value = Number(text.trim());
-    if (!Number.isSafeInteger(value) || value < 0) throw new MultiTenantError('BACKEND_UNAVAILABLE', 'The config sequence file is corrupt; remove it to rebuild it.');
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new MultiTenantError('BACKEND_UNAVAILABLE', 'The config sequence file is corrupt; remove it to rebuild it.');
     return value;
+  }
+
+  /** The last version of a removed tenant (kept in the meta folder), so a later `set` continues above it. */
+  async function removedVersion(tenantId: string): Promise<number> {
+    try {
+      return Number(await readFile(join(meta, `removed-${fileName(tenantId)}`), 'utf8')) || 0;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return 0;
+      throw error;
+    }
+  }
+
+  /** The version a tenant's next entry must exceed: its current one, else the one it had when removed. */
+  async function highWater(tenantId: string, current: TenantConfigEntry | undefined): Promise<number> {
+    return current?.version ?? (await removedVersion(tenantId));
   }
 
   /** Writes a tenant's new entry under the lock, numbered with the next sequence. */
   async function commit(entry: TenantConfigEntry): Promise<void> {
     const sequence = (await committedSequence()) + 1;
     const file: ConfigFile = { format: 1, sequence, entry };
-    await writeFileAtomic(root, fileName(entry.tenantId), encoder.encode(`${JSON.stringify(file, null, 2)}\n`));
-    await writeFileAtomic(meta, 'sequence', encoder.encode(`${sequence}\n`));
+    await writeFileAtomic(join(root, fileName(entry.tenantId)), encoder.encode(`${JSON.stringify(file, null, 2)}\n`));
+    await writeFileAtomic(join(meta, 'sequence'), encoder.encode(`${sequence}\n`));
     watcher?.poller.kick();
   }
 
@@ -158,7 +180,9 @@ export function createFsConfigSource(options: FsConfigSourceOptions): FsConfigSo
     try {
       // Read the committed number first: anything numbered above it may still be mid-commit.
       const upTo = await committedSequence();
-      const pending = (await allFiles()).filter((file) => file.sequence > after && file.sequence <= upTo).sort((a, b) => a.sequence - b.sequence);
+      const pending = (await allFiles())
+        .filter((file) => file.sequence > after && file.sequence <= upTo)
+        .sort((a, b) => a.sequence - b.sequence);
       const taken = pending.slice(0, size);
       const hasMore = pending.length > taken.length;
       const last = hasMore ? taken.at(-1)!.sequence : Math.max(after, upTo);
@@ -214,13 +238,16 @@ export function createFsConfigSource(options: FsConfigSourceOptions): FsConfigSo
       return locked('Writing a tenant config', async () => {
         const current = (await readConfigFile(fileName(tenantId), tenantId))?.entry;
         if (ifVersion !== undefined && ifVersion !== (current?.version ?? 0)) {
-          throw new MultiTenantError('CONFLICT', `Config of ${tenantId} changed (now version ${current?.version ?? 0}); re-read and retry.`);
+          throw new MultiTenantError(
+            'CONFLICT',
+            `Config of ${tenantId} changed (now version ${current?.version ?? 0}); re-read and retry.`,
+          );
         }
         const next = assertConfigEntry({
           tenantId,
           status: update.status ?? current?.status ?? 'active',
           config: config ?? current?.config ?? {},
-          version: (current?.version ?? 0) + 1,
+          version: (await highWater(tenantId, current)) + 1,
           updatedAt: now(),
         });
         await commit(next);
@@ -232,7 +259,7 @@ export function createFsConfigSource(options: FsConfigSourceOptions): FsConfigSo
       live();
       return locked('Writing a tenant config', async () => {
         const current = (await readConfigFile(fileName(valid.tenantId), valid.tenantId))?.entry;
-        if (current !== undefined && current.version >= valid.version) return false;
+        if ((await highWater(valid.tenantId, current)) >= valid.version) return false;
         await commit(valid);
         return true;
       });
@@ -241,6 +268,9 @@ export function createFsConfigSource(options: FsConfigSourceOptions): FsConfigSo
       assertTenantId(tenantId);
       live();
       return locked('Removing a tenant config', async () => {
+        const current = (await readConfigFile(fileName(tenantId), tenantId))?.entry;
+        if (current === undefined) return false;
+        await writeFileAtomic(join(meta, `removed-${fileName(tenantId)}`), encoder.encode(`${current.version}\n`));
         try {
           await unlink(join(root, fileName(tenantId)));
         } catch (error) {

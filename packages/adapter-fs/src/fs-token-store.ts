@@ -7,20 +7,15 @@ import {
   assertTokenRecord,
   isTokenHash,
   isValidTenantId,
-  MultiTenantError,
   tenantDirName,
   tenantIdFromDirName,
-  type TokenChange,
-  type TokenRecord,
-  type TokenStore,
-} from '@openclaw-mt/core';
-import { createFileExclusive, writeFileAtomic } from './atomic-write.js';
+} from '@openclaw-mt/core/contracts';
+import { MultiTenantError, type TokenChange, type TokenRecord, type TokenStore } from '@openclaw-mt/core';
 import { createChangeJournal } from './change-journal.js';
-import { withFileLock } from './file-lock.js';
 import { prepareRootDirectory } from './root-directory.js';
 import { resolveDirectory } from './safe-path.js';
 import { errnoCode, storageError } from './storage-error.js';
-import { removeAbandonedTempFilesSync } from './temp-files.js';
+import { createFileExclusive, removeAbandonedTempFilesSync, withFileLock, writeFileAtomic } from '@openclaw-mt/core/helpers';
 
 /** Options for {@link createFsTokenStore}. */
 export interface FsTokenStoreOptions {
@@ -77,7 +72,11 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
   const lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000 };
   for (const dir of ['records', 'tenants', 'locks']) prepareRootDirectory(join(root, dir), 'tokenRoot');
   sweepAbandonedTemps(root);
-  const journal = createChangeJournal<TokenChange>({ path: join(root, 'journal.log'), parse: parseChange, pollIntervalMs: options.pollIntervalMs ?? 200 });
+  const journal = createChangeJournal<TokenChange>({
+    path: join(root, 'journal.log'),
+    parse: parseChange,
+    pollIntervalMs: options.pollIntervalMs ?? 200,
+  });
   const unsubscribers = new Set<() => void>();
   let closed = false;
 
@@ -101,10 +100,15 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
       file = JSON.parse(text) as RecordFile;
       assertTokenRecord(file.record);
     } catch (error) {
-      throw new MultiTenantError('BACKEND_UNAVAILABLE', 'A token record file is unreadable; restore it from a backup or remove it.', { cause: error });
+      throw new MultiTenantError('BACKEND_UNAVAILABLE', 'A token record file is unreadable; restore it from a backup or remove it.', {
+        cause: error,
+      });
     }
     if (file.record.tokenHash !== hash) {
-      throw new MultiTenantError('BACKEND_UNAVAILABLE', 'A token record file holds the record of another hash; restore it from a backup or remove it.');
+      throw new MultiTenantError(
+        'BACKEND_UNAVAILABLE',
+        'A token record file holds the record of another hash; restore it from a backup or remove it.',
+      );
     }
     return file;
   }
@@ -122,13 +126,13 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
 
   async function writeRecord(file: RecordFile): Promise<void> {
     const dir = recordDir(file.record.tokenHash);
-    await writeFileAtomic(dir, `${file.record.tokenHash}.json`, encode(file));
+    await writeFileAtomic(join(dir, `${file.record.tokenHash}.json`), encode(file));
   }
 
   /** Adds the index entry first, so a record never exists without one; returns whether it was new. */
   async function addIndexEntry(record: TokenRecord): Promise<boolean> {
     const dir = await resolveDirectory(join(root, 'tenants'), [tenantDirName(record.tenantId)], 'create', 'token index');
-    return createFileExclusive(dir!, record.tokenHash, new Uint8Array());
+    return createFileExclusive(join(dir!, record.tokenHash), new Uint8Array());
   }
 
   /** Stores a new record file; `false` if the hash already exists (committed or not). */
@@ -136,7 +140,7 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
     const hash = file.record.tokenHash;
     const addedIndex = await addIndexEntry(file.record);
     const dir = await resolveDirectory(join(root, 'records'), [hash.slice(0, 2)], 'create', 'token record');
-    const created = await createFileExclusive(dir!, `${hash}.json`, encode(file));
+    const created = await createFileExclusive(join(dir!, `${hash}.json`), encode(file));
     if (!created && addedIndex) {
       // The hash belongs to an existing record (maybe of another tenant): drop the entry we just made.
       await unlink(join(root, 'tenants', tenantDirName(file.record.tenantId), hash)).catch(() => undefined);
@@ -146,10 +150,14 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
 
   /** Clears a successor's pending mark once its rotation committed. Best effort: readers check the commit anyway. */
   async function finalise(successor: string, oldHash: string): Promise<void> {
-    await withFileLock(lockPath(successor), async () => {
-      const file = await readRecordFile(successor);
-      if (file?.pendingRotationOf === oldHash) await writeRecord({ format: 1, record: file.record });
-    }, lockOptions);
+    await withFileLock(
+      lockPath(successor),
+      async () => {
+        const file = await readRecordFile(successor);
+        if (file?.pendingRotationOf === oldHash) await writeRecord({ format: 1, record: file.record });
+      },
+      lockOptions,
+    );
   }
 
   async function announce(change: TokenChange): Promise<void> {
@@ -173,7 +181,8 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
       const valid: TokenRecord = { ...assertTokenRecord(record) };
       live();
       try {
-        if (!(await createRecord({ format: 1, record: valid }))) throw new MultiTenantError('CONFLICT', 'A token with this hash already exists.');
+        if (!(await createRecord({ format: 1, record: valid })))
+          throw new MultiTenantError('CONFLICT', 'A token with this hash already exists.');
       } catch (error) {
         throw storageError(error, 'Storing a token record');
       }
@@ -183,14 +192,18 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
       assertTokenHash(tokenHash);
       live();
       try {
-        const revoked = await withFileLock(lockPath(tokenHash), async () => {
-          const file = await readCommitted(tokenHash);
-          if (file === undefined) return undefined;
-          if (file.record.status === 'revoked') return { record: file.record, changed: false };
-          const record: TokenRecord = { ...file.record, status: 'revoked' };
-          await writeRecord({ format: 1, record });
-          return { record, changed: true };
-        }, lockOptions);
+        const revoked = await withFileLock(
+          lockPath(tokenHash),
+          async () => {
+            const file = await readCommitted(tokenHash);
+            if (file === undefined) return undefined;
+            if (file.record.status === 'revoked') return { record: file.record, changed: false };
+            const record: TokenRecord = { ...file.record, status: 'revoked' };
+            await writeRecord({ format: 1, record });
+            return { record, changed: true };
+          },
+          lockOptions,
+        );
         if (revoked?.changed) await announce({ type: 'revoked', tokenHash, tenantId: revoked.record.tenantId });
         return revoked?.record;
       } catch (error) {
@@ -200,26 +213,36 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
     async rotate(tokenHash, successor, graceUntil) {
       assertTokenHash(tokenHash);
       const next: TokenRecord = { ...assertTokenRecord(successor) };
-      if (!Number.isSafeInteger(graceUntil) || graceUntil < 0) throw new MultiTenantError('BAD_REQUEST', 'graceUntil must be epoch milliseconds.');
+      if (!Number.isSafeInteger(graceUntil) || graceUntil < 0)
+        throw new MultiTenantError('BAD_REQUEST', 'graceUntil must be epoch milliseconds.');
       live();
       let updated: TokenRecord;
       try {
-        updated = await withFileLock(lockPath(tokenHash), async () => {
-          const file = await readCommitted(tokenHash);
-          if (file === undefined) throw new MultiTenantError('NOT_FOUND', 'No token with this hash exists.');
-          const old = file.record;
-          if (old.status !== 'active') throw new MultiTenantError('TOKEN_REVOKED', 'A revoked or expired token cannot be rotated.');
-          if (next.tenantId !== old.tenantId) throw new MultiTenantError('BAD_REQUEST', 'A successor token must belong to the same tenant.');
-          // A previous successor must be final before rotatedTo moves on, or it would read as uncommitted.
-          if (old.rotatedTo !== undefined) await finalise(old.rotatedTo, tokenHash);
-          if (!(await createRecord({ format: 1, record: next, pendingRotationOf: tokenHash }))) {
-            throw new MultiTenantError('CONFLICT', 'A token with this hash already exists.');
-          }
-          const record: TokenRecord = { ...old, expiresAt: Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, graceUntil), rotatedTo: next.tokenHash };
-          await writeRecord({ format: 1, record }); // the commit point
-          await finalise(next.tokenHash, tokenHash).catch(() => undefined);
-          return record;
-        }, lockOptions);
+        updated = await withFileLock(
+          lockPath(tokenHash),
+          async () => {
+            const file = await readCommitted(tokenHash);
+            if (file === undefined) throw new MultiTenantError('NOT_FOUND', 'No token with this hash exists.');
+            const old = file.record;
+            if (old.status !== 'active') throw new MultiTenantError('TOKEN_REVOKED', 'A revoked or expired token cannot be rotated.');
+            if (next.tenantId !== old.tenantId)
+              throw new MultiTenantError('BAD_REQUEST', 'A successor token must belong to the same tenant.');
+            // A previous successor must be final before rotatedTo moves on, or it would read as uncommitted.
+            if (old.rotatedTo !== undefined) await finalise(old.rotatedTo, tokenHash);
+            if (!(await createRecord({ format: 1, record: next, pendingRotationOf: tokenHash }))) {
+              throw new MultiTenantError('CONFLICT', 'A token with this hash already exists.');
+            }
+            const record: TokenRecord = {
+              ...old,
+              expiresAt: Math.min(old.expiresAt ?? Number.MAX_SAFE_INTEGER, graceUntil),
+              rotatedTo: next.tokenHash,
+            };
+            await writeRecord({ format: 1, record }); // the commit point
+            await finalise(next.tokenHash, tokenHash).catch(() => undefined);
+            return record;
+          },
+          lockOptions,
+        );
       } catch (error) {
         throw storageError(error, 'Rotating a token');
       }
@@ -239,7 +262,12 @@ export function createFsTokenStore(options: FsTokenStoreOptions): FsTokenStore {
       }
       const records: TokenRecord[] = [];
       for (let i = 0; i < names.length; i += 64) {
-        const batch = await Promise.all(names.slice(i, i + 64).filter((name) => isTokenHash(name)).map((name) => readCommitted(name)));
+        const batch = await Promise.all(
+          names
+            .slice(i, i + 64)
+            .filter((name) => isTokenHash(name))
+            .map((name) => readCommitted(name)),
+        );
         for (const file of batch) if (file !== undefined && file.record.tenantId === tenantId) records.push(file.record);
       }
       return records.sort((a, b) => a.createdAt - b.createdAt || (a.tokenHash < b.tokenHash ? -1 : 1));

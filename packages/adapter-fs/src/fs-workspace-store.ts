@@ -1,14 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { lstat, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { constants, lstatSync, readdirSync, rmSync, type Stats, statSync } from 'node:fs';
+import { type FileHandle, lstat, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assertTenantId,
   assertWithinLimits,
   assertWorkspacePath,
-  isMultiTenantError,
   loadWorkspaceTemplate,
-  MultiTenantError,
   resolveWorkspaceLimits,
   syncWorkspaceTemplate,
   type TemplateManifest,
@@ -17,21 +15,23 @@ import {
   tenantIdFromDirName,
   toBytes,
   WORKSPACE_DIRECTORIES,
+  type WorkspaceTemplate,
+} from '@openclaw-mt/core/contracts';
+import {
+  isMultiTenantError,
+  MultiTenantError,
   type WorkspaceFileInfo,
   type WorkspaceHandle,
   type WorkspaceLimits,
   type WorkspaceStore,
-  type WorkspaceTemplate,
 } from '@openclaw-mt/core';
-import { createFileExclusive, syncDirectory, writeFileAtomic } from './atomic-write.js';
-import { withFileLock } from './file-lock.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import { FILE_MODE, META_DIR } from './permissions.js';
 import { prepareRootDirectory } from './root-directory.js';
 import { assertOpenedInside, openNoFollow, pathEscape, resolveDirectory } from './safe-path.js';
 import { SEED_PREFIX, isAbandonedSeed, seedWorkspace } from './seed-workspace.js';
 import { errnoCode, storageError } from './storage-error.js';
 import { listTree } from './workspace-tree.js';
+import { createFileExclusive, KeyedMutex, syncDirectory, withFileLock, writeFileAtomic } from '@openclaw-mt/core/helpers';
 
 /** Options for {@link createFsWorkspaceStore}. */
 export interface FsWorkspaceStoreOptions {
@@ -59,9 +59,6 @@ export type FsWorkspaceStore = WorkspaceStore &
 /** Writes to one tenant are serialised per process (limits are checked against a consistent total). */
 const tenantQueue = new KeyedMutex();
 
-/** A tenant's usage figure is recounted from disk when older than this (other processes write too). */
-const USAGE_REFRESH_MS = 2_000;
-
 const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
 // O_NONBLOCK: opening a FIFO planted in the tree must fail fast instead of hanging the store.
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
@@ -85,7 +82,9 @@ function notFound(name: string): MultiTenantError {
 }
 
 function notAFile(name: string): MultiTenantError {
-  return new MultiTenantError('PATH_INVALID', `${name}: this name is a directory or a special file, not a regular file.`, { details: { name } });
+  return new MultiTenantError('PATH_INVALID', `${name}: this name is a directory or a special file, not a regular file.`, {
+    details: { name },
+  });
 }
 
 function splitName(name: string): { parents: string[]; leaf: string } {
@@ -108,7 +107,8 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
   if (options.template === undefined && options.templatePath !== undefined) checkTemplatePath(options.templatePath);
   removeTrash(root);
   let template: Promise<WorkspaceTemplate> | undefined = options.template === undefined ? undefined : Promise.resolve(options.template);
-  const usage = new Map<string, { bytes: number; at: number }>();
+  /** Bytes used per tenant root: counted by the walk at activation, then moved by each write's size delta. */
+  const usage = new Map<string, number>();
   let closed = false;
 
   const loadTemplate = (): Promise<WorkspaceTemplate> => {
@@ -119,18 +119,19 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
     return template;
   };
 
-  async function currentUsage(tenant: Tenant, fresh = false): Promise<number> {
+  /** The tenant's total; a write costs what it writes, so the whole tree is walked only when no total is known. */
+  async function currentUsage(tenant: Tenant): Promise<number> {
     const known = usage.get(tenant.root);
-    if (!fresh && known !== undefined && Date.now() - known.at < USAGE_REFRESH_MS) return known.bytes;
+    if (known !== undefined) return known;
     let bytes = 0;
     for (const file of await listTree(tenant.root, '')) bytes += file.size;
-    usage.set(tenant.root, { bytes, at: Date.now() });
+    usage.set(tenant.root, bytes);
     return bytes;
   }
 
   function addUsage(tenant: Tenant, delta: number): void {
     const known = usage.get(tenant.root);
-    if (known !== undefined) known.bytes += delta;
+    if (known !== undefined) usage.set(tenant.root, known + delta);
   }
 
   /** Throws unless the tenant root is still the directory the handle opened. */
@@ -144,7 +145,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
   /** Size of the regular file at `dir/leaf`, 0 when absent; refuses symlinks and non-files. */
   async function existingSize(dir: string | undefined, leaf: string, name: string): Promise<number> {
     if (dir === undefined) return 0;
-    let stats;
+    let stats: Stats;
     try {
       stats = await lstat(join(dir, leaf));
     } catch (error) {
@@ -160,7 +161,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
     const { parents, leaf } = splitName(name);
     const dir = await resolveDirectory(tenant.root, parents, 'lookup', name);
     if (dir === undefined) throw notFound(name);
-    let file;
+    let file: FileHandle;
     try {
       file = await openNoFollow(join(dir, leaf), READ_FLAGS, name);
     } catch (error) {
@@ -196,7 +197,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
       const old = await existingSize(existing, leaf, name);
       assertWithinLimits(limits, name, data.byteLength, old, await currentUsage(tenant));
       const dir = existing ?? (await resolveDirectory(tenant.root, parents, 'create', name))!;
-      await writeFileAtomic(dir, leaf, data, { verify: (file) => assertOpenedInside(file, tenant.root, name) });
+      await writeFileAtomic(join(dir, leaf), data, { verify: (file) => assertOpenedInside(file, tenant.root, name) });
       addUsage(tenant, data.byteLength - old);
     });
   }
@@ -238,7 +239,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
       const { parents, leaf } = splitName(name);
       const dir = await resolveDirectory(tenant.root, parents, 'lookup', name);
       if (dir === undefined) return false;
-      let stats;
+      let stats: Stats;
       try {
         stats = await lstat(join(dir, leaf));
       } catch (error) {
@@ -264,7 +265,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
     const { parents, leaf } = splitName(prefix);
     const dir = await resolveDirectory(tenant.root, parents, 'lookup', prefix);
     if (dir === undefined) return [];
-    let stats;
+    let stats: Stats;
     try {
       stats = await lstat(join(dir, leaf));
     } catch (error) {
@@ -282,7 +283,10 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
     return {
       async readManifest() {
         try {
-          const text = await readFile(join(manifestDir, 'template.json'), { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+          const text = await readFile(join(manifestDir, 'template.json'), {
+            encoding: 'utf8',
+            flag: constants.O_RDONLY | constants.O_NOFOLLOW,
+          });
           const value = JSON.parse(text) as TemplateManifest;
           if (typeof value.templateId !== 'string' || typeof value.files !== 'object' || value.files === null) return undefined;
           return value;
@@ -292,7 +296,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
         }
       },
       async writeManifest(manifest) {
-        await writeFileAtomic(manifestDir, 'template.json', new TextEncoder().encode(`${JSON.stringify(manifest)}\n`));
+        await writeFileAtomic(join(manifestDir, 'template.json'), new TextEncoder().encode(`${JSON.stringify(manifest)}\n`));
       },
       async readFile(name) {
         try {
@@ -364,7 +368,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
         live();
         return guard('Measuring workspace usage', async () => {
           await checkTenant(tenant);
-          return currentUsage(tenant, true);
+          return currentUsage(tenant);
         });
       },
       async flush() {
@@ -380,14 +384,21 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
 
   async function openTenant(tenantId: string): Promise<Tenant> {
     const dirName = tenantDirName(tenantId);
-    if (!(await lstat(join(root, dirName)).then(() => true, () => false))) {
+    if (
+      !(await lstat(join(root, dirName)).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       // A new workspace: assemble it whole and rename it into place; it needs no second look.
       const template = await loadTemplate();
-      const files = Object.fromEntries([...template.files].map(([name, content]) => [name, createHash('sha256').update(content).digest('hex')]));
+      const files = Object.fromEntries(
+        [...template.files].map(([name, content]) => [name, createHash('sha256').update(content).digest('hex')]),
+      );
       const seeded = await seedWorkspace(root, dirName, template, { templateId: template.id, files });
       if (seeded !== undefined) {
         const tenantRoot = join(root, dirName);
-        usage.set(tenantRoot, { bytes: seeded.usage, at: Date.now() });
+        usage.set(tenantRoot, seeded.usage);
         return { tenantId, root: tenantRoot, dev: seeded.dev, ino: seeded.ino, marker: seeded.marker };
       }
     }
@@ -396,9 +407,15 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
     const stats = await lstat(tenantRoot);
     const marker = await incarnationMarker(join(tenantRoot, META_DIR));
     const tenant: Tenant = { tenantId, root: tenantRoot, dev: stats.dev, ino: stats.ino, marker };
-    // One walk counts the usage and removes temp files left by writers that died mid-write.
-    const files = await listTree(tenantRoot, '', { sweep: true });
-    usage.set(tenantRoot, { bytes: files.reduce((sum, file) => sum + file.size, 0), at: Date.now() });
+    // One walk at activation counts the usage (writes then move it by their size delta) and removes
+    // temp files left by writers that died mid-write. Queued with the writes so none is counted twice.
+    await tenantQueue.run(tenantRoot, async () => {
+      const files = await listTree(tenantRoot, '', { sweep: true });
+      usage.set(
+        tenantRoot,
+        files.reduce((sum, file) => sum + file.size, 0),
+      );
+    });
     const current = await loadTemplate();
     const io = templateIO(tenant);
     // Fast path without the lock: the workspace is already up to date with this template.
@@ -473,7 +490,7 @@ async function incarnationMarker(metaDir: string): Promise<string> {
     if (existing !== undefined) return join(metaDir, existing);
     const name = `incarnation-${randomBytes(8).toString('hex')}`;
     // Two processes creating a workspace at once may each add one; the first by name is used from then on.
-    if ((await createFileExclusive(metaDir, name, new Uint8Array())) || attempt > 2) return join(metaDir, name);
+    if ((await createFileExclusive(join(metaDir, name), new Uint8Array())) || attempt > 2) return join(metaDir, name);
   }
 }
 
@@ -485,7 +502,9 @@ function checkTemplatePath(templatePath: string): void {
     isDirectory = false;
   }
   if (!isDirectory) {
-    throw new MultiTenantError('CONFIG_INVALID', `templatePath: ${templatePath} is not a readable directory.`, { details: { key: 'templatePath' } });
+    throw new MultiTenantError('CONFIG_INVALID', `templatePath: ${templatePath} is not a readable directory.`, {
+      details: { key: 'templatePath' },
+    });
   }
 }
 
@@ -497,7 +516,8 @@ function checkTemplatePath(templatePath: string): void {
 function removeTrash(root: string): void {
   for (const name of readdirSync(root)) {
     try {
-      const leftover = name.startsWith('.trash-') || (name.startsWith(SEED_PREFIX) && isAbandonedSeed(name, lstatSync(join(root, name)).mtimeMs));
+      const leftover =
+        name.startsWith('.trash-') || (name.startsWith(SEED_PREFIX) && isAbandonedSeed(name, lstatSync(join(root, name)).mtimeMs));
       if (!leftover) continue;
       rmSync(join(root, name), { recursive: true, force: true });
     } catch {

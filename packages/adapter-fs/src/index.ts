@@ -8,3 +8,4 @@ export { type FsTokenStore, type FsTokenStoreOptions, createFsTokenStore } from 
 export { type FsConfigSource, type FsConfigSourceOptions, createFsConfigSource } from './fs-config-source.js';
 export { type FsWorkspaceStore, type FsWorkspaceStoreOptions, createFsWorkspaceStore } from './fs-workspace-store.js';
 export { type FsAuditLogOptions, createFsAuditLog } from './fs-audit-log.js';
+export { type FsAdapterFactoryOptions, fsAdapterFactory } from './fs-adapter-factory.js';

@@ -1,11 +1,14 @@
-import { chmodSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MultiTenantError } from '@openclaw-mt/core';
 import { DIRECTORY_MODE } from './permissions.js';
 import { errnoCode } from './storage-error.js';
 
 function invalid(option: string, problem: string, cause?: unknown): MultiTenantError {
-  return new MultiTenantError('CONFIG_INVALID', `${option}: ${problem}`, { details: { key: option }, ...(cause === undefined ? {} : { cause }) });
+  return new MultiTenantError('CONFIG_INVALID', `${option}: ${problem}`, {
+    details: { key: option },
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /**
@@ -27,9 +30,10 @@ export function prepareRootDirectory(path: unknown, option: string): string {
       }
     }
   } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw invalid(option, `cannot create the directory ${absolute} (${errnoCode(error) ?? 'error'}).`, error);
+    if (errnoCode(error) !== 'EEXIST')
+      throw invalid(option, `cannot create the directory ${absolute} (${errnoCode(error) ?? 'error'}).`, error);
   }
-  let stats;
+  let stats: Stats;
   try {
     stats = lstatSync(absolute);
   } catch (error) {

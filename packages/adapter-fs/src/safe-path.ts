@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readlink, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { MultiTenantError } from '@openclaw-mt/core';
@@ -17,9 +17,13 @@ export function isInside(root: string, candidate: string): boolean {
 
 /** The coded error for a name that a symlink (or a swapped directory) would take outside its root. */
 export function pathEscape(name: string): MultiTenantError {
-  return new MultiTenantError('PATH_ESCAPE', `${name}: the path leads outside the workspace (a symbolic link or a moved directory); it was not followed.`, {
-    details: { name },
-  });
+  return new MultiTenantError(
+    'PATH_ESCAPE',
+    `${name}: the path leads outside the workspace (a symbolic link or a moved directory); it was not followed.`,
+    {
+      details: { name },
+    },
+  );
 }
 
 /** Creates one directory with exactly 0700, without following a symlink planted at its place. */
@@ -53,12 +57,17 @@ export type DirectoryMode = 'create' | 'lookup';
  * file in the way returns `undefined`. Finally checks the realpath of the result against `root`.
  * `name` is the caller's relative name, used in error messages.
  */
-export async function resolveDirectory(root: string, segments: readonly string[], mode: DirectoryMode, name: string): Promise<string | undefined> {
+export async function resolveDirectory(
+  root: string,
+  segments: readonly string[],
+  mode: DirectoryMode,
+  name: string,
+): Promise<string | undefined> {
   let current = root;
   for (const segment of segments) {
     const next = join(current, segment);
     for (let attempt = 0; ; attempt++) {
-      let stats;
+      let stats: Stats;
       try {
         stats = await lstat(next);
       } catch (error) {
@@ -72,7 +81,9 @@ export async function resolveDirectory(root: string, segments: readonly string[]
       if (stats.isSymbolicLink()) throw pathEscape(name);
       if (!stats.isDirectory()) {
         if (mode === 'lookup') return undefined;
-        throw new MultiTenantError('PATH_INVALID', `${name}: a part of this name is an existing file, not a directory.`, { details: { name } });
+        throw new MultiTenantError('PATH_INVALID', `${name}: a part of this name is an existing file, not a directory.`, {
+          details: { name },
+        });
       }
       break;
     }

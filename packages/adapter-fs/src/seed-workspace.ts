@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { WORKSPACE_DIRECTORIES, type TemplateManifest, type WorkspaceTemplate } from '@openclaw-mt/core';
-import { syncDirectory } from './atomic-write.js';
+import { WORKSPACE_DIRECTORIES, type TemplateManifest, type WorkspaceTemplate } from '@openclaw-mt/core/contracts';
 import { DIRECTORY_MODE, FILE_MODE, META_DIR } from './permissions.js';
-import { isProcessAlive } from './process-alive.js';
 import { errnoCode } from './storage-error.js';
+import { isProcessAlive, syncDirectory } from '@openclaw-mt/core/helpers';
 
 /** Prefix of a workspace being assembled (`.seed-<pid>-<random>`); such directories are never tenant roots. */
 export const SEED_PREFIX = '.seed-';
@@ -54,7 +53,12 @@ async function writeNewFile(path: string, data: Uint8Array, exactMode: boolean):
  * see no workspace or a complete one, never a partial one; a crash leaves only a staging directory,
  * swept later. Returns `undefined` when the workspace already exists (open it the usual way then).
  */
-export async function seedWorkspace(root: string, dirName: string, template: WorkspaceTemplate, manifest: TemplateManifest): Promise<SeededWorkspace | undefined> {
+export async function seedWorkspace(
+  root: string,
+  dirName: string,
+  template: WorkspaceTemplate,
+  manifest: TemplateManifest,
+): Promise<SeededWorkspace | undefined> {
   const staging = join(root, `${SEED_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
   const markerName = `incarnation-${randomBytes(8).toString('hex')}`;
   let placed = false;

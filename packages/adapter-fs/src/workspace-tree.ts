@@ -1,8 +1,10 @@
+import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isValidWorkspacePath, type WorkspaceFileInfo } from '@openclaw-mt/core';
-import { removeAbandonedTempFiles } from './atomic-write.js';
+import { isValidWorkspacePath } from '@openclaw-mt/core/contracts';
+import type { WorkspaceFileInfo } from '@openclaw-mt/core';
 import { errnoCode } from './storage-error.js';
+import { removeAbandonedTempFiles } from '@openclaw-mt/core/helpers';
 
 /** Options for {@link listTree}. */
 export interface ListTreeOptions {
@@ -35,7 +37,7 @@ async function walk(dir: string, prefix: string, out: WorkspaceFileInfo[], optio
     const name = prefix === '' ? entry : `${prefix}/${entry}`;
     if (!isValidWorkspacePath(name)) continue;
     const path = join(dir, entry);
-    let stats;
+    let stats: Stats;
     try {
       stats = await lstat(path);
     } catch (error) {

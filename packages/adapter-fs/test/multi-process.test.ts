@@ -36,7 +36,11 @@ describe('two processes on one token store', () => {
       const args = { root, tenantId, hashes, successors };
       const a = startWorker(bundle.path, 'tokens', { ...args, role: 'a' });
       const b = startWorker(bundle.path, 'tokens', { ...args, role: 'b' });
-      const [reportA, reportB] = (await Promise.all([finished(a), finished(b)])) as Array<{ rotated: number[]; refused: number[]; errors: string[] }>;
+      const [reportA, reportB] = (await Promise.all([finished(a), finished(b)])) as Array<{
+        rotated: number[];
+        refused: number[];
+        errors: string[];
+      }>;
       expect(reportA.errors).toEqual([]);
       expect(reportB.errors).toEqual([]);
       const rotated = new Set(reportB.rotated);
@@ -62,7 +66,11 @@ describe('two processes on one token store', () => {
 
       // The watcher in this process saw every other process's change.
       const revoked = new Set(hashes);
-      await eventually(() => seen.filter((change) => change.type === 'revoked' && revoked.has(change.tokenHash)).length >= 1_000, 10_000, 'every revocation');
+      await eventually(
+        () => seen.filter((change) => change.type === 'revoked' && revoked.has(change.tokenHash)).length >= 1_000,
+        10_000,
+        'every revocation',
+      );
       const created = new Set(seen.filter((change) => change.type === 'created').map((change) => change.tokenHash));
       for (const hash of hashes) expect(created.has(hash)).toBe(true);
       for (const i of rotated) expect(created.has(successors[i]!)).toBe(true);
@@ -79,7 +87,10 @@ describe('two processes on one config source', () => {
   test('concurrent sets on one tenant from two processes get distinct consecutive versions', async () => {
     const root = dirs.make();
     const args = { root, tenantId: 'busy', count: 100 };
-    const reports = (await Promise.all([finished(startWorker(bundle.path, 'configs', { ...args, role: 'a' })), finished(startWorker(bundle.path, 'configs', { ...args, role: 'b' }))])) as Array<{ versions: number[] }>;
+    const reports = (await Promise.all([
+      finished(startWorker(bundle.path, 'configs', { ...args, role: 'a' })),
+      finished(startWorker(bundle.path, 'configs', { ...args, role: 'b' })),
+    ])) as Array<{ versions: number[] }>;
     const versions = reports.flatMap((report) => report.versions).sort((x, y) => x - y);
     expect(versions).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     const source = createFsConfigSource({ root });
@@ -95,13 +106,24 @@ describe('two processes appending to one workspace file', () => {
   test('no append is lost or torn', async () => {
     const root = dirs.make();
     const args = { root, tenantId: 'appender', count: 400 };
-    await Promise.all([finished(startWorker(bundle.path, 'append', { ...args, role: 'a' })), finished(startWorker(bundle.path, 'append', { ...args, role: 'b' }))]);
+    await Promise.all([
+      finished(startWorker(bundle.path, 'append', { ...args, role: 'a' })),
+      finished(startWorker(bundle.path, 'append', { ...args, role: 'b' })),
+    ]);
     const store = createFsWorkspaceStore({ root, limits: { maxFileBytes: 4 * 1024 * 1024 } });
     const handle = await store.open('appender');
-    const lines = new TextDecoder().decode(await handle.read('sessions/shared.jsonl')).trim().split('\n');
+    const lines = new TextDecoder()
+      .decode(await handle.read('sessions/shared.jsonl'))
+      .trim()
+      .split('\n');
     const parsed = lines.map((line) => JSON.parse(line) as { writer: string; i: number });
     for (const writer of ['a', 'b']) {
-      expect(parsed.filter((line) => line.writer === writer).map((line) => line.i).sort((x, y) => x - y)).toEqual(Array.from({ length: 400 }, (_, i) => i));
+      expect(
+        parsed
+          .filter((line) => line.writer === writer)
+          .map((line) => line.i)
+          .sort((x, y) => x - y),
+      ).toEqual(Array.from({ length: 400 }, (_, i) => i));
     }
     await handle.close();
   }, 60_000);
@@ -151,7 +173,10 @@ describe('a writer killed with SIGKILL mid-write', () => {
       leftovers += stray.length;
 
       // A fresh store, as a restarted gateway would open it.
-      const store = createFsWorkspaceStore({ root: workspaceRoot, limits: { maxFileBytes: 16 * 1024 * 1024, maxWorkspaceBytes: 64 * 1024 * 1024 } });
+      const store = createFsWorkspaceStore({
+        root: workspaceRoot,
+        limits: { maxFileBytes: 16 * 1024 * 1024, maxWorkspaceBytes: 64 * 1024 * 1024 },
+      });
       const handle = await store.open(tenantId);
       const names = (await handle.list()).map((file) => file.name);
       expect(names.filter((name) => name.includes('.tmp') || name.split('/').some((part) => part.startsWith('.')))).toEqual([]);

@@ -38,7 +38,13 @@ describe('modes on disk whatever the umask', () => {
       }
       // It really touched every kind of file: token records, index, journal, configs, sequence, workspace files, manifest.
       const names = entries.map((entry) => entry.path.slice(dataDir.length));
-      for (const expected of ['/tokens/journal.log', '/configs/umask-tenant.json', '/configs/.openclaw-mt/sequence', '/workspaces/umask-tenant/sessions/new.jsonl', '/workspaces/umask-tenant/.openclaw-mt/template.json']) {
+      for (const expected of [
+        '/tokens/journal.log',
+        '/configs/umask-tenant.json',
+        '/configs/.openclaw-mt/sequence',
+        '/workspaces/umask-tenant/sessions/new.jsonl',
+        '/workspaces/umask-tenant/.openclaw-mt/template.json',
+      ]) {
         expect(names).toContain(expected);
       }
     }, 60_000);
@@ -66,11 +72,17 @@ describe('store roots', () => {
     chmodSync(join(base, 'world'), 0o707);
     for (const name of ['link', 'file', 'group', 'world']) {
       const root = join(base, name);
-      for (const create of [() => createFsTokenStore({ root }), () => createFsConfigSource({ root }), () => createFsWorkspaceStore({ root })]) {
+      for (const create of [
+        () => createFsTokenStore({ root }),
+        () => createFsConfigSource({ root }),
+        () => createFsWorkspaceStore({ root }),
+      ]) {
         expect(create, name).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
       }
     }
-    expect(() => createFsAdapter({ dataDir: join(base, 'world') })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('dataDir') }));
+    expect(() => createFsAdapter({ dataDir: join(base, 'world') })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('dataDir') }),
+    );
   });
 
   test('a read-only-for-others root (0755) is accepted', () => {
@@ -83,8 +95,12 @@ describe('store roots', () => {
   test('createFsAdapter needs dataDir or every root, and a readable templatePath', () => {
     expect(() => createFsAdapter({})).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
     const base = dirs.make();
-    expect(() => createFsAdapter({ tokenRoot: join(base, 't'), configRoot: join(base, 'c') })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('workspaceRoot') }));
-    expect(() => createFsAdapter({ dataDir: base, templatePath: join(base, 'missing') })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('templatePath') }));
+    expect(() => createFsAdapter({ tokenRoot: join(base, 't'), configRoot: join(base, 'c') })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('workspaceRoot') }),
+    );
+    expect(() => createFsAdapter({ dataDir: base, templatePath: join(base, 'missing') })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('templatePath') }),
+    );
     const adapter = createFsAdapter({ dataDir: base });
     expect(adapter.tokens.root).toBe(join(base, 'tokens'));
     expect(adapter.configs.root).toBe(join(base, 'configs'));

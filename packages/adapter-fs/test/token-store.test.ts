@@ -16,7 +16,9 @@ describe('on-disk layout', () => {
     const store = createFsTokenStore({ root });
     const record = sampleTokenRecord('alice', { label: 'laptop' });
     await store.create(record);
-    const file = JSON.parse(readFileSync(join(root, 'records', record.tokenHash.slice(0, 2), `${record.tokenHash}.json`), 'utf8')) as { record: unknown };
+    const file = JSON.parse(readFileSync(join(root, 'records', record.tokenHash.slice(0, 2), `${record.tokenHash}.json`), 'utf8')) as {
+      record: unknown;
+    };
     expect(file.record).toEqual(record);
     expect(readdirSync(join(root, 'tenants', 'alice'))).toEqual([record.tokenHash]);
     expect(readFileSync(join(root, 'journal.log'), 'utf8')).toContain(`"tokenHash":"${record.tokenHash}"`);
@@ -33,7 +35,10 @@ describe('rotation', () => {
     // What a writer killed after storing the successor but before updating the old record leaves behind.
     const orphan = sampleTokenRecord(tenantId);
     mkdirSync(join(root, 'records', orphan.tokenHash.slice(0, 2)), { recursive: true });
-    writeFileSync(join(root, 'records', orphan.tokenHash.slice(0, 2), `${orphan.tokenHash}.json`), JSON.stringify({ format: 1, record: orphan, pendingRotationOf: old.tokenHash }));
+    writeFileSync(
+      join(root, 'records', orphan.tokenHash.slice(0, 2), `${orphan.tokenHash}.json`),
+      JSON.stringify({ format: 1, record: orphan, pendingRotationOf: old.tokenHash }),
+    );
     writeFileSync(join(root, 'tenants', tenantId, orphan.tokenHash), '');
     expect(await store.get(orphan.tokenHash)).toBeUndefined();
     expect(await store.revoke(orphan.tokenHash)).toBeUndefined();
@@ -58,10 +63,14 @@ describe('rotation', () => {
     expect(updated.rotatedTo).toBe(second.tokenHash);
     expect(await store.get(first.tokenHash)).toEqual(first);
     expect(await store.get(second.tokenHash)).toEqual(second);
-    expect((await store.listByTenant(tenantId)).map((record) => record.tokenHash)).toEqual([old, first, second].map((record) => record.tokenHash));
+    expect((await store.listByTenant(tenantId)).map((record) => record.tokenHash)).toEqual(
+      [old, first, second].map((record) => record.tokenHash),
+    );
     // No pending marks are left on disk once rotations committed.
     for (const record of [first, second]) {
-      const file = JSON.parse(readFileSync(join(store.root, 'records', record.tokenHash.slice(0, 2), `${record.tokenHash}.json`), 'utf8')) as Record<string, unknown>;
+      const file = JSON.parse(
+        readFileSync(join(store.root, 'records', record.tokenHash.slice(0, 2), `${record.tokenHash}.json`), 'utf8'),
+      ) as Record<string, unknown>;
       expect(file.pendingRotationOf).toBeUndefined();
     }
   });
@@ -70,7 +79,8 @@ describe('rotation', () => {
     const store = createFsTokenStore({ root: dirs.make() });
     const old = sampleTokenRecord(randomTenantId());
     await store.create(old);
-    for (const grace of [Number.NaN, -1, 1.5]) await rejectsWithCode(() => store.rotate(old.tokenHash, sampleTokenRecord(old.tenantId), grace), 'BAD_REQUEST');
+    for (const grace of [Number.NaN, -1, 1.5])
+      await rejectsWithCode(() => store.rotate(old.tokenHash, sampleTokenRecord(old.tenantId), grace), 'BAD_REQUEST');
     expect(await store.get(old.tokenHash)).toEqual(old);
   });
 });
@@ -106,7 +116,8 @@ describe('failures', () => {
 describe('change journal', () => {
   test('watchers keep every event across journal rotations', async () => {
     const root = dirs.make();
-    const parse = (value: unknown): { n: number } | undefined => (typeof (value as { n?: unknown }).n === 'number' ? (value as { n: number }) : undefined);
+    const parse = (value: unknown): { n: number } | undefined =>
+      typeof (value as { n?: unknown }).n === 'number' ? (value as { n: number }) : undefined;
     const writer = createChangeJournal({ path: join(root, 'journal.log'), parse, pollIntervalMs: 20, maxBytes: 100 });
     const reader = createChangeJournal({ path: join(root, 'journal.log'), parse, pollIntervalMs: 20, maxBytes: 100 });
     const seen: number[] = [];
@@ -123,7 +134,8 @@ describe('change journal', () => {
   test('a torn line (a writer killed mid-append) does not swallow the next event', async () => {
     const root = dirs.make();
     const path = join(root, 'journal.log');
-    const parse = (value: unknown): { n: number } | undefined => (typeof (value as { n?: unknown }).n === 'number' ? (value as { n: number }) : undefined);
+    const parse = (value: unknown): { n: number } | undefined =>
+      typeof (value as { n?: unknown }).n === 'number' ? (value as { n: number }) : undefined;
     const journal = createChangeJournal({ path, parse, pollIntervalMs: 20 });
     const seen: number[] = [];
     const stop = journal.subscribe(({ n }) => seen.push(n));

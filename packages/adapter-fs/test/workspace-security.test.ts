@@ -3,7 +3,8 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symli
 import { dirname, join, relative, sep } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { isValidTenantId, isValidWorkspacePath, tenantDirName, type WorkspaceHandle } from '@openclaw-mt/core';
+import { isValidTenantId, isValidWorkspacePath, tenantDirName } from '@openclaw-mt/core/contracts';
+import type { WorkspaceHandle } from '@openclaw-mt/core';
 import { HOSTILE_NAMES, rejectsWithCode } from '@openclaw-mt/core/testing';
 import { createFsWorkspaceStore, type FsWorkspaceStore } from '../src/index.js';
 import { snapshotTree } from './support/tree.js';
@@ -127,7 +128,20 @@ describe('symlinks planted inside a tenant root', () => {
 });
 
 describe('hostile names', () => {
-  const extra = ['..\\..\\x', 'workspace/..', 'workspace/...', '%2e%2e%2f', 'a\u0000', '\u202eevil', 'workspace/\u0000/x', 'workspace/AGENTS.md/', ' /x', 'workspace/.openclaw-mt', '.openclaw-mt/template.json', 'workspace/.ocmt-1-000000000000.tmp'];
+  const extra = [
+    '..\\..\\x',
+    'workspace/..',
+    'workspace/...',
+    '%2e%2e%2f',
+    'a\u0000',
+    '\u202eevil',
+    'workspace/\u0000/x',
+    'workspace/AGENTS.md/',
+    ' /x',
+    'workspace/.openclaw-mt',
+    '.openclaw-mt/template.json',
+    'workspace/.ocmt-1-000000000000.tmp',
+  ];
 
   test('traversal, absolute, encoded and NUL-containing names are refused with PATH_INVALID and touch nothing', async () => {
     const before = snapshotTree(base);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { WORKSPACE_DIRECTORIES, WORKSPACE_FILES, createWorkspaceTemplate, defaultWorkspaceTemplate } from '@openclaw-mt/core';
+import { WORKSPACE_DIRECTORIES, WORKSPACE_FILES, createWorkspaceTemplate, defaultWorkspaceTemplate } from '@openclaw-mt/core/contracts';
 import { rejectsWithCode } from '@openclaw-mt/core/testing';
 import { createFsWorkspaceStore } from '../src/index.js';
 import { tempDirs } from './support/temp-dir.js';
@@ -155,7 +155,11 @@ describe('limits and lifecycle', () => {
     const root = dirs.make();
     const handles = await Promise.all([createFsWorkspaceStore({ root }).open('jo'), createFsWorkspaceStore({ root }).open('jo')]);
     await Promise.all(Array.from({ length: 200 }, (_, i) => handles[i % 2]!.append('sessions/log.jsonl', `${i}\n`)));
-    const lines = text(await handles[0]!.read('sessions/log.jsonl')).trim().split('\n').map(Number).sort((a, b) => a - b);
+    const lines = text(await handles[0]!.read('sessions/log.jsonl'))
+      .trim()
+      .split('\n')
+      .map(Number)
+      .sort((a, b) => a - b);
     expect(lines).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 });

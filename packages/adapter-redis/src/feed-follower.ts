@@ -1,5 +1,10 @@
-import { createListeners } from '@openclaw-mt/core';
+import { createListeners } from '@openclaw-mt/core/contracts';
+import { createBackoff } from '@openclaw-mt/core/helpers';
 import type { RedisConnection } from './redis-connection.js';
+
+/** Waits after failed replays (200 ms, doubling, at most 5 s) and failed subscriptions (from 100 ms). */
+const REPLAY_RETRY = createBackoff({ initialMs: 200, maxMs: 5_000, minMs: 0, jitter: 'none' });
+const SUBSCRIBE_RETRY = createBackoff({ initialMs: 100, maxMs: 5_000, minMs: 0, jitter: 'none' });
 
 /** A durable, ordered change feed in Redis that a follower can replay from a cursor. */
 export interface ChangeFeed<C, E> {
@@ -7,6 +12,10 @@ export interface ChangeFeed<C, E> {
   readonly channel: string;
   /** The cursor of the newest change now (where a new follower starts). */
   head(): Promise<C>;
+  /** The cursor before the first change (where a follower starts when the head could not be read). */
+  readonly start: C;
+  /** Whether an announcement concerns this feed (several feeds may share one channel). Default: all do. */
+  concerns?(message: string): boolean;
   /** Changes after `cursor`, in order, and the cursor after them. */
   read(cursor: C): Promise<{ events: E[]; cursor: C; hasMore: boolean }>;
 }
@@ -16,6 +25,11 @@ export interface FeedFollower<E> {
   add(listener: (event: E) => void): () => void;
   /** Resolves once the starting point is fixed (retrying if Redis was unreachable). */
   ready(): Promise<void>;
+  /**
+   * Fixes the starting point at the feed's first change if it is not fixed yet: replaying what is
+   * already known is harmless, missing what arrives once the feed is reachable again is not.
+   */
+  startFromBeginning(): void;
   close(): Promise<void>;
 }
 
@@ -24,6 +38,8 @@ export interface FeedFollowerOptions {
   /** Replays the feed this often even without announcements (0 disables). */
   resyncIntervalMs: number;
   onError(error: unknown): void;
+  /** Called when a replay succeeds after failures. */
+  onRecovered?(): void;
 }
 
 /**
@@ -33,7 +49,11 @@ export interface FeedFollowerOptions {
  * feed from there — after each announcement, after every (re)subscription, and on a slow timer — so
  * changes made while this node was disconnected are delivered once it is back.
  */
-export function createFeedFollower<C, E>(connection: RedisConnection, feed: ChangeFeed<C, E>, options: FeedFollowerOptions): FeedFollower<E> {
+export function createFeedFollower<C, E>(
+  connection: RedisConnection,
+  feed: ChangeFeed<C, E>,
+  options: FeedFollowerOptions,
+): FeedFollower<E> {
   const listeners = createListeners<E>();
   let count = 0;
   /** Bumped on every start and stop, so work from an earlier run never reaches listeners. */
@@ -46,7 +66,7 @@ export function createFeedFollower<C, E>(connection: RedisConnection, feed: Chan
   let again = false;
   let failing = false;
   let retryTimer: NodeJS.Timeout | undefined;
-  let retryDelay = 100;
+  let replayFailures = 0;
   let subscribeRetry: NodeJS.Timeout | undefined;
 
   async function pull(current: number): Promise<void> {
@@ -67,11 +87,11 @@ export function createFeedFollower<C, E>(connection: RedisConnection, feed: Chan
   /** After a failed replay, tries again with capped backoff until one succeeds. */
   function retry(current: number): void {
     if (retryTimer !== undefined) return;
-    retryDelay = Math.min(5_000, retryDelay * 2);
+    replayFailures++;
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       if (current === run) poke();
-    }, retryDelay);
+    }, REPLAY_RETRY(replayFailures));
     retryTimer.unref();
   }
 
@@ -85,8 +105,9 @@ export function createFeedFollower<C, E>(connection: RedisConnection, feed: Chan
     const current = run;
     pulling = pull(current)
       .then(() => {
+        if (failing) options.onRecovered?.();
         failing = false;
-        retryDelay = 100;
+        replayFailures = 0;
       })
       .catch((error) => {
         if (current !== run) return;
@@ -105,8 +126,10 @@ export function createFeedFollower<C, E>(connection: RedisConnection, feed: Chan
   }
 
   /** Subscribes, retrying with capped backoff while Redis is unreachable. */
-  function subscribe(current: number, delayMs = 100): void {
-    connection.subscribe(feed.channel, poke).then(
+  function subscribe(current: number, attempt = 1): void {
+    const concerns = feed.concerns;
+    const onMessage = concerns === undefined ? poke : (message: string) => (concerns(message) ? poke() : undefined);
+    connection.subscribe(feed.channel, onMessage).then(
       (stop) => {
         if (current !== run) return void stop();
         unsubscribe = stop;
@@ -119,8 +142,8 @@ export function createFeedFollower<C, E>(connection: RedisConnection, feed: Chan
         failing = true;
         const timeout = setTimeout(() => {
           subscribeRetry = undefined;
-          if (current === run) subscribe(current, Math.min(5_000, delayMs * 2));
-        }, delayMs);
+          if (current === run) subscribe(current, attempt + 1);
+        }, SUBSCRIBE_RETRY(attempt));
         timeout.unref();
         subscribeRetry = timeout;
       },
@@ -149,7 +172,7 @@ export function createFeedFollower<C, E>(connection: RedisConnection, feed: Chan
     if (subscribeRetry) clearTimeout(subscribeRetry);
     subscribeRetry = undefined;
     failing = false;
-    retryDelay = 100;
+    replayFailures = 0;
     unreconnect?.();
     unreconnect = undefined;
     const stopping = unsubscribe;
@@ -186,10 +209,60 @@ export function createFeedFollower<C, E>(connection: RedisConnection, feed: Chan
     ready() {
       return cursor === undefined ? prime() : Promise.resolve();
     },
+    startFromBeginning() {
+      cursor ??= feed.start;
+    },
     async close() {
       listeners.clear();
       count = 0;
       await stop();
     },
   };
+}
+
+/**
+ * One follower over several shards of a feed, each followed on its own (its own cursor, retries and
+ * backoff), so a shard that cannot be reached delays only its own changes.
+ */
+export function combineFollowers<E>(shards: readonly FeedFollower<E>[]): FeedFollower<E> {
+  return {
+    add(listener) {
+      const removers = shards.map((shard) => shard.add(listener));
+      return () => {
+        for (const remove of removers) remove();
+      };
+    },
+    async ready() {
+      const results = await Promise.allSettled(shards.map((shard) => shard.ready()));
+      const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [{ i, reason: result.reason as unknown }] : []));
+      // Nothing answered: Redis is down, not one shard.
+      if (failed.length === shards.length) throw failed[0]!.reason;
+      for (const { i } of failed) shards[i]!.startFromBeginning();
+    },
+    startFromBeginning() {
+      for (const shard of shards) shard.startFromBeginning();
+    },
+    async close() {
+      await Promise.all(shards.map((shard) => shard.close()));
+    },
+  };
+}
+
+/**
+ * Error reporting for the shards of one feed: one warning per outage, however many shards it hits,
+ * and again only after every shard recovered.
+ */
+export function shardOutageReporter(
+  warn: (error: unknown) => void,
+): (shard: number) => Pick<FeedFollowerOptions, 'onError' | 'onRecovered'> {
+  const failing = new Set<number>();
+  return (shard) => ({
+    onError(error) {
+      if (failing.size === 0) warn(error);
+      failing.add(shard);
+    },
+    onRecovered() {
+      failing.delete(shard);
+    },
+  });
 }

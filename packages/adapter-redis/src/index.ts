@@ -17,4 +17,6 @@ export {
 } from './redis-connection.js';
 export type { RedisStoreOptions, RedisLogger } from './store-options.js';
 export { RedisKeys, assertKeyPrefix } from './keys.js';
+export { FEED_SHARDS, shardOfTenant, slotOfTag } from './feed-shards.js';
 export { createRedisAuditLog, type RedisAuditLog, type RedisAuditLogOptions } from './redis-audit-log.js';
+export { type RedisAdapterFactoryOptions, redisAdapterFactory } from './redis-adapter-factory.js';

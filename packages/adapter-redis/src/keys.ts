@@ -1,4 +1,6 @@
-import { MultiTenantError, isValidTenantId } from '@openclaw-mt/core';
+import { MultiTenantError } from '@openclaw-mt/core';
+import { isValidTenantId } from '@openclaw-mt/core/contracts';
+import { SHARD_TAGS } from './feed-shards.js';
 
 /**
  * Key prefixes may use ASCII letters, digits, `.`, `_`, `-` and `:`. Braces are refused (they would
@@ -16,12 +18,6 @@ export function assertKeyPrefix(prefix: unknown): string {
   }
   return prefix;
 }
-
-/**
- * The hash tag of keys that are not about one tenant (feeds and sequences). It starts with `_`, which
- * no tenant id may, so it can never collide with a tenant's own keys.
- */
-const GLOBAL_TAG = '{_global}';
 
 /**
  * Every Redis key and channel the adapter uses, derived from one prefix. A tenant's keys carry the
@@ -46,14 +42,18 @@ export class RedisKeys {
     return `${this.prefix}:{${tenantId}}:tokens`;
   }
 
-  /** Stream of token changes, replayed by watchers after a reconnect. */
-  get tokenEvents(): string {
-    return `${this.prefix}:${GLOBAL_TAG}:token-events`;
+  /**
+   * One shard of the stream of token changes, replayed by watchers after a reconnect. Feeds are sharded
+   * (tags `{_feed<i>-<n>}`, which no tenant id can be: ids never start with `_`) so that no single
+   * Cluster slot carries every change: losing one master loses only its shards.
+   */
+  tokenEvents(shard: number): string {
+    return `${this.prefix}:{${SHARD_TAGS[shard]}}:token-events`;
   }
 
-  /** Stream of audit entries (administrative actions). */
-  get auditLog(): string {
-    return `${this.prefix}:${GLOBAL_TAG}:audit`;
+  /** One shard of the stream of audit entries (administrative actions). */
+  auditLog(shard: number): string {
+    return `${this.prefix}:{${SHARD_TAGS[shard]}}:audit`;
   }
 
   /** Pub/sub channel announcing new token events. */
@@ -71,14 +71,14 @@ export class RedisKeys {
     return `${this.prefix}:{${tenantId}}:config-version`;
   }
 
-  /** Global change sequence of the config feed. */
-  get configSeq(): string {
-    return `${this.prefix}:${GLOBAL_TAG}:config-seq`;
+  /** The change sequence of one shard of the config feed (the last score given out). */
+  configSeq(shard: number): string {
+    return `${this.prefix}:{${SHARD_TAGS[shard]}}:config-seq`;
   }
 
-  /** Sorted set of tenant ids scored by the sequence number of their latest change. */
-  get configFeed(): string {
-    return `${this.prefix}:${GLOBAL_TAG}:config-feed`;
+  /** One shard of the config feed: tenant ids scored by the sequence number of their latest change. */
+  configFeed(shard: number): string {
+    return `${this.prefix}:{${SHARD_TAGS[shard]}}:config-feed`;
   }
 
   /** Pub/sub channel announcing config changes. */
@@ -89,6 +89,16 @@ export class RedisKeys {
   /** String `<fence>:<owner>` while a node holds the tenant, with the lease TTL. */
   lease(tenantId: string): string {
     return `${this.prefix}:{${tenantId}}:lease`;
+  }
+
+  /** JSON record of a live node (`FleetNode`), kept alive by its heartbeat's TTL. */
+  node(nodeId: string): string {
+    return `${this.prefix}:fleet:node:${nodeId}`;
+  }
+
+  /** Set of node ids that registered; members whose record expired are pruned on listing. */
+  get nodes(): string {
+    return `${this.prefix}:fleet:nodes`;
   }
 
   /** Counter incremented by every new lease; never deleted. */

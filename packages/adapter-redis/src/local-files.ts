@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { constants, type BigIntStats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { constants, type BigIntStats, type Dirent } from 'node:fs';
+import { chmod, type FileHandle, lstat, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MultiTenantError, isValidWorkspacePath } from '@openclaw-mt/core';
+import { MultiTenantError } from '@openclaw-mt/core';
+import { isValidWorkspacePath } from '@openclaw-mt/core/contracts';
+import { type StagedFile, stageFileAtomic } from '@openclaw-mt/core/helpers';
 
 /*
  * File I/O inside one tenant's local directory. Names are already accepted by `assertWorkspacePath`
@@ -14,12 +15,12 @@ import { MultiTenantError, isValidWorkspacePath } from '@openclaw-mt/core';
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 
-function escape(name: string): MultiTenantError {
+function pathEscape(name: string): MultiTenantError {
   return new MultiTenantError('PATH_ESCAPE', `${name}: a symbolic link is in the way; refusing to follow it.`, { details: { name } });
 }
 
 function inTheWay(name: string, what: string): MultiTenantError {
-  return new MultiTenantError('BAD_REQUEST', `${name}: ${what} is in the way.`, { details: { name } });
+  return new MultiTenantError('PATH_INVALID', `${name}: ${what} is in the way.`, { details: { name } });
 }
 
 function code(error: unknown): string | undefined {
@@ -30,7 +31,7 @@ function code(error: unknown): string | undefined {
 export async function ensureDirectory(dir: string, what = dir): Promise<void> {
   const check = async (): Promise<boolean> => {
     const stats = await lstat(dir);
-    if (stats.isSymbolicLink()) throw escape(what);
+    if (stats.isSymbolicLink()) throw pathEscape(what);
     if (!stats.isDirectory()) throw inTheWay(what, 'a file where a directory belongs');
     return true;
   };
@@ -64,7 +65,7 @@ async function parentOf(root: string, name: string, create: boolean): Promise<st
     try {
       const stats = await lstat(dir);
       if (!stats.isDirectory()) {
-        if (stats.isSymbolicLink()) throw escape(name);
+        if (stats.isSymbolicLink()) throw pathEscape(name);
         return undefined;
       }
     } catch (error) {
@@ -94,44 +95,23 @@ export async function preparePath(root: string, name: string): Promise<string> {
   return parent;
 }
 
-/** A file written next to its target but not yet in place. */
-export interface StagedFile {
-  /** Moves it over the target (atomic: readers see the old or the new file). */
-  commit(): Promise<void>;
-  /** Throws it away. */
-  discard(): Promise<void>;
-}
-
 /**
- * Writes `data` to a temporary file beside `name` (hidden, so scans skip it). No fsync: the local
- * copy is a cache of Redis, which is the durable copy.
+ * Writes `data` to a temporary file beside `name` (hidden, so scans skip it), to be moved into place
+ * with `commit()`. No fsync: the local copy is a cache of Redis, which is the durable copy.
  */
 export async function stageFile(root: string, name: string, data: Uint8Array): Promise<StagedFile> {
   const parent = await preparePath(root, name);
-  const temp = join(parent, `.ocmt-${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, FILE_MODE);
-  try {
-    await handle.chmod(FILE_MODE);
-    await handle.writeFile(data);
-  } catch (error) {
-    await handle.close();
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await handle.close();
+  const staged = await stageFileAtomic(join(parent, leaf(name)), data, { durable: false });
   return {
     async commit() {
       try {
-        await rename(temp, join(parent, leaf(name)));
+        await staged.commit();
       } catch (error) {
-        await unlink(temp).catch(() => undefined);
         if (code(error) === 'EISDIR' || code(error) === 'ENOTDIR') throw inTheWay(name, 'a directory of that name');
         throw error;
       }
     },
-    async discard() {
-      await unlink(temp).catch(() => undefined);
-    },
+    discard: () => staged.discard(),
   };
 }
 
@@ -143,11 +123,15 @@ export async function writeLocalFile(root: string, name: string, data: Uint8Arra
 /** Appends to a file (creating it 0600), never through a symlink. */
 export async function appendLocalFile(root: string, name: string, data: Uint8Array): Promise<void> {
   const parent = (await parentOf(root, name, true))!;
-  let handle;
+  let handle: FileHandle;
   try {
-    handle = await open(join(parent, leaf(name)), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, FILE_MODE);
+    handle = await open(
+      join(parent, leaf(name)),
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      FILE_MODE,
+    );
   } catch (error) {
-    if (code(error) === 'ELOOP') throw escape(name);
+    if (code(error) === 'ELOOP') throw pathEscape(name);
     if (code(error) === 'EISDIR') throw inTheWay(name, 'a directory of that name');
     throw error;
   }
@@ -163,12 +147,12 @@ export async function appendLocalFile(root: string, name: string, data: Uint8Arr
 export async function readLocalFile(root: string, name: string): Promise<Uint8Array | undefined> {
   const parent = await parentOf(root, name, false);
   if (parent === undefined) return undefined;
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(join(parent, leaf(name)), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
     if (code(error) === 'ENOENT' || code(error) === 'EISDIR') return undefined;
-    if (code(error) === 'ELOOP') throw escape(name);
+    if (code(error) === 'ELOOP') throw pathEscape(name);
     throw error;
   }
   try {
@@ -215,7 +199,7 @@ export async function removeLocalFile(root: string, name: string): Promise<boole
 export async function scanLocalFiles(root: string): Promise<Map<string, BigIntStats>> {
   const found = new Map<string, BigIntStats>();
   async function walk(dir: string, prefix: string, depth: number): Promise<void> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {

@@ -1,4 +1,6 @@
-import type { WorkspaceLimits, WorkspaceTemplate } from '@openclaw-mt/core';
+import { createLogger, type WorkspaceLimits } from '@openclaw-mt/core';
+import type { WorkspaceTemplate } from '@openclaw-mt/core/contracts';
+import { createAnnouncementOutbox } from './announcement-outbox.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { createRedisConfigSource, type RedisConfigSource } from './redis-config-source.js';
 import { createRedisAuditLog, type RedisAuditLog } from './redis-audit-log.js';
@@ -24,10 +26,21 @@ export interface RedisAdapterOptions extends RedisConnectionOptions {
   leaseTtlMs?: number;
   /** How often held leases are renewed. Default a third of `leaseTtlMs`. */
   renewIntervalMs?: number;
+  /** How often a registered node refreshes its fleet directory record. Default 1 s. */
+  heartbeatIntervalMs?: number;
+  /** A node silent for this long counts as dead; its leases may be taken over. Default 3 s. */
+  nodeTtlMs?: number;
   /** Watchers re-read the change feeds this often even without announcements (0 disables). Default 5 s. */
   resyncIntervalMs?: number;
   /** Where background failures go. Default: a consola logger. */
   logger?: RedisLogger;
+  /**
+   * Node-local directory where revocations, suspensions and announcements made while Redis (or the
+   * Cluster master they write to) is unreachable wait, fsynced, until Redis answers again; this
+   * adapter then delivers them, and so does any other adapter given the same directory (a gateway on
+   * the host delivers what a CLI command queued before it exited). Without it such a change fails.
+   */
+  outboxDir?: string;
 }
 
 /** The four Redis stores over one shared connection. */
@@ -56,8 +69,13 @@ export interface RedisAdapter {
  * @example
  * ```ts
  * const redis = createRedisAdapter({ url: 'redis://10.0.0.5:6379', prefix: 'ocmt', nodeId: hostname(), localDir: '/var/lib/ocmt' });
- * const manager = new TenantManager({ ...redis, leaseWaitMs: 5_000 });
+ * const manager = new TenantManager(redis);
  * ```
+ *
+ * A host that forwards sessions to the owner node (the gateway's fleet port) leaves the manager's
+ * `leaseWaitMs` at 0: a non-owner then learns the owner at once (`LEASE_HELD`) and forwards, where
+ * waiting would only delay every forwarded connect by the wait. Only a host without forwarding
+ * gains from waiting for another node to let a tenant go.
  */
 export function createRedisAdapter(options: RedisAdapterOptions): RedisAdapter {
   const owned = options.connection === undefined;
@@ -65,10 +83,19 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisAdapter {
   const shared = { connection, prefix: options.prefix, ...(options.logger ? { logger: options.logger } : {}) };
   const resync = options.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: options.resyncIntervalMs };
   const stores: Array<{ close(): Promise<void> }> = [];
+  const outbox =
+    options.outboxDir === undefined
+      ? undefined
+      : createAnnouncementOutbox({
+          dir: options.outboxDir,
+          connection,
+          logger: options.logger ?? createLogger({ tag: 'openclaw-mt:redis' }),
+        });
+  if (outbox) stores.push(outbox);
   try {
-    const tokens = createRedisTokenStore({ ...shared, ...resync });
+    const tokens = createRedisTokenStore({ ...shared, ...resync, ...(outbox ? { outbox } : {}) });
     stores.push(tokens);
-    const configs = createRedisConfigSource({ ...shared, ...resync });
+    const configs = createRedisConfigSource({ ...shared, ...resync, ...(outbox ? { outbox } : {}) });
     stores.push(configs);
     const workspaces = createRedisWorkspaceStore({
       ...shared,
@@ -82,6 +109,8 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisAdapter {
       nodeId: options.nodeId,
       ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
       ...(options.renewIntervalMs === undefined ? {} : { renewIntervalMs: options.renewIntervalMs }),
+      ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+      ...(options.nodeTtlMs === undefined ? {} : { nodeTtlMs: options.nodeTtlMs }),
     });
     stores.push(coordinator);
     const audit = createRedisAuditLog(shared);
@@ -102,6 +131,7 @@ export function createRedisAdapter(options: RedisAdapterOptions): RedisAdapter {
         closing ??= (async () => {
           // Write back while the leases are still held, then hand the leases back, then the rest.
           for (const store of [workspaces, coordinator, configs, tokens, audit]) await store.close().catch(() => undefined);
+          await outbox?.close();
           if (owned) await connection.close();
         })();
         return closing;

@@ -1,16 +1,17 @@
 import {
   MultiTenantError,
-  assertConfigEntry,
-  assertTenantConfig,
-  assertTenantId,
   createLogger,
-  parseSequenceCursor,
   type ConfigSource,
+  type TenantConfig,
   type TenantConfigEntry,
   type TenantStatus,
 } from '@openclaw-mt/core';
+import { assertConfigEntry, assertTenantConfig, assertTenantId } from '@openclaw-mt/core/contracts';
+import { type AnnouncementOutbox, isUnreachable, queuedError } from './announcement-outbox.js';
 import { backendError } from './backend-error.js';
-import { createFeedFollower, type ChangeFeed } from './feed-follower.js';
+import { combineFollowers, createFeedFollower, shardOutageReporter, type ChangeFeed } from './feed-follower.js';
+import { announcementConcerns, FEED_SHARDS, shardOfTenant } from './feed-shards.js';
+import { encodeShardCursor, parseShardCursor } from './shard-cursor.js';
 import { fieldsOf } from './reply.js';
 import { scanTenants } from './scan-tenants.js';
 import { BUMP_CONFIG_FEED, PUT_CONFIG, READ_CONFIG_FEED, REMOVE_CONFIG, SET_CONFIG, UNLIST_CONFIG } from './scripts/config-scripts.js';
@@ -29,6 +30,8 @@ export interface RedisConfigSourceOptions extends RedisStoreOptions {
   now?: () => number;
   /** Watchers re-read the change feed this often even without announcements (0 disables). Default 5 s. */
   resyncIntervalMs?: number;
+  /** Where suspensions and announcements wait while Redis is unreachable (see `createRedisAdapter`'s `outboxDir`). */
+  outbox?: AnnouncementOutbox;
 }
 
 const STATUSES = new Set<TenantStatus>(['active', 'suspended', 'deleted']);
@@ -65,6 +68,7 @@ export function createRedisConfigSource(options: RedisConfigSourceOptions): Redi
   const now = options.now ?? Date.now;
   const resyncIntervalMs = integerOption(options.resyncIntervalMs, 5_000, 'resyncIntervalMs');
   const logger = options.logger ?? createLogger({ tag: 'openclaw-mt:redis' });
+  const outbox = options.outbox;
   let closed = false;
 
   function live(): void {
@@ -75,47 +79,113 @@ export function createRedisConfigSource(options: RedisConfigSourceOptions): Redi
     return parseEntry(tenantId, await connection.send(keys.config(tenantId), ['HGETALL', keys.config(tenantId)]));
   }
 
+  /** Announces a stored change; while its feed shard is unreachable, queues the announcement instead. */
   async function publish(tenantId: string): Promise<void> {
-    // Stored before announced: a reader that sees the sequence number also sees the change.
-    await connection.run(BUMP_CONFIG_FEED, [keys.configSeq, keys.configFeed], [tenantId, keys.configChannel]);
+    try {
+      await appendToFeed(tenantId);
+    } catch (error) {
+      if (outbox === undefined || !isUnreachable(error)) throw error;
+      await outbox.enqueue({ kind: 'config.announce', tenantId });
+      logger.warn(`A config change of ${tenantId} is stored; its announcement to other nodes is queued in ${outbox.dir}.`);
+    }
   }
 
-  async function readFeed(after: number, limit: number): Promise<{ head: number; page: Array<[string, number]> }> {
-    const reply = await connection.run<string[]>(READ_CONFIG_FEED, [keys.configSeq, keys.configFeed], [String(after), String(limit)]);
+  async function appendToFeed(tenantId: string): Promise<void> {
+    const shard = shardOfTenant(tenantId);
+    // Stored before announced: a reader that sees the sequence number also sees the change.
+    await connection.run(BUMP_CONFIG_FEED, [keys.configSeq(shard), keys.configFeed(shard)], [tenantId, keys.configChannel, String(shard)]);
+  }
+
+  /** One page of one shard of the feed (tenant, sequence pairs after `after`) and that shard's head. */
+  async function readShard(shard: number, after: number, limit: number): Promise<{ head: number; page: Array<[string, number]> }> {
+    const reply = await connection.run<string[]>(
+      READ_CONFIG_FEED,
+      [keys.configSeq(shard), keys.configFeed(shard)],
+      [String(after), String(limit)],
+    );
     const page: Array<[string, number]> = [];
     for (let i = 1; i + 1 < reply.length; i += 2) page.push([String(reply[i]), Number(reply[i + 1])]);
     return { head: Number(reply[0]), page };
   }
 
+  async function entriesOf(tenantIds: string[]): Promise<TenantConfigEntry[]> {
+    const found = await Promise.all(tenantIds.map((tenantId) => get(tenantId)));
+    return found.filter((entry): entry is TenantConfigEntry => entry !== undefined);
+  }
+
   async function changes(cursor?: string, limit = 500): Promise<{ entries: TenantConfigEntry[]; cursor: string; hasMore: boolean }> {
-    const after = parseSequenceCursor(cursor);
+    const after = parseShardCursor(cursor);
     if (!Number.isSafeInteger(limit)) throw new MultiTenantError('BAD_REQUEST', 'limit must be an integer.');
     live();
     const size = Math.max(1, Math.min(limit, 10_000));
-    const { page } = await readFeed(after, size + 1);
-    const taken = page.slice(0, size);
-    const found = await Promise.all(taken.map(([tenantId]) => get(tenantId)));
-    const entries = found.filter((entry): entry is TenantConfigEntry => entry !== undefined);
-    const last = taken.at(-1)?.[1] ?? after;
-    return { entries, cursor: String(last), hasMore: page.length > size };
+    const pages = await Promise.all(after.map((from, shard) => readShard(shard, from, size + 1)));
+    // Sequences are microsecond timestamps (strictly increasing per shard), so merging by them lists
+    // changes in the order they were made; each shard's part of the page is a prefix of that shard.
+    const merged = pages.flatMap(({ page }, shard) => page.map(([tenantId, seq]) => ({ tenantId, seq, shard })));
+    merged.sort((x, y) => x.seq - y.seq);
+    const taken = merged.slice(0, size);
+    const next = [...after];
+    for (const { seq, shard } of taken) next[shard] = Math.max(next[shard]!, seq);
+    return {
+      entries: await entriesOf(taken.map(({ tenantId }) => tenantId)),
+      cursor: encodeShardCursor(next),
+      hasMore: merged.length > size,
+    };
   }
 
-  const feed: ChangeFeed<number, TenantConfigEntry> = {
-    channel: keys.configChannel,
-    async head() {
-      return (await readFeed(Number.MAX_SAFE_INTEGER, 1)).head;
-    },
-    async read(cursor) {
-      const { head } = await readFeed(Number.MAX_SAFE_INTEGER, 1);
-      // The sequence went backwards (Redis lost its data): replay everything rather than nothing.
-      const from = head < cursor ? 0 : cursor;
-      const page = await changes(String(from), 500);
-      return { events: page.entries, cursor: Number(page.cursor), hasMore: page.hasMore };
-    },
-  };
-  const follower = createFeedFollower(connection, feed, {
-    resyncIntervalMs,
-    onError: (error) => logger.warn('Replaying config changes from Redis failed; retrying.', error instanceof Error ? error.message : String(error)),
+  function shardFeed(shard: number): ChangeFeed<number, TenantConfigEntry> {
+    return {
+      channel: keys.configChannel,
+      start: 0,
+      concerns: (message) => announcementConcerns(message, shard),
+      async head() {
+        return (await readShard(shard, Number.MAX_SAFE_INTEGER, 1)).head;
+      },
+      async read(cursor) {
+        let { head, page } = await readShard(shard, cursor, 501);
+        // The sequence went backwards (Redis lost its data): replay everything rather than nothing.
+        if (head < cursor) ({ head, page } = await readShard(shard, 0, 501));
+        const taken = page.slice(0, 500);
+        const events = await entriesOf(taken.map(([tenantId]) => tenantId));
+        return { events, cursor: taken.at(-1)?.[1] ?? Math.min(cursor, head), hasMore: page.length > 500 };
+      },
+    };
+  }
+  const outage = shardOutageReporter((error) =>
+    logger.warn('Replaying config changes from Redis failed; retrying.', error instanceof Error ? error.message : String(error)),
+  );
+  const follower = combineFollowers(
+    Array.from({ length: FEED_SHARDS }, (_, shard) =>
+      createFeedFollower(connection, shardFeed(shard), { resyncIntervalMs, ...outage(shard) }),
+    ),
+  );
+
+  function storeConfig(
+    tenantId: string,
+    ifVersion: number | undefined,
+    config: TenantConfig | undefined,
+    status: TenantStatus | undefined,
+  ): Promise<unknown[]> {
+    return connection.run<unknown[]>(
+      SET_CONFIG,
+      [keys.config(tenantId), keys.configVersion(tenantId)],
+      [
+        ifVersion === undefined ? '' : String(ifVersion),
+        config === undefined ? '0' : '1',
+        config === undefined ? '' : JSON.stringify(config),
+        status ?? '',
+        String(now()),
+      ],
+    );
+  }
+
+  outbox?.handle('config.status', async (entry) => {
+    if (entry.kind !== 'config.status') return;
+    await storeConfig(entry.tenantId, undefined, undefined, entry.status);
+    await appendToFeed(entry.tenantId);
+  });
+  outbox?.handle('config.announce', async (entry) => {
+    if (entry.kind === 'config.announce') await appendToFeed(entry.tenantId);
   });
 
   return {
@@ -138,17 +208,17 @@ export function createRedisConfigSource(options: RedisConfigSourceOptions): Redi
         throw new MultiTenantError('BAD_REQUEST', 'ifVersion must be a non-negative integer.');
       }
       live();
-      const reply = await connection.run<unknown[]>(
-        SET_CONFIG,
-        [keys.config(tenantId), keys.configVersion(tenantId)],
-        [
-          ifVersion === undefined ? '' : String(ifVersion),
-          config === undefined ? '0' : '1',
-          config === undefined ? '' : JSON.stringify(config),
-          update.status ?? '',
-          String(now()),
-        ],
-      );
+      let reply: unknown[];
+      try {
+        reply = await storeConfig(tenantId, ifVersion, config, update.status);
+      } catch (error) {
+        // A status change (suspend, resume, delete) closes sockets on other nodes: it must not be lost
+        // to an outage. Config edits and compare-and-set stay the caller's to retry.
+        const statusOnly = config === undefined && ifVersion === undefined && update.status !== undefined;
+        if (outbox === undefined || !statusOnly || !isUnreachable(error)) throw error;
+        await outbox.enqueue({ kind: 'config.status', tenantId, status: update.status! });
+        throw queuedError(`status change of ${tenantId} to ${update.status}`, outbox.dir, error);
+      }
       if (reply[0] === 'CONFLICT') {
         throw new MultiTenantError('CONFLICT', `Config of ${tenantId} changed (now version ${String(reply[1])}); re-read and retry.`, {
           details: { tenantId, version: Number(reply[1]) },
@@ -182,7 +252,7 @@ export function createRedisConfigSource(options: RedisConfigSourceOptions): Redi
       assertTenantId(tenantId);
       live();
       const existed = await connection.run<number>(REMOVE_CONFIG, [keys.config(tenantId)]);
-      await connection.run(UNLIST_CONFIG, [keys.configFeed], [tenantId]);
+      await connection.run(UNLIST_CONFIG, [keys.configFeed(shardOfTenant(tenantId))], [tenantId]);
       return existed === 1;
     },
     changes,

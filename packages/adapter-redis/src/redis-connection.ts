@@ -10,13 +10,18 @@ import {
   type RedisClusterType,
 } from '@redis/client';
 import { MultiTenantError } from '@openclaw-mt/core';
+import { createBackoff } from '@openclaw-mt/core/helpers';
 import { backendError } from './backend-error.js';
 import type { LuaScript } from './lua-script.js';
 
 // `any`: node-redis clients are generic over modules, functions, scripts, RESP version and type mapping.
+// Their constraint types (RedisModules, RedisScripts, TypeMapping...) do not fit: the client type is
+// invariant in them, so a client with scripts or a type mapping would no longer be accepted.
 /** Any node-redis client, whatever its modules, scripts or RESP version. */
+// biome-ignore lint/suspicious/noExplicitAny: node-redis client types are invariant in their generics; only `any` accepts every client.
 export type AnyRedisClient = RedisClientType<any, any, any, any, any>;
 /** Any node-redis Cluster client. */
+// biome-ignore lint/suspicious/noExplicitAny: node-redis cluster types are invariant in their generics; only `any` accepts every cluster.
 export type AnyRedisCluster = RedisClusterType<any, any, any, any, any>;
 
 /** Where the adapter finds Redis: exactly one of `url`, `cluster` or `client`. */
@@ -41,8 +46,10 @@ const STRINGS = {};
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer };
 
 /** Capped exponential backoff with full jitter, so a fleet does not reconnect in lockstep. */
+const reconnectDelay = createBackoff({ initialMs: 50, maxMs: 2_000, minMs: 20 });
+
 function reconnectStrategy(retries: number): number {
-  return Math.floor(Math.random() * Math.min(2_000, 50 * 2 ** Math.min(retries, 10))) + 20;
+  return reconnectDelay(retries + 1);
 }
 
 function isCluster(client: Client): client is AnyRedisCluster {
@@ -84,8 +91,10 @@ export class RedisConnection {
   readonly #timeoutMs: number;
   readonly #events = new EventEmitter();
   #connecting: Promise<void> | undefined;
-  #subscriber: Promise<Client> | undefined;
-  #subscriberClientInstance: Client | undefined;
+  #waitingOn: Promise<void> | undefined;
+  #waitUntil = 0;
+  #subscribers: Promise<AnyRedisClient[] | Client[]> | undefined;
+  #subscriberClients: Array<AnyRedisClient | Client> = [];
   #refs = 0;
   readonly #closeWhenUnused: boolean;
   #closed = false;
@@ -146,7 +155,12 @@ export class RedisConnection {
   }
 
   /** Runs a Lua script by SHA, loading it on a `NOSCRIPT` miss. Every key must share one hash slot. */
-  async run<T = Reply>(script: LuaScript, keys: readonly string[], args: readonly RedisArgument[] = [], options: { buffers?: boolean } = {}): Promise<T> {
+  async run<T = Reply>(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly RedisArgument[] = [],
+    options: { buffers?: boolean } = {},
+  ): Promise<T> {
     const tail = [String(keys.length), ...keys, ...args];
     const buffers = options.buffers === true;
     try {
@@ -194,19 +208,25 @@ export class RedisConnection {
    * Returns the unsubscribe function. Pub/sub is at-most-once: pair it with {@link onReconnect}.
    */
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
-    let subscriber: Client;
+    let subscribers: Array<AnyRedisClient | Client>;
     const onMessage = (message: string | Buffer): void => listener(String(message));
     try {
-      subscriber = await this.#subscriberClient();
-      await subscriber.subscribe(channel, onMessage);
+      subscribers = await this.#subscriberClientsReady();
+      // On a Cluster every master relays every message: a subscription that holds on any one is enough,
+      // and those on a master that is down take effect when it returns.
+      const subscribed = subscribers.map((subscriber) => subscriber.subscribe(channel, onMessage));
+      for (const attempt of subscribed) attempt.catch(() => undefined);
+      await Promise.any(subscribed);
     } catch (error) {
-      throw backendError(error, 'subscribe');
+      throw backendError(error instanceof AggregateError ? error.errors[0] : error, 'subscribe');
     }
     return async () => {
-      try {
-        if (subscriber.isOpen) await subscriber.unsubscribe(channel, onMessage);
-      } catch {
-        // The subscription dies with the connection anyway.
+      for (const subscriber of subscribers) {
+        try {
+          if (subscriber.isReady) await subscriber.unsubscribe(channel, onMessage);
+        } catch {
+          // The subscription dies with the connection anyway.
+        }
       }
     };
   }
@@ -229,8 +249,8 @@ export class RedisConnection {
   async #shutdown(): Promise<void> {
     this.#closed = true;
     this.#events.removeAllListeners();
-    // Not awaiting #subscriber: during an outage its connect never settles.
-    if (this.#subscriberClientInstance) await closeClient(this.#subscriberClientInstance);
+    // Not awaiting #subscribers: during an outage their connect never settles.
+    await Promise.all(this.#subscriberClients.map((client) => closeClient(client as Client)));
     if (this.#owned) await closeClient(this.#client);
     else {
       this.#client.off('error', this.#onError);
@@ -259,9 +279,18 @@ export class RedisConnection {
       // Open but not ready: node-redis is reconnecting. Fail fast rather than queue behind an outage.
       throw new MultiTenantError('BACKEND_UNAVAILABLE', 'Redis is reconnecting; try again shortly.', { retryAfterMs: 1_000 });
     }
+    // Every command waiting on one connection attempt shares one deadline: during an outage a second
+    // command fails when the first does, instead of waiting a full timeout of its own.
+    if (this.#waitingOn !== pending) {
+      this.#waitingOn = pending;
+      this.#waitUntil = Date.now() + this.#timeoutMs;
+    }
+    const remaining = this.#waitUntil - Date.now();
+    if (remaining <= 0)
+      throw new MultiTenantError('BACKEND_UNAVAILABLE', 'Redis is not reachable; try again shortly.', { retryAfterMs: 1_000 });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no connection within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      timer = setTimeout(() => reject(new Error(`no connection within ${this.#timeoutMs} ms`)), remaining);
     });
     try {
       await Promise.race([pending, timeout]);
@@ -278,27 +307,63 @@ export class RedisConnection {
     return client.sendCommand(args as RedisArgument[], options);
   }
 
-  #subscriberClient(): Promise<Client> {
+  /**
+   * The subscriber connections, created on first use: a duplicate of a single server's client, or on a
+   * Cluster one plain connection per master. Cluster pub/sub reaches every node, so subscribing on
+   * each master means losing one master does not silence announcements (one cluster-mode subscriber
+   * would sit on a single node and stay there while that node is down).
+   */
+  #subscriberClientsReady(): Promise<Array<AnyRedisClient | Client>> {
     if (this.#closed) return Promise.reject(new MultiTenantError('CLOSED', 'The Redis connection is closed.'));
-    this.#subscriber ??= (async () => {
-      await this.#connected();
-      const subscriber = (
-        isCluster(this.#client) ? this.#client.duplicate({ minimizeConnections: true }) : this.#client.duplicate()
-      ) as Client;
-      this.#subscriberClientInstance = subscriber;
-      subscriber.on('error', this.#onError);
-      // node-redis resubscribes before it reports ready, so a replay started here misses nothing.
-      subscriber.on(isCluster(subscriber) ? 'node-ready' : 'ready', this.#onReady);
-      await subscriber.connect();
-      return subscriber;
+    this.#subscribers ??= (async () => {
+      const client = await this.#connected();
+      const duplicates: Array<AnyRedisClient | Client> = isCluster(client)
+        ? (
+            await Promise.all(
+              client.masters.map((master) =>
+                withTimeout(client.nodeClient(master), this.#timeoutMs).then(
+                  (node) => node.duplicate() as AnyRedisClient,
+                  () => undefined,
+                ),
+              ),
+            )
+          ).filter((node): node is AnyRedisClient => node !== undefined)
+        : [client.duplicate() as Client];
+      if (duplicates.length === 0) throw new MultiTenantError('BACKEND_UNAVAILABLE', 'No Redis master answered.', { retryAfterMs: 1_000 });
+      this.#subscriberClients = duplicates;
+      const connects = duplicates.map((subscriber) => {
+        subscriber.on('error', this.#onError);
+        // node-redis resubscribes before it reports ready, so a replay started here misses nothing.
+        subscriber.on('ready', this.#onReady);
+        return subscriber.connect();
+      });
+      for (const connect of connects) connect.catch(() => undefined);
+      // One live subscriber is enough to start; the others connect (and subscribe) when they can.
+      await withTimeout(Promise.any(connects), this.#timeoutMs);
+      return duplicates;
     })();
-    this.#subscriber.catch(() => {
-      this.#subscriber = undefined;
-      const failed = this.#subscriberClientInstance;
-      this.#subscriberClientInstance = undefined;
-      if (failed) void closeClient(failed);
+    this.#subscribers.catch(() => {
+      this.#subscribers = undefined;
+      const failed = this.#subscriberClients;
+      this.#subscriberClients = [];
+      for (const client of failed) void closeClient(client as Client);
     });
-    return this.#subscriber;
+    return this.#subscribers;
+  }
+}
+
+/** `promise`, or a rejection once `ms` pass without it settling. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,15 +1,9 @@
-import {
-  MultiTenantError,
-  assertTenantId,
-  assertTokenHash,
-  assertTokenRecord,
-  createLogger,
-  type TokenChange,
-  type TokenRecord,
-  type TokenStore,
-} from '@openclaw-mt/core';
+import { MultiTenantError, createLogger, type TokenChange, type TokenRecord, type TokenStore } from '@openclaw-mt/core';
+import { assertTenantId, assertTokenHash, assertTokenRecord } from '@openclaw-mt/core/contracts';
+import { type AnnouncementOutbox, isUnreachable, queuedError } from './announcement-outbox.js';
 import { backendError } from './backend-error.js';
-import { createFeedFollower, type ChangeFeed } from './feed-follower.js';
+import { announcementConcerns, FEED_SHARDS, shardOfTenant } from './feed-shards.js';
+import { combineFollowers, createFeedFollower, shardOutageReporter, type ChangeFeed } from './feed-follower.js';
 import { fieldsOf } from './reply.js';
 import { scanTenants } from './scan-tenants.js';
 import { APPEND_TOKEN_EVENTS, CREATE_TOKEN, LIST_TOKEN_INDEX, REVOKE_TOKEN, ROTATE_TOKEN } from './scripts/token-scripts.js';
@@ -33,6 +27,8 @@ export interface RedisTokenStoreOptions extends RedisStoreOptions {
   eventHistory?: number;
   /** Watchers re-read the event stream this often even without announcements (0 disables). Default 5 s. */
   resyncIntervalMs?: number;
+  /** Where revocations and their announcements wait while Redis is unreachable (see `createRedisAdapter`'s `outboxDir`). */
+  outbox?: AnnouncementOutbox;
 }
 
 const STATUSES = new Set(['active', 'revoked', 'expired']);
@@ -54,7 +50,12 @@ function fromFields(tokenHash: string, reply: unknown): TokenRecord | undefined 
   const tenantId = fields.get('tenantId');
   const status = fields.get('status');
   if (tenantId === undefined || status === undefined || !STATUSES.has(status)) return undefined;
-  const record: TokenRecord = { tokenHash, tenantId, status: status as TokenRecord['status'], createdAt: Number(fields.get('createdAt') ?? 0) };
+  const record: TokenRecord = {
+    tokenHash,
+    tenantId,
+    status: status as TokenRecord['status'],
+    createdAt: Number(fields.get('createdAt') ?? 0),
+  };
   const expiresAt = fields.get('expiresAt');
   if (expiresAt !== undefined) record.expiresAt = Number(expiresAt);
   const label = fields.get('label');
@@ -90,33 +91,42 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   const history = integerOption(options.eventHistory, 10_000, 'eventHistory', 1);
   const resyncIntervalMs = integerOption(options.resyncIntervalMs, 5_000, 'resyncIntervalMs');
   const logger = options.logger ?? createLogger({ tag: 'openclaw-mt:redis' });
+  const outbox = options.outbox;
   let closed = false;
 
-  const feed: ChangeFeed<string, TokenChange> = {
-    channel: keys.tokenChannel,
-    async head() {
-      const last = await connection.send<Array<[string, unknown]>>(keys.tokenEvents, ['XREVRANGE', keys.tokenEvents, '+', '-', 'COUNT', '1']);
-      return last[0]?.[0] ?? '0-0';
-    },
-    async read(cursor) {
-      const head = await feed.head();
-      // The stream went backwards (Redis lost its data): start over rather than wait for ids to catch up.
-      const from = compareIds(head, cursor) < 0 ? '0-0' : cursor;
-      const entries = await connection.send<Array<[string, string[]]>>(keys.tokenEvents, ['XRANGE', keys.tokenEvents, `(${from}`, '+', 'COUNT', '500']);
-      const events: TokenChange[] = [];
-      for (const [, raw] of entries) {
-        const fields = fieldsOf(raw);
-        const type = fields.get('type');
-        if (type !== 'created' && type !== 'revoked' && type !== 'rotated') continue;
-        events.push({ type, tokenHash: fields.get('hash') ?? '', tenantId: fields.get('tenant') ?? '' });
-      }
-      return { events, cursor: entries.at(-1)?.[0] ?? from, hasMore: entries.length === 500 };
-    },
-  };
-  const follower = createFeedFollower(connection, feed, {
-    resyncIntervalMs,
-    onError: (error) => logger.warn('Replaying token changes from Redis failed; retrying.', errorText(error)),
-  });
+  function shardFeed(shard: number): ChangeFeed<string, TokenChange> {
+    const key = keys.tokenEvents(shard);
+    const feed: ChangeFeed<string, TokenChange> = {
+      channel: keys.tokenChannel,
+      start: '0-0',
+      concerns: (message) => announcementConcerns(message, shard),
+      async head() {
+        const last = await connection.send<Array<[string, unknown]>>(key, ['XREVRANGE', key, '+', '-', 'COUNT', '1']);
+        return last[0]?.[0] ?? '0-0';
+      },
+      async read(cursor) {
+        const head = await feed.head();
+        // The stream went backwards (Redis lost its data): start over rather than wait for ids to catch up.
+        const from = compareIds(head, cursor) < 0 ? '0-0' : cursor;
+        const entries = await connection.send<Array<[string, string[]]>>(key, ['XRANGE', key, `(${from}`, '+', 'COUNT', '500']);
+        const events: TokenChange[] = [];
+        for (const [, raw] of entries) {
+          const fields = fieldsOf(raw);
+          const type = fields.get('type');
+          if (type !== 'created' && type !== 'revoked' && type !== 'rotated') continue;
+          events.push({ type, tokenHash: fields.get('hash') ?? '', tenantId: fields.get('tenant') ?? '' });
+        }
+        return { events, cursor: entries.at(-1)?.[0] ?? from, hasMore: entries.length === 500 };
+      },
+    };
+    return feed;
+  }
+  const outage = shardOutageReporter((error) => logger.warn('Replaying token changes from Redis failed; retrying.', errorText(error)));
+  const follower = combineFollowers(
+    Array.from({ length: FEED_SHARDS }, (_, shard) =>
+      createFeedFollower(connection, shardFeed(shard), { resyncIntervalMs, ...outage(shard) }),
+    ),
+  );
 
   function live(): void {
     if (closed) throw new MultiTenantError('CLOSED', 'The Redis token store is closed.');
@@ -126,10 +136,18 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     return expiresAt === undefined ? '' : String(expiresAt + retentionMs);
   }
 
+  /** Appends the changes to their tenant's feed shard (one tenant's changes stay in order there) and announces them. */
   async function announce(changes: TokenChange[]): Promise<void> {
-    const args = [String(history), keys.tokenChannel];
-    for (const change of changes) args.push(change.type, change.tokenHash, change.tenantId);
-    await connection.run(APPEND_TOKEN_EVENTS, [keys.tokenEvents], args);
+    const byShard = new Map<number, TokenChange[]>();
+    for (const change of changes) {
+      const shard = shardOfTenant(change.tenantId);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), change]);
+    }
+    for (const [shard, group] of byShard) {
+      const args = [String(history), keys.tokenChannel, String(shard)];
+      for (const change of group) args.push(change.type, change.tokenHash, change.tenantId);
+      await connection.run(APPEND_TOKEN_EVENTS, [keys.tokenEvents(shard)], args);
+    }
   }
 
   /** Announcements of creations only clear negative caches (short-lived): losing one is logged, not fatal. */
@@ -142,18 +160,37 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   }
 
   async function index(record: TokenRecord): Promise<void> {
-    await connection.send(keys.tenantTokens(record.tenantId), ['ZADD', keys.tenantTokens(record.tenantId), 'NX', String(Date.now()), record.tokenHash]);
+    await connection.send(keys.tenantTokens(record.tenantId), [
+      'ZADD',
+      keys.tenantTokens(record.tenantId),
+      'NX',
+      String(Date.now()),
+      record.tokenHash,
+    ]);
   }
 
   async function store(record: TokenRecord): Promise<void> {
     await index(record);
-    const stored = await connection.run<number>(CREATE_TOKEN, [keys.tokenRecord(record.tokenHash)], [redisExpiry(record.expiresAt), ...toFields(record)]);
+    const stored = await connection.run<number>(
+      CREATE_TOKEN,
+      [keys.tokenRecord(record.tokenHash)],
+      [redisExpiry(record.expiresAt), ...toFields(record)],
+    );
     if (stored !== 1) throw new MultiTenantError('CONFLICT', 'A token with this hash already exists.');
   }
 
   async function read(tokenHash: string): Promise<TokenRecord | undefined> {
     return fromFields(tokenHash, await connection.send(keys.tokenRecord(tokenHash), ['HGETALL', keys.tokenRecord(tokenHash)]));
   }
+
+  outbox?.handle('token.revoke', async (entry) => {
+    if (entry.kind !== 'token.revoke') return;
+    const record = fromFields(entry.tokenHash, await connection.run(REVOKE_TOKEN, [keys.tokenRecord(entry.tokenHash)]));
+    if (record !== undefined) await announce([{ type: 'revoked', tokenHash: entry.tokenHash, tenantId: record.tenantId }]);
+  });
+  outbox?.handle('token.announce', async (entry) => {
+    if (entry.kind === 'token.announce') await announce(entry.changes);
+  });
 
   return {
     name: 'redis',
@@ -172,11 +209,26 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     async revoke(tokenHash) {
       assertTokenHash(tokenHash);
       live();
-      const record = fromFields(tokenHash, await connection.run(REVOKE_TOKEN, [keys.tokenRecord(tokenHash)]));
-      if (record === undefined) return undefined;
+      let reply: unknown;
       try {
-        await announce([{ type: 'revoked', tokenHash, tenantId: record.tenantId }]);
+        reply = await connection.run(REVOKE_TOKEN, [keys.tokenRecord(tokenHash)]);
       } catch (error) {
+        if (outbox === undefined || !isUnreachable(error)) throw error;
+        await outbox.enqueue({ kind: 'token.revoke', tokenHash });
+        throw queuedError('revocation', outbox.dir, error);
+      }
+      const record = fromFields(tokenHash, reply);
+      if (record === undefined) return undefined;
+      const changes: TokenChange[] = [{ type: 'revoked', tokenHash, tenantId: record.tenantId }];
+      try {
+        await announce(changes);
+      } catch (error) {
+        if (outbox !== undefined && isUnreachable(error)) {
+          // Stored; other nodes hear of it when the feed shard answers again. Every lookup already sees it.
+          await outbox.enqueue({ kind: 'token.announce', changes });
+          logger.warn(`A revocation is stored; its announcement to other nodes is queued in ${outbox.dir}.`);
+          return record;
+        }
         // Stored but unannounced: other nodes would trust their caches until they expire. Say so;
         // revoking again is safe and announces again.
         throw backendError(error, 'announce the revocation (it is stored; revoke again to announce it)');
@@ -186,7 +238,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     async rotate(tokenHash, successor, graceUntil) {
       assertTokenHash(tokenHash);
       const next = assertTokenRecord(successor);
-      if (!Number.isSafeInteger(graceUntil) || graceUntil < 0) throw new MultiTenantError('BAD_REQUEST', 'graceUntil must be epoch milliseconds.');
+      if (!Number.isSafeInteger(graceUntil) || graceUntil < 0)
+        throw new MultiTenantError('BAD_REQUEST', 'graceUntil must be epoch milliseconds.');
       live();
       const old = await read(tokenHash);
       if (old === undefined) throw new MultiTenantError('NOT_FOUND', 'No token with this hash exists.');
@@ -195,7 +248,11 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       await store(next);
       let reply: unknown[];
       try {
-        reply = await connection.run<unknown[]>(ROTATE_TOKEN, [keys.tokenRecord(tokenHash)], [old.tenantId, next.tokenHash, String(graceUntil), String(retentionMs)]);
+        reply = await connection.run<unknown[]>(
+          ROTATE_TOKEN,
+          [keys.tokenRecord(tokenHash)],
+          [old.tenantId, next.tokenHash, String(graceUntil), String(retentionMs)],
+        );
       } catch (error) {
         await connection.send(keys.tokenRecord(next.tokenHash), ['DEL', keys.tokenRecord(next.tokenHash)]).catch(() => undefined);
         throw error;
@@ -204,7 +261,10 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
         // Revoked (or gone) between the read and the script: take the successor back.
         await connection.send(keys.tokenRecord(next.tokenHash), ['DEL', keys.tokenRecord(next.tokenHash)]);
         const code = reply[0] === 'NOT_FOUND' ? 'NOT_FOUND' : reply[0] === 'BAD_REQUEST' ? 'BAD_REQUEST' : 'TOKEN_REVOKED';
-        throw new MultiTenantError(code, code === 'NOT_FOUND' ? 'No token with this hash exists.' : 'The token changed during rotation and cannot be rotated.');
+        throw new MultiTenantError(
+          code,
+          code === 'NOT_FOUND' ? 'No token with this hash exists.' : 'The token changed during rotation and cannot be rotated.',
+        );
       }
       await announceQuietly([
         { type: 'created', tokenHash: next.tokenHash, tenantId: next.tenantId },

@@ -2,22 +2,24 @@ import { mkdir, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   MultiTenantError,
-  assertTenantId,
-  assertWithinLimits,
-  assertWorkspacePath,
-  defaultWorkspaceTemplate,
   isMultiTenantError,
-  isUnderPrefix,
-  resolveWorkspaceLimits,
-  tenantDirName,
-  toBytes,
   type TenantClaim,
   type WorkspaceHandle,
   type WorkspaceLimits,
   type WorkspaceStore,
-  type WorkspaceTemplate,
 } from '@openclaw-mt/core';
-import { KeyedMutex } from './keyed-mutex.js';
+import {
+  assertTenantId,
+  assertWithinLimits,
+  assertWorkspacePath,
+  defaultWorkspaceTemplate,
+  isUnderPrefix,
+  resolveWorkspaceLimits,
+  tenantDirName,
+  toBytes,
+  type WorkspaceTemplate,
+} from '@openclaw-mt/core/contracts';
+import { KeyedMutex } from '@openclaw-mt/core/helpers';
 import { appendLocalFile, preparePath, readLocalFile, removeLocalFile, stageFile, writeLocalFile } from './local-files.js';
 import { RemoteWorkspace } from './remote-workspace.js';
 import { scanTenants } from './scan-tenants.js';

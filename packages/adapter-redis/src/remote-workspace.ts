@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { MultiTenantError, type WorkspaceFileInfo, type WorkspaceLimits } from '@openclaw-mt/core';
 import {
-  MultiTenantError,
   assertWithinLimits,
   syncWorkspaceTemplate,
   type WorkspaceTemplate,
   type TemplateManifest,
   type TemplateSyncIO,
-  type WorkspaceFileInfo,
-  type WorkspaceLimits,
-} from '@openclaw-mt/core';
+} from '@openclaw-mt/core/contracts';
 import type { RedisKeys } from './keys.js';
 import type { RedisConnection } from './redis-connection.js';
 import { fieldsOf, integerOf } from './reply.js';
@@ -50,19 +48,28 @@ export class RemoteWorkspace {
     const status = String(reply[0]);
     if (status === 'OK' || status === 'CREATED') return;
     if (status === 'LEASE_LOST') {
-      throw new MultiTenantError('LEASE_LOST', `${this.tenantId} was taken over by another node (fence ${String(reply[1])} > ${String(fence)}); this write was refused.`, {
-        details: { tenantId: this.tenantId, fence, currentFence: Number(reply[1]) },
-      });
+      throw new MultiTenantError(
+        'LEASE_LOST',
+        `${this.tenantId} was taken over by another node (fence ${String(reply[1])} > ${String(fence)}); this write was refused.`,
+        {
+          details: { tenantId: this.tenantId, fence, currentFence: Number(reply[1]) },
+        },
+      );
     }
-    if (status === 'NOT_FOUND') throw new MultiTenantError('NOT_FOUND', `The workspace of ${this.tenantId} was destroyed.`, { details: { tenantId: this.tenantId } });
+    if (status === 'NOT_FOUND')
+      throw new MultiTenantError('NOT_FOUND', `The workspace of ${this.tenantId} was destroyed.`, { details: { tenantId: this.tenantId } });
     if (status === 'LIMIT') {
       assertWithinLimits(this.limits, name, Number(reply[1]), Number(reply[2]), Number(reply[3]));
     }
     if (status === 'FILE_TOO_LARGE') assertWithinLimits(this.limits, String(reply[1]), Number(reply[2]), 0, 0);
     if (status === 'QUOTA_EXCEEDED') {
-      throw new MultiTenantError('QUOTA_EXCEEDED', `Writing back would leave the workspace with ${String(reply[2])} bytes, over its limit of ${this.limits.maxWorkspaceBytes}.`, {
-        details: { usage: Number(reply[1]), limit: this.limits.maxWorkspaceBytes },
-      });
+      throw new MultiTenantError(
+        'QUOTA_EXCEEDED',
+        `Writing back would leave the workspace with ${String(reply[2])} bytes, over its limit of ${this.limits.maxWorkspaceBytes}.`,
+        {
+          details: { usage: Number(reply[1]), limit: this.limits.maxWorkspaceBytes },
+        },
+      );
     }
     throw new MultiTenantError('INTERNAL', `Unexpected reply from a workspace script: ${status}.`);
   }
@@ -76,30 +83,30 @@ export class RemoteWorkspace {
 
   /** Replaces (`set`) or extends (`append`) a file; returns its new size. */
   async write(fence: number | undefined, mode: 'set' | 'append', name: string, data: Uint8Array): Promise<number> {
-    const reply = await this.connection.run<unknown[]>(WRITE_FILE, [...this.base, this.keys.workspaceFile(this.tenantId, name)], [
-      fenceArg(fence),
-      mode,
-      name,
-      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-      String(this.now()),
-      String(this.limits.maxFileBytes),
-      String(this.limits.maxWorkspaceBytes),
-    ]);
+    const reply = await this.connection.run<unknown[]>(
+      WRITE_FILE,
+      [...this.base, this.keys.workspaceFile(this.tenantId, name)],
+      [
+        fenceArg(fence),
+        mode,
+        name,
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        String(this.now()),
+        String(this.limits.maxFileBytes),
+        String(this.limits.maxWorkspaceBytes),
+      ],
+    );
     this.check(reply, fence, name);
     return integerOf(reply[1]);
   }
 
   /** Deletes a file; returns whether it existed. */
   async remove(fence: number | undefined, name: string): Promise<boolean> {
-    const reply = await this.connection.run<unknown[]>(WRITE_FILE, [...this.base, this.keys.workspaceFile(this.tenantId, name)], [
-      fenceArg(fence),
-      'delete',
-      name,
-      '',
-      String(this.now()),
-      String(this.limits.maxFileBytes),
-      String(this.limits.maxWorkspaceBytes),
-    ]);
+    const reply = await this.connection.run<unknown[]>(
+      WRITE_FILE,
+      [...this.base, this.keys.workspaceFile(this.tenantId, name)],
+      [fenceArg(fence), 'delete', name, '', String(this.now()), String(this.limits.maxFileBytes), String(this.limits.maxWorkspaceBytes)],
+    );
     this.check(reply, fence, name);
     return integerOf(reply[1]) === 1;
   }
@@ -111,7 +118,12 @@ export class RemoteWorkspace {
     const send = async (): Promise<void> => {
       if (batch.length === 0) return;
       const keys = [...this.base, ...batch.map((op) => this.keys.workspaceFile(this.tenantId, op.name))];
-      const args: Array<string | Buffer> = [fenceArg(fence), String(this.now()), String(this.limits.maxFileBytes), String(this.limits.maxWorkspaceBytes)];
+      const args: Array<string | Buffer> = [
+        fenceArg(fence),
+        String(this.now()),
+        String(this.limits.maxFileBytes),
+        String(this.limits.maxWorkspaceBytes),
+      ];
       for (const op of batch) {
         if (op.data === undefined) args.push('d', op.name, '');
         else args.push('w', op.name, Buffer.from(op.data.buffer, op.data.byteOffset, op.data.byteLength));
@@ -179,7 +191,11 @@ export class RemoteWorkspace {
     const deadline = Date.now() + TEMPLATE_LOCK_MS;
     while ((await this.connection.send(key, ['SET', key, token, 'NX', 'PX', String(TEMPLATE_LOCK_MS)])) === null) {
       if (Date.now() > deadline) {
-        throw new MultiTenantError('BACKEND_UNAVAILABLE', `Another node is updating the workspace of ${this.tenantId}; try again shortly.`, { retryAfterMs: 1_000 });
+        throw new MultiTenantError(
+          'BACKEND_UNAVAILABLE',
+          `Another node is updating the workspace of ${this.tenantId}; try again shortly.`,
+          { retryAfterMs: 1_000 },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -199,7 +215,9 @@ export class RemoteWorkspace {
         if (text === null || text === undefined) return undefined;
         try {
           const manifest = JSON.parse(text) as TemplateManifest;
-          return typeof manifest?.templateId === 'string' && typeof manifest.files === 'object' && manifest.files !== null ? manifest : undefined;
+          return typeof manifest?.templateId === 'string' && typeof manifest.files === 'object' && manifest.files !== null
+            ? manifest
+            : undefined;
         } catch {
           // A damaged manifest only means template files are compared afresh.
           return undefined;

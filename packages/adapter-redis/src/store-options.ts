@@ -30,7 +30,8 @@ export interface StoreBase {
 
 /** Validates the prefix and retains (or opens) the connection. */
 export function openStore(options: RedisStoreOptions): StoreBase {
-  if (options === null || typeof options !== 'object') throw new MultiTenantError('CONFIG_INVALID', 'Redis store options must be an object.');
+  if (options === null || typeof options !== 'object')
+    throw new MultiTenantError('CONFIG_INVALID', 'Redis store options must be an object.');
   const keys = new RedisKeys(options.prefix);
   const connection = options.connection ?? new RedisConnection(options, { closeWhenUnused: true });
   return { keys, connection, release: connection.retain() };

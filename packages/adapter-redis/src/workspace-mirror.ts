@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { WORKSPACE_DIRECTORIES, isMultiTenantError } from '@openclaw-mt/core';
+import { WORKSPACE_DIRECTORIES } from '@openclaw-mt/core/contracts';
+import { isMultiTenantError } from '@openclaw-mt/core';
 import { ensureDirectory, readLocalFile, removeTree, scanLocalFiles, statLocalFile, writeLocalFile } from './local-files.js';
 import type { RemoteWorkspace, WriteBackOp } from './remote-workspace.js';
 
@@ -73,7 +74,7 @@ export class WorkspaceMirror {
             await writeLocalFile(this.root, name, data);
           } catch (error) {
             // `a` and `a/b` cannot both be files on disk; the one that does not fit stays in Redis only.
-            if (isMultiTenantError(error, 'BAD_REQUEST')) return;
+            if (isMultiTenantError(error, 'PATH_INVALID')) return;
             throw error;
           }
           await this.stamp(name, digest(data));
@@ -87,7 +88,15 @@ export class WorkspaceMirror {
     const takenAt = Date.now();
     const stats = await statLocalFile(this.root, name);
     if (stats === undefined) this.#stamps.delete(name);
-    else this.#stamps.set(name, { size: stats.size, mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs, ino: stats.ino, digest: contentDigest, takenAt });
+    else
+      this.#stamps.set(name, {
+        size: stats.size,
+        mtimeNs: stats.mtimeNs,
+        ctimeNs: stats.ctimeNs,
+        ino: stats.ino,
+        digest: contentDigest,
+        takenAt,
+      });
   }
 
   /** Forgets a file (deleted on both sides). */

@@ -23,7 +23,12 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-redisConformance('redis (3-master cluster)', () => ({ cluster: cluster.urls }), () => leftovers, 'cluster');
+redisConformance(
+  'redis (3-master cluster)',
+  () => ({ cluster: cluster.urls }),
+  () => leftovers,
+  'cluster',
+);
 
 describe('on Redis Cluster', () => {
   test('all keys of a tenant share one slot (so its scripts run there), and tenants spread over slots', async () => {
@@ -121,7 +126,11 @@ describe('on Redis Cluster', () => {
       await adapter.tokens.create(record);
       expect(await adapter.tokens.get(record.tokenHash)).toEqual(record);
       await adapter.tokens.revoke(record.tokenHash);
-      await eventually(() => seen.some((change) => change.type === 'revoked'), 5_000, 'the revocation through the duplicated cluster subscriber');
+      await eventually(
+        () => seen.some((change) => change.type === 'revoked'),
+        5_000,
+        'the revocation through the duplicated cluster subscriber',
+      );
       unwatch();
     } finally {
       await adapter.close();

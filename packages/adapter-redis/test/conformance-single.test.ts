@@ -7,4 +7,9 @@ import { SHARED_REDIS_URL } from './support/redis-servers.js';
 const leftovers = new Leftovers({ url: SHARED_REDIS_URL });
 afterAll(() => leftovers.cleanup());
 
-redisConformance('redis (single server)', () => ({ url: SHARED_REDIS_URL }), () => leftovers, 'single');
+redisConformance(
+  'redis (single server)',
+  () => ({ url: SHARED_REDIS_URL }),
+  () => leftovers,
+  'single',
+);

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { isMultiTenantError, type EvictionReason } from '@openclaw-mt/core';
+import { isMultiTenantError, type EvictionReason, type TenantClaim } from '@openclaw-mt/core';
 import { eventually, rejectsWithCode } from '@openclaw-mt/core/testing';
 import { createRedisCoordinator, createRedisWorkspaceStore, RedisKeys } from '@openclaw-mt/adapter-redis';
 import { Leftovers } from './support/fixture.js';
@@ -62,12 +62,18 @@ describe('a fleet of two nodes on one Redis', () => {
   test('a suspension made through node A evicts the tenant on node B and refuses its tokens there', async () => {
     const prefix = leftovers.prefix(uniquePrefix('suspend'));
     const evicted: Array<{ tenantId: string; reason: EvictionReason }> = [];
-    const [a, b] = await twoNodes(prefix, (id) => (id === 'node-b' ? { hooks: { 'tenant:evicted': (event) => void evicted.push(event) } } : {}));
+    const [a, b] = await twoNodes(prefix, (id) =>
+      id === 'node-b' ? { hooks: { 'tenant:evicted': (event) => void evicted.push(event) } } : {},
+    );
     const { token } = await a.manager.tokens.create('globex');
     const lease = await b.manager.acquire((await b.manager.authenticate(token)).tenantId);
     lease.release();
     await a.manager.suspend('globex');
-    await eventually(() => evicted.some((event) => event.tenantId === 'globex' && event.reason === 'suspended'), 5_000, 'B to evict the suspended tenant');
+    await eventually(
+      () => evicted.some((event) => event.tenantId === 'globex' && event.reason === 'suspended'),
+      5_000,
+      'B to evict the suspended tenant',
+    );
     await rejectsWithCode(() => b.manager.authenticate(token), 'TENANT_SUSPENDED');
   });
 
@@ -120,7 +126,10 @@ describe('a fleet of two nodes on one Redis', () => {
     try {
       for (const tenantId of tenants) {
         const handle = await store.open(tenantId);
-        const lines = new TextDecoder().decode(await handle.read('sessions/log.jsonl')).trim().split('\n');
+        const lines = new TextDecoder()
+          .decode(await handle.read('sessions/log.jsonl'))
+          .trim()
+          .split('\n');
         expect(lines.length, tenantId).toBe(20);
         expect(new Set(lines).size).toBe(20);
         await handle.close();
@@ -173,7 +182,9 @@ describe('a fleet of two nodes on one Redis', () => {
     const prefix = leftovers.prefix(uniquePrefix('lost'));
     const keys = new RedisKeys(prefix);
     const evicted: Array<{ tenantId: string; reason: EvictionReason }> = [];
-    const [a, b] = await twoNodes(prefix, (id) => (id === 'node-a' ? { hooks: { 'tenant:evicted': (event) => void evicted.push(event) } } : {}));
+    const [a, b] = await twoNodes(prefix, (id) =>
+      id === 'node-a' ? { hooks: { 'tenant:evicted': (event) => void evicted.push(event) } } : {},
+    );
     const tenantId = 'hooli';
     const leaseA = await a.manager.acquire(tenantId);
     leaseA.release();
@@ -181,7 +192,11 @@ describe('a fleet of two nodes on one Redis', () => {
     await leftovers.connection.send(keys.lease(tenantId), ['DEL', keys.lease(tenantId)]);
     const leaseB = await b.manager.acquire(tenantId);
     await leaseB.workspace.write('workspace/MEMORY.md', 'written by B, the new owner');
-    await eventually(() => evicted.some((event) => event.tenantId === tenantId && event.reason === 'lease-lost'), 5_000, 'A to evict after losing its lease');
+    await eventually(
+      () => evicted.some((event) => event.tenantId === tenantId && event.reason === 'lease-lost'),
+      5_000,
+      'A to evict after losing its lease',
+    );
     expect(a.manager.isActive(tenantId)).toBe(false);
     await leaseB.workspace.flush();
     expect(new TextDecoder().decode(await leaseB.workspace.read('workspace/MEMORY.md'))).toBe('written by B, the new owner');
@@ -200,7 +215,7 @@ describe('a fleet of two nodes on one Redis', () => {
       const claimA = await coordinatorA.claim('umbrella');
       const handleA = await storeA.open('umbrella', { claim: claimA });
       await handleA.write('workspace/notes.md', 'A');
-      let claimB;
+      let claimB: TenantClaim;
       for (;;) {
         try {
           claimB = await coordinatorB.claim('umbrella');

@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { createClient } from '@redis/client';
-import { defaultWorkspaceTemplate, isValidTenantId, type TenantConfigEntry, type TokenChange } from '@openclaw-mt/core';
+import { defaultWorkspaceTemplate, isValidTenantId } from '@openclaw-mt/core/contracts';
+import type { TenantConfigEntry, TokenChange } from '@openclaw-mt/core';
 import { eventually, randomTenantId, rejectsWithCode, sampleTokenRecord } from '@openclaw-mt/core/testing';
 import {
+  shardOfTenant,
   assertKeyPrefix,
   createRedisAdapter,
   createRedisConfigSource,
@@ -48,14 +50,15 @@ describe('options', () => {
         if (a !== b) expect(keys.config(a)).not.toBe(keys.config(b));
       }),
     );
-    // The global keys' tag can never be a tenant's.
-    expect(keys.tenantFromKey(keys.configSeq, 'config-seq')).toBeUndefined();
+    // The feed shards' tags can never be a tenant's.
+    for (let shard = 0; shard < 16; shard++) expect(keys.tenantFromKey(keys.configSeq(shard), 'config-seq')).toBeUndefined();
   });
 });
 
 describe('key layout and lifetimes', () => {
   test('every key sits under the prefix, tenant keys carry the tenant as hash tag', async () => {
     const prefix = leftovers.prefix(uniquePrefix('layout'));
+    const keys = new RedisKeys(prefix);
     const adapter = createRedisAdapter({ url: SHARED_REDIS_URL, prefix, nodeId: 'n1', localDir: await leftovers.tempDir('layout') });
     try {
       const record = sampleTokenRecord('acme');
@@ -65,9 +68,10 @@ describe('key layout and lifetimes', () => {
       await handle.close();
       const expected = [
         `${prefix}:tok:{${record.tokenHash}}`,
-        `${prefix}:{_global}:token-events`,
-        `${prefix}:{_global}:config-seq`,
-        `${prefix}:{_global}:config-feed`,
+        // acme's changes go to acme's feed shard, not to one slot shared by every tenant.
+        keys.tokenEvents(shardOfTenant('acme')),
+        keys.configSeq(shardOfTenant('acme')),
+        keys.configFeed(shardOfTenant('acme')),
         `${prefix}:{acme}:tokens`,
         `${prefix}:{acme}:config`,
         `${prefix}:{acme}:config-version`,
@@ -146,7 +150,11 @@ describe('connections', () => {
       const seen: TokenChange[] = [];
       const unwatch = adapter.tokens.watch((change) => seen.push(change));
       await adapter.tokens.revoke(record.tokenHash);
-      await eventually(() => seen.some((change) => change.type === 'revoked' && change.tokenHash === record.tokenHash), 5_000, 'the revocation, through the duplicated subscriber');
+      await eventually(
+        () => seen.some((change) => change.type === 'revoked' && change.tokenHash === record.tokenHash),
+        5_000,
+        'the revocation, through the duplicated subscriber',
+      );
       unwatch();
     } finally {
       await adapter.close();
@@ -164,7 +172,13 @@ describe('connections', () => {
     const readerClient = createClient({ url: SHARED_REDIS_URL, name: readerName }) as unknown as AnyRedisClient;
     readerClient.on('error', () => undefined);
     // Injected with a distinct client name, so the test can cut exactly this node's subscriber.
-    const reader = createRedisAdapter({ client: readerClient, prefix, nodeId: 'reader', localDir: await leftovers.tempDir('r'), resyncIntervalMs: 0 });
+    const reader = createRedisAdapter({
+      client: readerClient,
+      prefix,
+      nodeId: 'reader',
+      localDir: await leftovers.tempDir('r'),
+      resyncIntervalMs: 0,
+    });
     await Promise.all([writer.ready(), reader.ready()]);
     const configs: TenantConfigEntry[] = [];
     const tokens: TokenChange[] = [];
@@ -184,7 +198,11 @@ describe('connections', () => {
       await writer.tokens.revoke(record.tokenHash);
       await writer.configs.set(tenantId, { status: 'suspended' });
       await eventually(() => configs.some((entry) => entry.status === 'suspended'), 10_000, 'the suspension after the reconnect');
-      await eventually(() => tokens.some((change) => change.type === 'revoked' && change.tokenHash === record.tokenHash), 10_000, 'the revocation after the reconnect');
+      await eventually(
+        () => tokens.some((change) => change.type === 'revoked' && change.tokenHash === record.tokenHash),
+        10_000,
+        'the revocation after the reconnect',
+      );
     } finally {
       unwatchConfigs();
       unwatchTokens();

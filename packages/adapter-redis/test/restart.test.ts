@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, expect, test } from 'vitest';
 import { isMultiTenantError, type TenantConfigEntry, type EvictionReason } from '@openclaw-mt/core';
-import { eventually, rejectsWithCode } from '@openclaw-mt/core/testing';
+import { eventually } from '@openclaw-mt/core/testing';
 import { createRedisAdapter, RedisKeys } from '@openclaw-mt/adapter-redis';
 import { Leftovers } from './support/fixture.js';
 import { startNode, stopNode, type FleetNode } from './support/fleet.js';
@@ -87,20 +87,37 @@ test('after a Redis restart both nodes reconnect, lose no acknowledged write, re
 
   // Both nodes reconnect on their own.
   await eventually(
-    async () => (await refusal(() => a.adapter.configs.get('alpha'))) === undefined && (await refusal(() => b.adapter.configs.get('alpha'))) === undefined,
+    async () =>
+      (await refusal(() => a.adapter.configs.get('alpha'))) === undefined &&
+      (await refusal(() => b.adapter.configs.get('alpha'))) === undefined,
     20_000,
     'both nodes to reconnect',
   );
 
   // The changes made while they were away are replayed.
-  await eventually(async () => (await refusal(() => b.manager.authenticate(doomed.token))) === 'TOKEN_REVOKED', 15_000, 'B to refuse the token revoked meanwhile');
-  await eventually(() => evictedOnB.some((event) => event.tenantId === 'gamma' && event.reason === 'suspended'), 15_000, 'B to evict the tenant suspended meanwhile');
-  await eventually(() => seenByB.some((entry) => entry.tenantId === 'delta' && entry.version === delta.version), 15_000, 'B to see the config added meanwhile');
+  await eventually(
+    async () => (await refusal(() => b.manager.authenticate(doomed.token))) === 'TOKEN_REVOKED',
+    15_000,
+    'B to refuse the token revoked meanwhile',
+  );
+  await eventually(
+    () => evictedOnB.some((event) => event.tenantId === 'gamma' && event.reason === 'suspended'),
+    15_000,
+    'B to evict the tenant suspended meanwhile',
+  );
+  await eventually(
+    () => seenByB.some((entry) => entry.tenantId === 'delta' && entry.version === delta.version),
+    15_000,
+    'B to see the config added meanwhile',
+  );
 
   // Nothing acknowledged was lost.
   expect((await b.manager.authenticate(kept.token)).tenantId).toBe('beta');
   expect(await b.adapter.configs.get('alpha')).toEqual(alphaConfig);
-  const file = await leftovers.connection.send<string | null>(keys.workspaceFile('alpha', 'workspace/USER.md'), ['GET', keys.workspaceFile('alpha', 'workspace/USER.md')]);
+  const file = await leftovers.connection.send<string | null>(keys.workspaceFile('alpha', 'workspace/USER.md'), [
+    'GET',
+    keys.workspaceFile('alpha', 'workspace/USER.md'),
+  ]);
   expect(file).toBe('acknowledged before the crash');
 
   // Leases recover: A still holds alpha (renewed after the restart), so B is refused until A lets go.
@@ -120,6 +137,10 @@ test('after a Redis restart both nodes reconnect, lose no acknowledged write, re
 
   // And live announcements work again after the resubscription.
   await a.manager.tokens.revoke(kept.token);
-  await eventually(async () => (await refusal(() => b.manager.authenticate(kept.token))) === 'TOKEN_REVOKED', 1_000, 'B to refuse a token revoked after the restart');
+  await eventually(
+    async () => (await refusal(() => b.manager.authenticate(kept.token))) === 'TOKEN_REVOKED',
+    1_000,
+    'B to refuse a token revoked after the restart',
+  );
   unwatch();
 }, 120_000);

@@ -1,7 +1,7 @@
 import { mkdir, readFile, realpath, rm, stat, symlink, unlink, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { WORKSPACE_DIRECTORIES, defaultWorkspaceTemplate, tenantDirName } from '@openclaw-mt/core';
+import { WORKSPACE_DIRECTORIES, defaultWorkspaceTemplate, tenantDirName } from '@openclaw-mt/core/contracts';
 import { randomTenantId, rejectsWithCode, sampleTemplate } from '@openclaw-mt/core/testing';
 import { createRedisWorkspaceStore, type RedisWorkspaceStore, type RedisWorkspaceStoreOptions } from '@openclaw-mt/adapter-redis';
 import { Leftovers } from './support/fixture.js';
@@ -126,6 +126,27 @@ describe('the local working copy of an open workspace', () => {
     await other.close();
   });
 
+  test('a handle write or remove supersedes what a child changed in that file, and a later flush brings none of it back', async () => {
+    // Why write and remove need no per-file write-back first (append has one): they replace the file
+    // on both copies in one fenced step, and re-stamp it, so the child's edit is simply overtaken.
+    const prefix = leftovers.prefix(uniquePrefix('supersede'));
+    const [a, b] = [await node(prefix), await node(prefix)];
+    const tenantId = randomTenantId();
+    const handle = await a.open(tenantId);
+    const root = handle.directory!;
+    await writeFile(join(root, 'workspace/USER.md'), 'edited by the child');
+    await writeFile(join(root, 'workspace/notes.md'), 'created by the child');
+    await handle.write('workspace/USER.md', 'written by the host');
+    expect(await handle.remove('workspace/notes.md')).toBe(true);
+    await handle.flush();
+    expect(await readFile(join(root, 'workspace/USER.md'), 'utf8')).toBe('written by the host');
+    const other = await b.open(tenantId);
+    expect(text(await other.read('workspace/USER.md'))).toBe('written by the host');
+    await rejectsWithCode(() => other.read('workspace/notes.md'), 'NOT_FOUND');
+    await other.close();
+    await handle.close();
+  });
+
   test('a write-back that breaks the size caps is refused and leaves Redis unchanged', async () => {
     const prefix = leftovers.prefix(uniquePrefix('caps'));
     const limits = { maxFileBytes: 1_024, maxWorkspaceBytes: 8 * 1_024 };
@@ -165,10 +186,10 @@ describe('the local working copy of an open workspace', () => {
   test('a name colliding with a directory (or a file with a parent) is refused before anything is written', async () => {
     const store = await node(leftovers.prefix(uniquePrefix('collide')));
     const handle = await store.open(randomTenantId());
-    await rejectsWithCode(() => handle.write('workspace/memory', 'x'), 'BAD_REQUEST');
+    await rejectsWithCode(() => handle.write('workspace/memory', 'x'), 'PATH_INVALID');
     await handle.write('workspace/plain.md', 'x');
-    await rejectsWithCode(() => handle.write('workspace/plain.md/child.md', 'y'), 'BAD_REQUEST');
-    await rejectsWithCode(() => handle.append('workspace/plain.md/child.md', 'y'), 'BAD_REQUEST');
+    await rejectsWithCode(() => handle.write('workspace/plain.md/child.md', 'y'), 'PATH_INVALID');
+    await rejectsWithCode(() => handle.append('workspace/plain.md/child.md', 'y'), 'PATH_INVALID');
     const names = (await handle.list()).map((file) => file.name);
     expect(names).toContain('workspace/plain.md');
     expect(names.filter((name) => name === 'workspace/memory' || name.startsWith('workspace/plain.md/'))).toEqual([]);

@@ -30,7 +30,17 @@ export async function buildBundle(): Promise<{ path: string; cleanup(): void }> 
     silent: true,
     noExternal: [/.*/],
     esbuildOptions(options) {
-      options.alias = { '@openclaw-mt/core': source('../../../core/src/index.ts') };
+      options.alias = {
+        '@openclaw-mt/core/contracts': source('../../../core/src/contracts/index.ts'),
+        '@openclaw-mt/core/testing': source('../../../core/src/testing/index.ts'),
+        '@openclaw-mt/core/helpers': source('../../../core/src/helpers/index.ts'),
+        '@openclaw-mt/core/tokens': source('../../../core/src/tokens/index.ts'),
+        '@openclaw-mt/core/cloud': source('../../../core/src/cloud/index.ts'),
+        '@openclaw-mt/core/transfer': source('../../../core/src/transfer/index.ts'),
+        '@openclaw-mt/core/monitor': source('../../../core/src/monitor/index.ts'),
+        '@openclaw-mt/core/audit': source('../../../core/src/audit/index.ts'),
+        '@openclaw-mt/core': source('../../../core/src/index.ts'),
+      };
     },
   });
   return { path: join(outDir, 'index.js'), cleanup: () => rmSync(outDir, { recursive: true, force: true }) };

@@ -52,17 +52,23 @@ return redis.call('DEL', KEYS[1])
 );
 
 /**
- * Records that a tenant changed, after the change itself is stored: the sequence number is taken
- * here, at append time, so a reader that has seen sequence n can never later find a change below n.
- * KEYS[1] sequence, KEYS[2] feed; ARGV tenant, channel. Returns the sequence number.
+ * Records that a tenant changed, after the change itself is stored, in the tenant's shard of the feed.
+ * The sequence number is taken here, at append time, so a reader that has seen sequence n can never
+ * later find a change below n in this shard. It is the server's clock in microseconds (kept strictly
+ * increasing), so readers can merge shards in the order changes were made.
+ * KEYS[1] shard sequence, KEYS[2] shard feed; ARGV tenant, channel, shard. Returns the sequence number.
  */
 export const BUMP_CONFIG_FEED = defineLua(
   'bump-config-feed',
   `
-local seq = redis.call('INCR', KEYS[1])
-redis.call('ZADD', KEYS[2], seq, ARGV[1])
-redis.call('PUBLISH', ARGV[2], seq)
-return seq
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local seq = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, now)
+local text = string.format('%.0f', seq)
+redis.call('SET', KEYS[1], text)
+redis.call('ZADD', KEYS[2], text, ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. ':' .. text)
+return text
 `,
 );
 

@@ -48,17 +48,18 @@ return out
 );
 
 /**
- * Appends token events to the replay stream and announces them. KEYS[1] stream; ARGV[1] approximate
- * length kept, ARGV[2] channel, then (type, hash, tenant) triples. Returns the last entry id.
+ * Appends token events to one shard of the replay stream and announces them as `<shard>:<id>`.
+ * KEYS[1] stream shard; ARGV[1] approximate length kept, ARGV[2] channel, ARGV[3] shard, then
+ * (type, hash, tenant) triples. Returns the last entry id.
  */
 export const APPEND_TOKEN_EVENTS = defineLua(
   'append-token-events',
   `
 local id = ''
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[i], 'hash', ARGV[i + 1], 'tenant', ARGV[i + 2])
 end
-redis.call('PUBLISH', ARGV[2], id)
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. ':' .. id)
 return id
 `,
 );

@@ -85,26 +85,55 @@ export function rawCommand(port: number, command: string, timeoutMs = 1_000): Pr
   });
 }
 
-async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+async function waitFor(
+  what: string,
+  predicate: () => Promise<boolean>,
+  timeoutMs = 15_000,
+  failed: () => Error | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const failure = failed();
+    if (failure !== undefined) throw failure;
     if (await predicate().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-/** Starts a redis-server in a temp directory (no RDB snapshots; AOF only when asked). */
+/** The error of a redis-server that exited while starting (its port was taken between the check and the bind). */
+class RedisExitedError extends Error {}
+
+/**
+ * Starts a redis-server in a temp directory (no RDB snapshots; AOF only when asked). Without a given port it picks a
+ * free one (and a free Cluster bus port for `--cluster-enabled yes`), and picks again if another process took it first.
+ */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  if (options.port !== undefined) return startOnPort(options.port, options);
+  const cluster = (options.args ?? []).includes('--cluster-enabled');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnPort(await freePort(cluster), options);
+    } catch (error) {
+      if (!(error instanceof RedisExitedError) || attempt === 5) throw error;
+    }
+  }
+}
+
+async function startOnPort(port: number, options: RedisServerOptions): Promise<RedisServer> {
   installExitHook();
-  const port = options.port ?? (await freePort());
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'ocmt-redis-')));
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--save', '',
-    '--logfile', join(dir, 'redis.log'),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--logfile',
+    join(dir, 'redis.log'),
     ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ...(options.args ?? []),
   ];
@@ -122,10 +151,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       child = proc;
       started.add(proc);
       proc.once('exit', () => started.delete(proc));
-      await waitFor(`redis-server on ${port}`, async () => {
-        if (proc.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${proc.exitCode}`);
-        return (await rawCommand(port, 'PING')).startsWith('+PONG');
-      });
+      await waitFor(
+        `redis-server on ${port}`,
+        async () => (await rawCommand(port, 'PING')).startsWith('+PONG'),
+        15_000,
+        () => (proc.exitCode === null ? undefined : new RedisExitedError(`redis-server on ${port} exited with ${proc.exitCode}`)),
+      );
     },
     async stop(signal = 'SIGTERM') {
       const proc = child;
@@ -137,7 +168,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       clearTimeout(timer);
     },
   };
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   return server;
 }
 
@@ -150,8 +186,11 @@ export interface RedisClusterProcesses {
   stop(): Promise<void>;
 }
 
-/** Starts a Cluster (`--cluster-enabled yes` + `redis-cli --cluster create`) and waits for `cluster_state:ok`. */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterProcesses> {
+/**
+ * Starts a Cluster (`--cluster-enabled yes` + `redis-cli --cluster create`) and waits for `cluster_state:ok`.
+ * `args` go to every node (e.g. `--cluster-require-full-coverage no`).
+ */
+export async function startRedisCluster(masters = 3, args: string[] = []): Promise<RedisClusterProcesses> {
   const nodes: RedisServer[] = [];
   const cleanup = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
@@ -162,7 +201,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterProces
       nodes.push(
         await startRedisServer({
           port: await freePort(true),
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'],
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000', ...args],
         }),
       );
     }
@@ -173,7 +212,9 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterProces
     );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
     for (const node of nodes) {
-      await waitFor(`cluster_state:ok on ${node.port}`, async () => (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'));
+      await waitFor(`cluster_state:ok on ${node.port}`, async () =>
+        (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
+      );
     }
   } catch (error) {
     await cleanup();
