@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { createAdminServer, createGateway, createGatewayMetrics, connectGateway } from '@openclaw-mt/gateway';
-import { createMemoryAdapter, createMemoryAuditLog, Monitor, TenantManager } from '@openclaw-mt/core';
+import { createAdminServer, createGatewayMetrics } from '@openclaw-mt/gateway/admin';
+import { createGateway, connectGateway } from '@openclaw-mt/gateway';
+import { createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
+import { createMemoryAuditLog } from '@openclaw-mt/core/testing';
+import { Monitor } from '@openclaw-mt/core/monitor';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
 const stops: Array<() => Promise<void>> = [];
@@ -22,7 +25,11 @@ async function setup() {
   const { url } = await admin.listen();
   stops.push(() => admin.close());
   const call = async (method: string, path: string, body?: unknown, token = TOKEN) => {
-    const response = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}` }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const response = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     const text = await response.text();
     return { status: response.status, text, json: () => JSON.parse(text) };
   };
@@ -30,7 +37,7 @@ async function setup() {
 }
 
 function metric(text: string, name: string): number {
-  const line = text.split('\n').find((row) => row.startsWith(`${name} `) || row.startsWith(`${name}{`) && !row.startsWith('#'));
+  const line = text.split('\n').find((row) => row.startsWith(`${name} `) || (row.startsWith(`${name}{`) && !row.startsWith('#')));
   if (line === undefined) throw new Error(`no metric ${name}`);
   return Number(line.split(' ').at(-1));
 }
@@ -63,6 +70,21 @@ describe('admin endpoint', () => {
     for (const connection of open) connection.close();
   });
 
+  test('a fleet node labels every series with its node id, so scrapes of several nodes never merge', async () => {
+    const manager = new TenantManager({ ...createMemoryAdapter(), capacity: 4, idleTimeoutMs: 0 });
+    stops.push(() => manager.close());
+    (await manager.acquire('node-label-tenant')).release();
+    const metrics = createGatewayMetrics({ manager, connections: () => 0, nodeId: 'node-a-1234' });
+    stops.push(async () => metrics.close());
+    const text = await metrics.render();
+    expect(metric(text, 'openclaw_mt_tenants{state="resident",node="node-a-1234"}')).toBe(1);
+    expect(metric(text, 'openclaw_mt_tenant_capacity{node="node-a-1234"}')).toBe(4);
+    // No series escapes the label.
+    const series = text.split('\n').filter((line) => line.startsWith('openclaw_mt_'));
+    expect(series.length).toBeGreaterThan(0);
+    expect(series.filter((line) => !line.includes('node="node-a-1234"'))).toEqual([]);
+  });
+
   test('lists active tenants with their connections, evicts (audited) and cleans up', async () => {
     const { call, manager, url, audit } = await setup();
     const { token } = await manager.tokens.create('busy');
@@ -79,8 +101,34 @@ describe('admin endpoint', () => {
     expect((await call('POST', '/v1/tenants/busy/evict', { force: true })).json()).toEqual({ tenantId: 'busy', evicted: true });
     expect((await connection.closed).code).toBe(1012);
     const entries = await audit.list();
-    expect(entries.map((entry) => `${entry.action}:${entry.result}`)).toEqual(['tenant.evict:ok', 'tenant.cleanup:ok', 'tenant.evict:ok', 'tenant.evict:error']);
+    expect(entries.map((entry) => `${entry.action}:${entry.result}`)).toEqual([
+      'tenant.evict:ok',
+      'tenant.cleanup:ok',
+      'tenant.evict:ok',
+      'tenant.evict:error',
+    ]);
     expect(entries.at(-1)).toMatchObject({ code: 'TENANT_BUSY', tenantId: 'busy', actor: expect.stringMatching(/^admin-api:/) });
     expect((await call('POST', '/v1/sync')).status).toBe(409);
+  });
+});
+
+describe('admin endpoint tenant paths', () => {
+  test('a malformed % escape answers a coded 400', async () => {
+    const { call } = await setup();
+    for (const path of ['/v1/tenants/%E0%A4%A', '/v1/tenants/%zz', '/v1/tenants/%/evict']) {
+      const response = await call(path.endsWith('/evict') ? 'POST' : 'GET', path);
+      expect(response.status, path).toBe(400);
+      expect(response.json().error.details.code).toBe('BAD_REQUEST');
+    }
+  });
+
+  test('an invalid tenant id answers a coded 400 and is not echoed as a tenant', async () => {
+    const { call } = await setup();
+    for (const path of ['/v1/tenants/..%2Fbob', '/v1/tenants/x%00y', '/v1/tenants/A%20B', '/v1/tenants/..%2Fbob/evict']) {
+      const response = await call(path.endsWith('/evict') ? 'POST' : 'GET', path);
+      expect(response.status, path).toBe(400);
+      expect(response.json().error.details.code).toBe('TENANT_ID_INVALID');
+      expect(response.json().tenantId).toBeUndefined();
+    }
   });
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
-import { TenantManager, tenantDirName } from '@openclaw-mt/core';
+import { TenantManager } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { connectGateway, createGateway, GatewayRequestError } from '@openclaw-mt/gateway';
 
 const cleanups: Array<() => Promise<void>> = [];

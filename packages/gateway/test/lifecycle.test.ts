@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
 import { sleep, startGateway } from './support/harness.js';
 
-let stops: Array<() => Promise<void>> = [];
+const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
@@ -35,7 +35,9 @@ describe('front door and the tenant lifecycle', () => {
         return { connection, tenantId: record.tenantId };
       }),
     );
-    const connected = outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<{ connection: GatewayConnection; tenantId: string }>).value);
+    const connected = outcomes
+      .filter((o) => o.status === 'fulfilled')
+      .map((o) => (o as PromiseFulfilledResult<{ connection: GatewayConnection; tenantId: string }>).value);
     const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as GatewayRequestError);
     expect(connected).toHaveLength(50);
     expect(refused).toHaveLength(150);
@@ -91,7 +93,9 @@ describe('front door and the tenant lifecycle', () => {
 
   test('idle tenants are evicted after the idle timeout once their connections close', async () => {
     const evicted: string[] = [];
-    const { manager, url } = await setup({ manager: { idleTimeoutMs: 100, hooks: { 'tenant:evicted': ({ tenantId, reason }) => void evicted.push(`${tenantId}:${reason}`) } } });
+    const { manager, url } = await setup({
+      manager: { idleTimeoutMs: 100, hooks: { 'tenant:evicted': ({ tenantId, reason }) => void evicted.push(`${tenantId}:${reason}`) } },
+    });
     const { token } = await manager.tokens.create('ida');
     const connection = await connectGateway({ url, token });
     await sleep(250);
@@ -106,7 +110,12 @@ describe('front door and the tenant lifecycle', () => {
     const { createWorkspaceRuntime } = await import('@openclaw-mt/gateway');
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const runtime = createWorkspaceRuntime({ agent: async () => (await gate, 'late') });
+    const runtime = createWorkspaceRuntime({
+      agent: async () => {
+        await gate;
+        return 'late';
+      },
+    });
     const { manager, url } = await setup({ gateway: { runtime } });
     const { token } = await manager.tokens.create('pia');
     const connection = await connectGateway({ url, token });
@@ -125,7 +134,12 @@ describe('front door and the tenant lifecycle', () => {
   test('graceful shutdown: a shutdown event, in-flight requests answered, new ones refused, then close 1012', async () => {
     const { createWorkspaceRuntime, createGateway } = await import('@openclaw-mt/gateway');
     const { TenantManager, createMemoryAdapter } = await import('@openclaw-mt/core');
-    const runtime = createWorkspaceRuntime({ agent: async () => (await sleep(150), 'finished') });
+    const runtime = createWorkspaceRuntime({
+      agent: async () => {
+        await sleep(150);
+        return 'finished';
+      },
+    });
     const manager = new TenantManager({ ...createMemoryAdapter(), idleTimeoutMs: 0 });
     const gateway = createGateway({ manager, runtime, port: 0, drainTimeoutMs: 2_000 });
     const { url } = await gateway.listen();
@@ -138,7 +152,15 @@ describe('front door and the tenant lifecycle', () => {
     const closing = gateway.close('maintenance');
     await sleep(10);
     expect(events).toContain('shutdown');
-    await expect(connection.request('health')).rejects.toMatchObject({ code: 'CLOSED' });
+    // Refused as retryable: the client reconnects and the request succeeds on another node.
+    await expect(connection.request('health')).rejects.toMatchObject({
+      code: 'CLOSED',
+      shape: { code: 'UNAVAILABLE', retryable: true, retryAfterMs: 1_000 },
+    });
+    // A new connection while the node drains is refused as retryable too (the listener is closed, or a 503).
+    await expect(connectGateway({ url, token, timeoutMs: 1_000 })).rejects.toMatchObject({
+      shape: { code: 'UNAVAILABLE', retryable: true },
+    });
     expect((await inFlight).reply).toBe('finished');
     expect(await connection.closed).toEqual({ code: 1012, reason: 'maintenance' });
     await closing;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import { connectGateway, GatewayRequestError } from '@openclaw-mt/gateway';
 import { startGateway } from './support/harness.js';
 
-let stops: Array<() => Promise<void>> = [];
+const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
@@ -30,7 +30,11 @@ describe('workspace runtime', () => {
     const { connection } = await connectAs('alice');
     await connection.request('workspace.write', { name: 'notes/today.md', content: 'hello' });
     expect(await connection.request('workspace.read', { name: 'notes/today.md' })).toMatchObject({ content: 'hello', size: 5 });
-    await connection.request('workspace.write', { name: 'bin.dat', content: Buffer.from([0, 255, 1]).toString('base64'), encoding: 'base64' });
+    await connection.request('workspace.write', {
+      name: 'bin.dat',
+      content: Buffer.from([0, 255, 1]).toString('base64'),
+      encoding: 'base64',
+    });
     expect(await connection.request('workspace.read', { name: 'bin.dat', encoding: 'base64' })).toMatchObject({ content: 'AP8B', size: 3 });
     const listed = await connection.request<{ files: Array<{ name: string }> }>('workspace.list');
     expect(listed.files.map((file) => file.name)).toEqual(expect.arrayContaining(['AGENTS.md', 'SOUL.md', 'bin.dat', 'notes/today.md']));
@@ -45,10 +49,17 @@ describe('workspace runtime', () => {
     connection.onEvent((event) => events.push(event));
     const reply = await connection.request<{ reply: string; runId: string }>('chat.send', { message: 'hi' });
     expect(reply.reply).toBe('You said: hi');
-    expect(events).toContainEqual(expect.objectContaining({ event: 'chat', payload: expect.objectContaining({ runId: reply.runId, state: 'final' }) }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ event: 'chat', payload: expect.objectContaining({ runId: reply.runId, state: 'final' }) }),
+    );
     await connection.request('chat.send', { message: 'again' });
     const history = await connection.request<{ messages: Array<{ role: string; content: string }> }>('chat.history');
-    expect(history.messages.map((m) => `${m.role}:${m.content}`)).toEqual(['user:hi', 'assistant:You said: hi', 'user:again', 'assistant:You said: again']);
+    expect(history.messages.map((m) => `${m.role}:${m.content}`)).toEqual([
+      'user:hi',
+      'assistant:You said: hi',
+      'user:again',
+      'assistant:You said: again',
+    ]);
     expect(await connection.request('sessions.list')).toEqual({ sessions: [expect.objectContaining({ key: 'main' })] });
     connection.close();
   });
@@ -63,8 +74,13 @@ describe('workspace runtime', () => {
   });
 
   test('config.get returns the merged config with secret-named values redacted', async () => {
-    const { connection } = await connectAs('dee', { manager: { defaults: { model: 'm', providers: { openai: { apiKey: 'sk-operator-secret' } } } } });
-    const result = await connection.request<{ config: any; version: number }>('config.get');
+    const { connection } = await connectAs('dee', {
+      manager: { defaults: { model: 'm', providers: { openai: { apiKey: 'sk-operator-secret' } } } },
+    });
+    const result = await connection.request<{
+      config: { model: string; providers: { openai: { apiKey: string } } };
+      version: number;
+    }>('config.get');
     expect(result.config.model).toBe('m');
     expect(result.config.providers.openai.apiKey).toBe('[redacted]');
     connection.close();

@@ -1,15 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  audited,
-  isMultiTenantError,
-  MultiTenantError,
-  type AuditLog,
-  type ConfigSyncService,
-  type Monitor,
-} from '@openclaw-mt/core';
+import { assertTenantId } from '@openclaw-mt/core/contracts';
+import { audited } from '@openclaw-mt/core/audit';
+import { isMultiTenantError, MultiTenantError, type AuditLog } from '@openclaw-mt/core';
+import type { ConfigSyncService } from '@openclaw-mt/core/cloud';
+import { hostMemory, totalUsage, type Monitor, type TenantUsage } from '@openclaw-mt/core/monitor';
 import type { Gateway } from '../gateway.js';
+import { listenError } from '../http/listen-error.js';
 import { toErrorShape } from '../protocol/error-shape.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
@@ -28,6 +26,8 @@ export interface AdminServerOptions {
   sync?: ConfigSyncService;
   monitor?: Monitor;
   audit?: AuditLog;
+  /** The model gateway, when one runs: its counters join `/v1/stats` (its metrics are on the same registry). */
+  models?: { stats(): unknown };
 }
 
 /** A running admin endpoint. */
@@ -59,6 +59,15 @@ async function readBody(request: IncomingMessage): Promise<Record<string, unknow
   }
 }
 
+/** A path segment with its `%` escapes undone; a malformed escape is the caller's mistake, not a server fault. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new MultiTenantError('BAD_REQUEST', 'The request path has a malformed % escape.');
+  }
+}
+
 const STATUS: Partial<Record<string, number>> = {
   BAD_REQUEST: 400,
   TENANT_ID_INVALID: 400,
@@ -81,16 +90,29 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     throw new MultiTenantError('CONFIG_INVALID', 'admin.token: at least 16 characters are required.');
   }
 
-  const stats = () => ({
-    ...manager.stats(),
-    connections: gateway.connectionCount(),
-    ...(options.sync ? { sync: options.sync.status() } : {}),
-    ...(options.monitor ? { alerts: options.monitor.activeAlerts() } : {}),
-  });
+  // What each tenant's own processes cost, for runtimes that run some (empty otherwise).
+  const usage = async (): Promise<TenantUsage[]> => (gateway.runtime.usage === undefined ? [] : gateway.runtime.usage());
 
-  const tenants = () => {
+  const stats = async () => {
+    const [host, measured] = await Promise.all([hostMemory(), gateway.runtime.usage === undefined ? undefined : usage()]);
+    return {
+      ...manager.stats(),
+      connections: gateway.connectionCount(),
+      host,
+      ...(measured === undefined ? {} : { cells: { ...totalUsage(measured), perTenant: measured } }),
+      ...(options.sync ? { sync: options.sync.status() } : {}),
+      ...(options.monitor ? { alerts: options.monitor.activeAlerts() } : {}),
+      ...(options.models ? { models: options.models.stats() } : {}),
+    };
+  };
+
+  const tenants = async () => {
     const connections = new Map(gateway.connectedTenants().map((entry) => [entry.tenantId, entry.connections]));
-    return manager.activeTenants().map((tenant) => ({ ...tenant, connections: connections.get(tenant.tenantId) ?? 0 }));
+    const costs = new Map((await usage()).map(({ tenantId, ...cost }) => [tenantId, cost]));
+    return manager.activeTenants().map((tenant) => {
+      const cost = costs.get(tenant.tenantId);
+      return { ...tenant, connections: connections.get(tenant.tenantId) ?? 0, ...(cost === undefined ? {} : { usage: cost }) };
+    });
   };
 
   async function route(request: IncomingMessage, actor: string): Promise<[number, unknown] | [number, string, string]> {
@@ -98,25 +120,31 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     const method = request.method ?? 'GET';
     const path = url.pathname;
     if (method === 'GET' && path === '/metrics') return [200, await metrics.render(), metrics.registry.contentType];
-    if (method === 'GET' && path === '/v1/stats') return [200, stats()];
-    if (method === 'GET' && path === '/v1/tenants') return [200, { tenants: tenants() }];
+    if (method === 'GET' && path === '/v1/stats') return [200, await stats()];
+    if (method === 'GET' && path === '/v1/tenants') return [200, { tenants: await tenants() }];
     if (method === 'GET' && path === '/v1/alerts') return [200, { alerts: options.monitor?.activeAlerts() ?? [] }];
     const tenantMatch = /^\/v1\/tenants\/([^/]+)(\/evict)?$/.exec(path);
     if (tenantMatch) {
-      const tenantId = decodeURIComponent(tenantMatch[1]!);
+      const tenantId = assertTenantId(decodePathSegment(tenantMatch[1]!));
       if (method === 'GET' && tenantMatch[2] === undefined) {
-        const found = tenants().find((tenant) => tenant.tenantId === tenantId);
+        const found = (await tenants()).find((tenant) => tenant.tenantId === tenantId);
         return [200, found ?? { tenantId, active: false }];
       }
       if (method === 'POST' && tenantMatch[2] === '/evict') {
         const body = await readBody(request);
         const force = body.force === true;
-        const evicted = await audited(options.audit, { actor, action: 'tenant.evict', tenantId, details: { force } }, () => manager.evict(tenantId, { force }));
+        const evicted = await audited(options.audit, { actor, action: 'tenant.evict', tenantId, details: { force } }, () =>
+          manager.evict(tenantId, { force }),
+        );
         return [200, { tenantId, evicted }];
       }
     }
     if (method === 'POST' && path === '/v1/cleanup') {
-      const evicted = await audited(options.audit, (count: number) => ({ actor, action: 'tenant.cleanup', details: { evicted: count } }), () => manager.evictIdle());
+      const evicted = await audited(
+        options.audit,
+        (count: number) => ({ actor, action: 'tenant.cleanup', details: { evicted: count } }),
+        () => manager.evictIdle(),
+      );
       return [200, { evicted }];
     }
     if (method === 'POST' && path === '/v1/sync') {
@@ -124,9 +152,23 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       if (sync === undefined) throw new MultiTenantError('NOT_SUPPORTED', 'No Cloud Backend is configured, so there is nothing to sync.');
       const result = await sync.syncNow();
       await options.audit
-        ?.append({ at: Date.now(), actor, action: 'config.sync', result: result.ok ? 'ok' : 'error', ...(result.error ? { code: result.error.code } : {}), details: { applied: result.applied, pages: result.pages } })
+        ?.append({
+          at: Date.now(),
+          actor,
+          action: 'config.sync',
+          result: result.ok ? 'ok' : 'error',
+          ...(result.error ? { code: result.error.code } : {}),
+          details: { applied: result.applied, pages: result.pages },
+        })
         .catch(() => undefined);
-      const body = { ok: result.ok, applied: result.applied, pages: result.pages, rejected: result.rejected, notModified: result.notModified, ...(result.error ? { error: result.error.toJSON() } : {}) };
+      const body = {
+        ok: result.ok,
+        applied: result.applied,
+        pages: result.pages,
+        rejected: result.rejected,
+        notModified: result.notModified,
+        ...(result.error ? { error: result.error.toJSON() } : {}),
+      };
       return [result.ok ? 200 : 502, body];
     }
     throw new MultiTenantError('NOT_FOUND', `No admin route ${method} ${path}.`);
@@ -157,16 +199,18 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   return {
     server,
     async listen() {
+      const port = options.port ?? DEFAULT_ADMIN_PORT;
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port ?? DEFAULT_ADMIN_PORT, options.host ?? '127.0.0.1', () => {
-          server.off('error', reject);
+        const fail = (error: unknown) => reject(listenError('admin endpoint', options.host ?? '127.0.0.1', port, error));
+        server.once('error', fail);
+        server.listen(port, options.host ?? '127.0.0.1', () => {
+          server.off('error', fail);
           resolve();
         });
       });
-      const { port } = server.address() as AddressInfo;
+      const bound = (server.address() as AddressInfo).port;
       const host = options.host ?? '127.0.0.1';
-      return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
+      return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, port: bound };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,4 +1,6 @@
-import type { ConfigSyncService, Monitor, TenantManager, TenantManagerStats } from '@openclaw-mt/core';
+import type { ConfigSyncService } from '@openclaw-mt/core/cloud';
+import { hostMemory, type Monitor, type TenantUsage } from '@openclaw-mt/core/monitor';
+import type { TenantManager, TenantManagerStats } from '@openclaw-mt/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayObserver } from '../connection/gateway-observer.js';
 
@@ -9,6 +11,10 @@ export interface GatewayMetricsSources {
   connections: () => number;
   sync?: ConfigSyncService;
   monitor?: Monitor;
+  /** In a fleet, this node's id: every series carries it as the `node` label, so node figures never merge. */
+  nodeId?: string;
+  /** What each active tenant's own processes cost (the runtime's `usage`); per-tenant gauges when given. */
+  usage?: () => Promise<TenantUsage[]>;
 }
 
 /** Prometheus metrics of one gateway: a registry to serve and an observer to pass to `createGateway`. */
@@ -31,11 +37,17 @@ const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMetrics {
   const registry = new Registry();
+  if (sources.nodeId !== undefined) registry.setDefaultLabels({ node: sources.nodeId });
   collectDefaultMetrics({ register: registry, prefix: 'openclaw_mt_' });
   const { manager } = sources;
   let stats: TenantManagerStats = manager.stats();
   // Counters advance by the growth of the manager's own counters since the previous scrape.
-  const seen = { activations: stats.activations, failures: stats.activationFailures, evictions: { ...stats.evictions }, auth: { ...stats.auth } };
+  const seen = {
+    activations: stats.activations,
+    failures: stats.activationFailures,
+    evictions: { ...stats.evictions },
+    auth: { ...stats.auth },
+  };
   const refresh = () => {
     stats = manager.stats();
   };
@@ -52,9 +64,30 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
       this.set({ state: 'activating' }, stats.activating);
     },
   });
-  new Gauge({ name: 'openclaw_mt_tenant_capacity', help: 'Most tenants in memory at once', registers: [registry], collect() { this.set(stats.capacity); } });
-  new Gauge({ name: 'openclaw_mt_admission_queue', help: 'Acquires waiting for a free slot', registers: [registry], collect() { this.set(stats.queued); } });
-  new Gauge({ name: 'openclaw_mt_connections', help: 'Open, authenticated client connections', registers: [registry], collect() { this.set(sources.connections()); } });
+  new Gauge({
+    name: 'openclaw_mt_tenant_capacity',
+    help: 'Most tenants in memory at once',
+    registers: [registry],
+    collect() {
+      this.set(stats.capacity);
+    },
+  });
+  new Gauge({
+    name: 'openclaw_mt_admission_queue',
+    help: 'Acquires waiting for a free slot',
+    registers: [registry],
+    collect() {
+      this.set(stats.queued);
+    },
+  });
+  new Gauge({
+    name: 'openclaw_mt_connections',
+    help: 'Open, authenticated client connections',
+    registers: [registry],
+    collect() {
+      this.set(sources.connections());
+    },
+  });
   new Counter({
     name: 'openclaw_mt_activations_total',
     help: 'Tenant activations',
@@ -95,10 +128,32 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
       seen.auth = { ...stats.auth };
     },
   });
-  const authFailures = new Counter({ name: 'openclaw_mt_auth_failures_total', help: 'Failed authentications, by code', labelNames: ['code'], registers: [registry] });
-  const activation = new Histogram({ name: 'openclaw_mt_activation_duration_seconds', help: 'Time to activate a tenant', buckets: SECONDS, registers: [registry] });
-  const handshake = new Histogram({ name: 'openclaw_mt_handshake_duration_seconds', help: 'Socket open to hello-ok or error', labelNames: ['outcome'], buckets: SECONDS, registers: [registry] });
-  const request = new Histogram({ name: 'openclaw_mt_request_duration_seconds', help: 'Request latency by method', labelNames: ['method', 'outcome'], buckets: SECONDS, registers: [registry] });
+  const authFailures = new Counter({
+    name: 'openclaw_mt_auth_failures_total',
+    help: 'Failed authentications, by code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const activation = new Histogram({
+    name: 'openclaw_mt_activation_duration_seconds',
+    help: 'Time to activate a tenant',
+    buckets: SECONDS,
+    registers: [registry],
+  });
+  const handshake = new Histogram({
+    name: 'openclaw_mt_handshake_duration_seconds',
+    help: 'Socket open to hello-ok or error',
+    labelNames: ['outcome'],
+    buckets: SECONDS,
+    registers: [registry],
+  });
+  const request = new Histogram({
+    name: 'openclaw_mt_request_duration_seconds',
+    help: 'Request latency by method',
+    labelNames: ['method', 'outcome'],
+    buckets: SECONDS,
+    registers: [registry],
+  });
   if (sources.sync) {
     const sync = sources.sync;
     new Gauge({
@@ -110,7 +165,14 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
         this.set(last === undefined ? Number.NaN : (Date.now() - last) / 1000);
       },
     });
-    new Gauge({ name: 'openclaw_mt_sync_healthy', help: '1 when config sync works', registers: [registry], collect() { this.set(sync.status().healthy ? 1 : 0); } });
+    new Gauge({
+      name: 'openclaw_mt_sync_healthy',
+      help: '1 when config sync works',
+      registers: [registry],
+      collect() {
+        this.set(sync.status().healthy ? 1 : 0);
+      },
+    });
   }
   if (sources.monitor) {
     const monitor = sources.monitor;
@@ -124,6 +186,45 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
         for (const alert of monitor.activeAlerts()) this.set({ rule: alert.rule }, 1);
       },
     });
+  }
+
+  new Gauge({
+    name: 'openclaw_mt_host_memory_available_bytes',
+    help: 'Memory the host can still give new processes (Linux MemAvailable)',
+    registers: [registry],
+    async collect() {
+      this.set((await hostMemory()).availableBytes);
+    },
+  });
+  if (sources.usage) {
+    // One measurement per scrape, shared by the three gauges (prom-client collects them together; each
+    // measurement walks /proc and the tenants' directories).
+    const measure = sources.usage;
+    let pending: Promise<TenantUsage[]> | undefined;
+    const usage = () => {
+      pending ??= measure()
+        .catch(() => [])
+        .finally(() => {
+          pending = undefined;
+        });
+      return pending;
+    };
+    // Only active tenants have series: each scrape starts from none, so evicted tenants' series go.
+    const perTenant = (name: string, help: string, pick: (tenant: TenantUsage) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['tenant'],
+        registers: [registry],
+        async collect() {
+          const measured = await usage();
+          this.reset();
+          for (const tenant of measured) this.set({ tenant: tenant.tenantId }, pick(tenant));
+        },
+      });
+    perTenant('openclaw_mt_tenant_memory_bytes', "Resident memory of an active tenant's process tree", (tenant) => tenant.rssBytes);
+    perTenant('openclaw_mt_tenant_cpu_seconds', "CPU seconds an active tenant's live processes have used", (tenant) => tenant.cpuSeconds);
+    perTenant('openclaw_mt_tenant_disk_bytes', "Disk an active tenant's directories occupy", (tenant) => tenant.diskBytes);
   }
 
   const started = new Map<string, number>();

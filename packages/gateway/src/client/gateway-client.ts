@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { MAX_PROTOCOL, MIN_PROTOCOL, type ErrorShape, type EventFrame, type Frame } from '../protocol/frames.js';
+import { packageVersion } from '../package-version.js';
+import { MAX_REFUSAL_BODY_BYTES, refusalShape, unreachableShape } from './connect-failure.js';
 
 /** A failed request or handshake, carrying the server's error shape. */
 export class GatewayRequestError extends Error {
@@ -9,8 +11,15 @@ export class GatewayRequestError extends Error {
     readonly shape: ErrorShape,
     /** The WebSocket close code, when the failure closed the connection. */
     readonly closeCode?: number,
+    /** The HTTP status, when the gateway refused the upgrade (429 locked out or rate limited, 503 unavailable). */
+    readonly status?: number,
   ) {
     super(shape.message);
+  }
+
+  /** How long to wait before trying again, when the gateway said (`retryAfterMs` or `Retry-After`). */
+  get retryAfterMs(): number | undefined {
+    return this.shape.retryAfterMs;
   }
 
   /** openclaw-mt's precise code (`details.code`), or the protocol code. */
@@ -62,6 +71,8 @@ export function connectGateway(options: ConnectGatewayOptions): Promise<GatewayC
   return new Promise<GatewayConnection>((resolve, reject) => {
     const connectId = randomUUID();
     let handshakeDone = false;
+    let opened = false;
+    let socketError: NodeJS.ErrnoException | undefined;
     let handshakeError: GatewayRequestError | undefined;
     const timer = setTimeout(() => {
       reject(new GatewayRequestError({ code: 'TIMEOUT', message: 'The gateway did not complete the handshake in time.' }));
@@ -85,7 +96,7 @@ export function connectGateway(options: ConnectGatewayOptions): Promise<GatewayC
               params: {
                 minProtocol: MIN_PROTOCOL,
                 maxProtocol: MAX_PROTOCOL,
-                client: { id: 'cli', mode: 'cli', platform: process.platform, version: '0.1.0', ...options.client },
+                client: { id: 'cli', mode: 'cli', platform: process.platform, version: packageVersion, ...options.client },
                 role: options.role ?? 'operator',
                 scopes: options.scopes ?? ['operator.read', 'operator.write'],
                 ...(options.token !== undefined && !options.tokenInHeader ? { auth: { token: options.token } } : {}),
@@ -126,27 +137,38 @@ export function connectGateway(options: ConnectGatewayOptions): Promise<GatewayC
         waiter.reject(failure);
       }
       pending.clear();
-      if (!handshakeDone) {
-        reject(handshakeError === undefined ? failure : new GatewayRequestError(handshakeError.shape, code));
-      }
+      if (handshakeDone) return;
+      if (handshakeError !== undefined) reject(new GatewayRequestError(handshakeError.shape, code));
+      // The socket never opened: say why (nothing listening, unknown host) rather than a bare 1006.
+      else if (!opened && socketError !== undefined) reject(new GatewayRequestError(unreachableShape(options.url, socketError), code));
+      else reject(failure);
     });
 
-    socket.on('error', () => {
+    socket.on('open', () => {
+      opened = true;
+    });
+
+    socket.on('error', (error: NodeJS.ErrnoException) => {
       // Reported through 'close', which always follows.
+      socketError ??= error;
     });
 
     socket.on('unexpected-response', (_request, response) => {
-      clearTimeout(timer);
-      const retryAfter = Number(response.headers['retry-after']);
-      reject(
-        new GatewayRequestError({
-          code: response.statusCode === 429 ? 'RATE_LIMITED' : 'UNAVAILABLE',
-          message: `The gateway refused the upgrade (HTTP ${response.statusCode}).`,
-          details: { code: response.statusCode === 429 ? 'RATE_LIMITED' : 'UNAVAILABLE' },
-          ...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}),
-        }),
-      );
-      socket.terminate();
+      // The refusal's body says why and for how long; read it (bounded) before giving up the socket.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const refuse = () => {
+        clearTimeout(timer);
+        const shape = refusalShape(options.url, response.statusCode ?? 0, response.headers, Buffer.concat(chunks).toString('utf8'));
+        reject(new GatewayRequestError(shape, undefined, response.statusCode));
+        socket.terminate();
+      };
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= MAX_REFUSAL_BODY_BYTES) chunks.push(chunk);
+      });
+      response.once('end', refuse);
+      response.once('error', refuse);
     });
   });
 

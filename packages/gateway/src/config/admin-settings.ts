@@ -1,4 +1,4 @@
-import { MultiTenantError } from '@openclaw-mt/core';
+import { configInvalid, configIssues } from '@openclaw-mt/core';
 import { z } from 'zod';
 
 /** Environment variable holding the admin token (preferred over the config file). */
@@ -17,11 +17,11 @@ export type AdminSettings = z.output<typeof adminSettingsSchema>;
 
 /** Validates the `admin` block (with `OPENCLAW_MT_ADMIN_TOKEN` overriding `token`); throws `CONFIG_INVALID`. */
 export function parseAdminSettings(raw: unknown, env: NodeJS.ProcessEnv = process.env): AdminSettings {
-  const input = { ...(typeof raw === 'object' && raw !== null ? raw : {}), ...(env[ADMIN_TOKEN_ENV] ? { token: env[ADMIN_TOKEN_ENV] } : {}) };
+  const input = {
+    ...(typeof raw === 'object' && raw !== null ? raw : {}),
+    ...(env[ADMIN_TOKEN_ENV] ? { token: env[ADMIN_TOKEN_ENV] } : {}),
+  };
   const parsed = adminSettingsSchema.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `multiTenant.admin.${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new MultiTenantError('CONFIG_INVALID', `Invalid configuration: ${problems}.`);
-  }
+  if (!parsed.success) throw configInvalid(configIssues(parsed.error, 'multiTenant.admin'));
   return parsed.data;
 }

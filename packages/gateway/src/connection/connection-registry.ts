@@ -41,9 +41,26 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
     return closeAll(this.byTenant.get(tenantId), code, reason);
   }
 
+  /**
+   * Closes a tenant's connections beyond the first `keep`, newest first to go: connections are kept in
+   * the order they were admitted, so the oldest sessions stay. Returns how many were closed.
+   */
+  closeNewestBeyond(tenantId: string, keep: number, code: number, reason: string): number {
+    const set = this.byTenant.get(tenantId);
+    if (set === undefined || set.size <= keep) return 0;
+    const excess = [...set].slice(Math.max(0, keep));
+    for (const connection of excess) connection.close(code, reason);
+    return excess.length;
+  }
+
   /** Closes every connection authenticated with a token; returns how many. */
   closeToken(tokenHash: string, code: number, reason: string): number {
     return closeAll(this.byToken.get(tokenHash), code, reason);
+  }
+
+  /** Open connections authenticated with a token. */
+  ofToken(tokenHash: string): C[] {
+    return [...(this.byToken.get(tokenHash) ?? [])];
   }
 
   /** Every open connection. */
@@ -54,7 +71,10 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
 
 function index<C>(map: Map<string, Set<C>>, key: string, value: C): void {
   let set = map.get(key);
-  if (set === undefined) map.set(key, (set = new Set()));
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
   set.add(value);
 }
 

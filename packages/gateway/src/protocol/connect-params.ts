@@ -9,7 +9,12 @@ const connectParamsSchema = z.looseObject({
   minProtocol: z.int().positive(),
   maxProtocol: z.int().positive(),
   client: z
-    .looseObject({ id: shortString.optional(), version: shortString.optional(), platform: shortString.optional(), mode: shortString.optional() })
+    .looseObject({
+      id: shortString.optional(),
+      version: shortString.optional(),
+      platform: shortString.optional(),
+      mode: shortString.optional(),
+    })
     .optional(),
   role: shortString.optional(),
   scopes: z.array(shortString).max(64).optional(),

@@ -1,4 +1,5 @@
-import { isMultiTenantError, redactText, type ErrorCode } from '@openclaw-mt/core';
+import { isMultiTenantError, type ErrorCode } from '@openclaw-mt/core';
+import { redactText } from '@openclaw-mt/core/tokens';
 import type { ErrorShape } from './frames.js';
 
 /** Protocol-level code for each openclaw-mt code; retryable failures are `UNAVAILABLE`, as OpenClaw uses it. */

@@ -1,4 +1,5 @@
 import type { EvictionReason, Lease, TenantConfig, WorkspaceHandle } from '@openclaw-mt/core';
+import type { TenantUsage } from '@openclaw-mt/core/monitor';
 import type { ConnectParams } from '../protocol/connect-params.js';
 import type { ErrorShape, EventFrame, RequestFrame } from '../protocol/frames.js';
 import type { TenantQuotas } from '../limits/tenant-quotas.js';
@@ -8,6 +9,8 @@ export interface ActiveTenant {
   tenantId: string;
   workspace: WorkspaceHandle;
   config: TenantConfig;
+  /** The tenant's quotas (operator defaults with the config's `quotas` over them). */
+  quotas: TenantQuotas;
 }
 
 /** One authenticated client connection, as a runtime sees it. */
@@ -19,11 +22,18 @@ export interface SessionContext {
   readonly connect: Omit<ConnectParams, 'auth'>;
   /** The negotiated protocol version. */
   readonly protocol: number;
+  /** The tenant's quotas as they are now (config changes apply to open sessions at once). */
   readonly quotas: TenantQuotas;
   /** Aborted when the client connection closes. */
   readonly signal: AbortSignal;
   /** Pushes an event to this client. */
   sendEvent(frame: EventFrame): void;
+  /**
+   * Sends a further response to a request already answered: OpenClaw answers some methods (`agent`)
+   * twice under one id, first `{ status: "accepted" }`, then the final result. Dropped once the
+   * connection is closed.
+   */
+  sendResponse(requestId: string, response: RuntimeResponse): void;
   /** Closes this client's connection. */
   close(code: number, reason: string): void;
 }
@@ -33,7 +43,7 @@ export type RuntimeResponse = { ok: true; payload: unknown } | { ok: false; erro
 
 /** A runtime's side of one client connection. */
 export interface RuntimeSession {
-  /** Fields merged into `hello-ok` (for example `features.methods`, `snapshot`). */
+  /** Fields merged into `hello-ok` (for example `features.methods`, `snapshot`; `server` and `policy` fields are merged under the front door's own connection id and limits). */
   readonly hello?: Record<string, unknown>;
   /**
    * Answers one request. Throw a coded `MultiTenantError` for failures (it is sent as an error frame);
@@ -62,4 +72,9 @@ export interface TenantRuntime {
   openSession(context: SessionContext): Promise<RuntimeSession>;
   /** The gateway is shutting down. */
   close?(): Promise<void>;
+  /**
+   * What each active tenant's own processes cost the host (memory, CPU, disk), measured now. Runtimes
+   * that run a process per tenant implement it; the front door's metrics, stats and monitor show it.
+   */
+  usage?(): Promise<TenantUsage[]>;
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MultiTenantError, WorkspaceLayout, assertWorkspacePath, isMultiTenantError, redact } from '@openclaw-mt/core';
+import { MultiTenantError, isMultiTenantError } from '@openclaw-mt/core';
+import { WorkspaceLayout, assertWorkspacePath } from '@openclaw-mt/core/contracts';
+import { redact } from '@openclaw-mt/core/tokens';
 import { z } from 'zod';
 import type { RequestFrame } from '../protocol/frames.js';
 import { eventFrame } from '../protocol/frames.js';
@@ -20,7 +22,10 @@ const schemas = {
   'workspace.remove': z.strictObject({ name: fileName }),
   'config.get': z.strictObject({}),
   'chat.send': z.strictObject({
-    message: z.string().min(1).max(256 * 1024),
+    message: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
     sessionKey,
     idempotencyKey: z.string().max(128).optional(),
   }),
@@ -37,7 +42,12 @@ function params<M extends Method>(method: M, value: unknown): z.output<(typeof s
   const parsed = schemas[method].safeParse(value ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys?.join(', ') ?? '' : '(params)';
+    const where =
+      issue.path.length > 0
+        ? issue.path.join('.')
+        : issue.code === 'unrecognized_keys'
+          ? ((issue as { keys?: string[] }).keys?.join(', ') ?? '')
+          : '(params)';
     throw new MultiTenantError('BAD_REQUEST', `${method}: ${where}: ${issue.message}.`, { details: { reason: 'invalid-params' } });
   }
   return parsed.data as z.output<(typeof schemas)[M]>;
@@ -91,9 +101,13 @@ export function createWorkspaceRuntime(options: WorkspaceRuntimeOptions = {}): T
     const oldSize = existing.find((file) => file.name === name)?.size ?? 0;
     const total = usage + newSize - (append ? 0 : oldSize);
     if (total > context.quotas.workspaceBytes) {
-      throw new MultiTenantError('QUOTA_EXCEEDED', `This write would use ${total} bytes of a ${context.quotas.workspaceBytes}-byte workspace quota.`, {
-        details: { quota: 'workspaceBytes', limit: context.quotas.workspaceBytes },
-      });
+      throw new MultiTenantError(
+        'QUOTA_EXCEEDED',
+        `This write would use ${total} bytes of a ${context.quotas.workspaceBytes}-byte workspace quota.`,
+        {
+          details: { quota: 'workspaceBytes', limit: context.quotas.workspaceBytes },
+        },
+      );
     }
   }
 
@@ -163,7 +177,11 @@ export function createWorkspaceRuntime(options: WorkspaceRuntimeOptions = {}): T
         return {
           sessions: files
             .filter((file) => file.name.endsWith('.jsonl'))
-            .map((file) => ({ key: file.name.slice(WorkspaceLayout.sessions.length + 1, -'.jsonl'.length), size: file.size, updatedAt: file.modifiedAt })),
+            .map((file) => ({
+              key: file.name.slice(WorkspaceLayout.sessions.length + 1, -'.jsonl'.length),
+              size: file.size,
+              updatedAt: file.modifiedAt,
+            })),
         };
       }
       default:
