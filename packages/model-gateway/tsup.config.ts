@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts' },
+  format: 'esm',
+  target: 'node20',
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  // Every third-party import stays an import of a declared dependency: nothing from node_modules is bundled.
+  skipNodeModulesBundle: true,
+});

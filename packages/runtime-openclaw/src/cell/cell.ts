@@ -1,0 +1,668 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { delimiter, dirname, join } from 'node:path';
+import type { ConsolaInstance } from 'consola';
+import { MultiTenantError, isMultiTenantError, type TenantConfig } from '@openclaw-mt/core';
+import { createBackoff } from '@openclaw-mt/core/helpers';
+import { CellConfigFile, cellPaths, enforcedConfig, managedConfigOf, type CellPaths, type JsonObject } from '../config/cell-config.js';
+import { waitForChallenge } from './cell-readiness.js';
+import { OutputTail } from './output-tail.js';
+import type { PortAllocator } from './port-allocator.js';
+import { treeDiskUsage, type TreeDiskUsage } from '../os/disk-usage.js';
+import { cellProcessUsage, killUserProcesses, listProcesses, signalGroup, type ProcessEntry } from '../os/process-table.js';
+import type { OpenClawInstall } from '../install/runtime-install.js';
+import { tenantFileIO } from '../os/tenant-file-io.js';
+import { ensureDirectory, grantTraverse, handTreeTo } from '../os/tenant-ownership.js';
+import { ensureTenantUser, type TenantUser } from '../os/tenant-user.js';
+import { createCellRunDir, insideGatewaySocket, insideModelSocket, removeCellRunDir, type CellRunDir } from '../sandbox/cell-run-dir.js';
+import { SANDBOX_RELAY_PATH, sandboxCommand, type CellEgress } from '../sandbox/sandbox-command.js';
+import type { SandboxSupport } from '../sandbox/sandbox-support.js';
+import { forwardPortToSocket, type SocketForwarder } from '../sandbox/socket-forwarder.js';
+import { insideModelPort, type CellModels } from './cell-models.js';
+
+/** Where a cell is in its life. */
+export type CellState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping';
+
+/** Restart policy after a crash: capped exponential backoff. */
+export interface RestartPolicy {
+  /** First delay (default 1 s); doubles per consecutive failure. */
+  initialDelayMs?: number;
+  /** Longest delay (default 30 s). */
+  maxDelayMs?: number;
+  /** Consecutive failed starts before the cell is marked failed (default 5); the next client retries it. */
+  maxAttempts?: number;
+  /** A cell that stayed ready this long starts counting failures from zero again (default 60 s). */
+  stableAfterMs?: number;
+}
+
+/** What every cell of a runtime shares. */
+export interface CellSettings {
+  install: OpenClawInstall;
+  /** Run each tenant's cell as its own OS user. */
+  osUsers: boolean;
+  ports: PortAllocator;
+  /** Operator defaults for OpenClaw's config. */
+  defaults: JsonObject;
+  /** Tenant config key holding OpenClaw config. */
+  configKey: string;
+  lockedPaths: readonly string[];
+  /** Extra environment for every cell. */
+  env: Readonly<Record<string, string>>;
+  /** The sandbox every cell runs in; absent when the operator opted out. */
+  sandbox?: CellSandbox;
+  /** The model gateway every cell's providers point at; absent: providers as the config says. */
+  models?: CellModels;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+  restart: Required<RestartPolicy>;
+  log: ConsolaInstance;
+}
+
+/** How cells are sandboxed. */
+export interface CellSandbox {
+  support: SandboxSupport;
+  egress: CellEgress;
+  /** Host path of the relay script. */
+  relayPath: string;
+}
+
+/** A cell, as operators and tests see it. */
+export interface CellInfo {
+  tenantId: string;
+  state: CellState;
+  pid?: number;
+  /** The cell's private loopback port (never shown to clients). */
+  port?: number;
+  /** The OS account the cell runs as, when per-tenant users are on. */
+  user?: TenantUser;
+  /** Whether the cell runs in a sandbox, and with which network. */
+  sandbox?: { egress: CellEgress };
+  /** Processes started so far. */
+  starts: number;
+  /** Exits nobody asked for. */
+  crashes: number;
+  startedAt?: number;
+  readyAt?: number;
+  lastExit?: { code: number | null; signal: string | null; at: number };
+  error?: { code: string; message: string };
+  /** The bridge's spare connection to the cell (absent when spares are off). */
+  spares?: CellSpareInfo;
+}
+
+/** What a cell costs the host right now. */
+export interface CellUsage {
+  tenantId: string;
+  /** Resident memory of the cell's whole process tree (its process group), in bytes; 0 when not running. */
+  rssBytes: number;
+  /** CPU time of the cell's live processes since they started, in seconds. */
+  cpuSeconds: number;
+  /** Disk the tenant's directories (workspace, state, home, tmp, logs) occupy, in bytes. */
+  diskBytes: number;
+  /**
+   * What the `workspaceBytes` quota counts: `diskBytes` without the caches OpenClaw rebuilds (its
+   * `cache` directory, with a copy of the Control UI, and the cell's temp directory with the compile
+   * cache), up to {@link CELL_CACHE_ALLOWANCE_BYTES}: caches past that count, so they cannot hide data.
+   */
+  storedBytes: number;
+}
+
+/** Rebuildable caches a cell keeps outside its quota: 128 MiB (measured 3–54 MB of Control UI copy and 12–40 MB of compile cache). */
+export const CELL_CACHE_ALLOWANCE_BYTES = 128 * 1024 ** 2;
+
+/** The bridge's warm, already-authenticated connection to a cell, kept for the next client. */
+export interface CellSpareInfo {
+  /** A spare is open and can be handed to the next client whose role and scopes match it. */
+  ready: boolean;
+  /** Spare connections opened so far. */
+  opened: number;
+  /** Spares handed to client sessions. */
+  taken: number;
+  /** Client sessions that opened their own connection (no matching spare was ready). */
+  missed: number;
+  /** Spares closed unused: dropped by the cell, stale, too old, retargeted, or the cell stopped. */
+  discarded: number;
+}
+
+/** Something bound to the current process of a cell (a bridged client session). */
+export interface CellListener {
+  /** The process this listener was bound to is gone; `code` is the close code to give clients, when it is not a restart. */
+  cellLost(reason: string, code?: number): void;
+}
+
+interface Run {
+  child: ChildProcess;
+  port: number;
+  token: string;
+  aborter: AbortController;
+  exited: Promise<void>;
+  alive: boolean;
+  /** The host port leading into a cell without network. */
+  forwarder?: SocketForwarder;
+}
+
+// Cell environment: nothing of the gateway's own environment (it may hold the service token,
+// peppers or Redis credentials) except what a Node program needs to run.
+const PASSED_ENV = ['LANG', 'LC_ALL', 'TZ'];
+
+/**
+ * V8 heap limits for every cell unless the operator's `env` sets `NODE_OPTIONS`: an idle cell's heap
+ * stays small, and these limits were measured to still complete a chat turn (≈ −25 % RSS per cell tree).
+ */
+export const DEFAULT_CELL_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=2';
+
+/**
+ * glibc malloc arenas per cell process unless the operator's `env` sets `MALLOC_ARENA_MAX`: Node's threads
+ * otherwise each get an arena of their own, memory an idle cell holds and never uses (−3 to −5 % RSS per cell tree, measured).
+ */
+export const DEFAULT_CELL_MALLOC_ARENA_MAX = '2';
+
+/**
+ * One tenant's OpenClaw gateway: a child process with its own state, config, workspace, port, token
+ * and (as root) OS user. Starts on demand, reports readiness by the `connect.challenge` event,
+ * restarts after crashes with capped backoff, treats exit code 78 as a config error, and stops
+ * gracefully (SIGTERM, then SIGKILL).
+ */
+export class OpenClawCell {
+  readonly paths: CellPaths;
+  private state: CellState = 'stopped';
+  private run: Run | undefined;
+  private user: TenantUser | undefined;
+  private configFile: CellConfigFile | undefined;
+  private runDir: CellRunDir | undefined;
+  private modelCredential: { readonly credential: string; revoke(): void } | undefined;
+  private modelSocket: { close(): Promise<void> } | undefined;
+  /** Where the cell reaches the model gateway (changes with the port when it has no network). */
+  private modelOrigin: string | undefined;
+  private readonly tail = new OutputTail();
+  private readonly listeners = new Set<CellListener>();
+  private readonly stateListeners = new Set<(state: CellState) => void>();
+  private stateChanged = deferred();
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private failure: MultiTenantError | undefined;
+  private starts = 0;
+  private crashes = 0;
+  private startedAt: number | undefined;
+  private readyAt: number | undefined;
+  private lastExit: CellInfo['lastExit'];
+  private expectedStartMs = 15_000;
+  private disk: { at: number; usage: Promise<TreeDiskUsage> } | undefined;
+
+  constructor(
+    readonly tenantId: string,
+    root: string,
+    private config: TenantConfig,
+    private readonly settings: CellSettings,
+  ) {
+    this.paths = cellPaths(root);
+  }
+
+  /**
+   * Gets the tenant's tree ready (OS user, directories, ownership, config file). Throws a coded error
+   * (which aborts the activation) for anything the tenant cannot fix by retrying.
+   */
+  async prepare(): Promise<void> {
+    const { settings, paths } = this;
+    if (settings.osUsers) {
+      this.user = await ensureTenantUser(this.tenantId, paths.root);
+      // Nothing of a previous life may still run as this user while we touch its files.
+      await killUserProcesses(this.user.uid);
+      await grantTraverse(paths.root);
+    }
+    for (const dir of [paths.workspaceDir, paths.stateDir, paths.homeDir, paths.tmpDir, paths.logDir]) await ensureDirectory(dir);
+    if (this.user !== undefined) {
+      // The store's own metadata stays the gateway's.
+      const report = await handTreeTo(paths.root, this.user, ['.openclaw-mt']);
+      if (report.skipped.length > 0)
+        settings.log.warn(`${this.tenantId}: left ${report.skipped.length} multiply-linked file(s) untouched.`);
+    }
+    if (settings.sandbox !== undefined) this.runDir = await createCellRunDir(paths.root, this.user);
+    if (settings.models !== undefined) await this.connectModels(settings.models);
+    this.configFile = new CellConfigFile(
+      tenantFileIO(this.user, settings.install.nodePath),
+      paths.configPath,
+      settings.lockedPaths,
+      (backup, reason) =>
+        settings.log.warn(
+          `${this.tenantId}: openclaw.json could not be read (${reason}); kept it as ${backup} and started from the defaults.`,
+        ),
+    );
+    await this.renderConfig();
+  }
+
+  /** A credential for this cell and, for a cell without network, a model socket only this tenant may use. */
+  private async connectModels(models: CellModels): Promise<void> {
+    this.modelCredential = models.gateway.issue(this.tenantId);
+    if (this.runDir !== undefined && this.settings.sandbox?.egress === 'none') {
+      this.modelSocket = await models.gateway.listenFor(this.tenantId, this.runDir.modelSocket, {
+        mode: 0o600,
+        ...(this.user === undefined ? {} : { uid: this.user.uid, gid: this.user.gid }),
+      });
+      return;
+    }
+    if (models.origin === undefined)
+      throw new MultiTenantError('CONFIG_INVALID', 'The model gateway has no loopback origin for cells that share the host network.');
+    this.modelOrigin = models.origin;
+  }
+
+  private async renderConfig(): Promise<boolean> {
+    const { models } = this.settings;
+    const providers =
+      models === undefined || this.modelCredential === undefined || this.modelOrigin === undefined
+        ? undefined
+        : (models.gateway.cellProviders(this.modelCredential.credential, this.modelOrigin) as JsonObject);
+    return this.configFile!.render({
+      defaults: this.settings.defaults,
+      managed: managedConfigOf(this.config, this.settings.configKey),
+      enforced: enforcedConfig(this.paths, providers),
+    });
+  }
+
+  /** The config as last rendered (the reference for locked keys). */
+  get renderedConfig(): JsonObject {
+    return this.configFile?.rendered ?? {};
+  }
+
+  /** The port and private token of the running process, for the bridge (never for clients). */
+  get endpoint(): { port: number; token: string } | undefined {
+    return this.state === 'ready' && this.run !== undefined ? { port: this.run.port, token: this.run.token } : undefined;
+  }
+
+  /** Starts a process unless one is starting or running. */
+  start(): void {
+    if (this.state === 'starting' || this.state === 'ready' || this.state === 'stopping') return;
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    this.failure = undefined;
+    this.setState('starting');
+    void this.launch().catch((error: unknown) =>
+      this.fail(
+        isMultiTenantError(error)
+          ? error
+          : new MultiTenantError('INTERNAL', `Starting the OpenClaw gateway of ${this.tenantId} failed.`, { cause: error }),
+      ),
+    );
+  }
+
+  private async launch(): Promise<void> {
+    const { settings, paths } = this;
+    const port = await settings.ports.allocate();
+    if (this.state !== 'starting') {
+      settings.ports.release(port);
+      return;
+    }
+    const token = randomBytes(32).toString('base64url');
+    const isolated = settings.sandbox?.egress === 'none' && this.runDir !== undefined;
+    if (isolated && this.modelCredential !== undefined) {
+      this.modelOrigin = `http://127.0.0.1:${insideModelPort(port)}`;
+      await this.renderConfig();
+    }
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${dirname(settings.install.nodePath)}${delimiter}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+      OPENCLAW_SKIP_CHANNELS: '1',
+      OPENCLAW_DISABLE_BONJOUR: '1',
+      OPENCLAW_NO_RESPAWN: '1',
+      OPENCLAW_EXEC_SHELL_SNAPSHOT: '0',
+      OPENCLAW_NO_AUTO_UPDATE: '1',
+      NODE_OPTIONS: DEFAULT_CELL_NODE_OPTIONS,
+      MALLOC_ARENA_MAX: DEFAULT_CELL_MALLOC_ARENA_MAX,
+      ...Object.fromEntries(PASSED_ENV.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]])),
+      ...settings.env,
+      // Last, so no operator setting can move a cell out of its tenant's tree or change its credential.
+      HOME: paths.homeDir,
+      TMPDIR: paths.tmpDir,
+      OPENCLAW_STATE_DIR: paths.stateDir,
+      OPENCLAW_CONFIG_PATH: paths.configPath,
+      OPENCLAW_WORKSPACE_DIR: paths.workspaceDir,
+      OPENCLAW_GATEWAY_TOKEN: token,
+    };
+    // The token travels by environment (readable only by the cell's own user), never on the command line.
+    const gatewayCommand = [
+      settings.install.nodePath,
+      settings.install.entryPath,
+      'gateway',
+      'run',
+      '--allow-unconfigured',
+      '--auth',
+      'token',
+      '--bind',
+      'loopback',
+      '--port',
+      String(port),
+    ];
+    let file = settings.install.nodePath;
+    let args = gatewayCommand.slice(1);
+    let forwarder: SocketForwarder | undefined;
+    const sandbox = settings.sandbox;
+    if (sandbox !== undefined && this.runDir !== undefined) {
+      // The relay runs first in every sandbox (it clears locks a previous process left); without network it also joins sockets.
+      const command = [settings.install.nodePath, SANDBOX_RELAY_PATH, '--', ...gatewayCommand];
+      if (isolated) {
+        // No network inside: the relay joins the cell's loopback to the host through the run directory's sockets.
+        env.OPENCLAW_MT_RELAY = JSON.stringify({
+          gatewaySocket: insideGatewaySocket,
+          gatewayPort: port,
+          ...(this.modelSocket === undefined ? {} : { modelSocket: insideModelSocket, modelPort: insideModelPort(port) }),
+        });
+        try {
+          forwarder = await forwardPortToSocket(port, this.runDir.gatewaySocket, this.user?.uid ?? process.getuid?.() ?? 0);
+        } catch (error) {
+          settings.ports.release(port);
+          throw error;
+        }
+      }
+      ({ file, args } = sandboxCommand(
+        {
+          support: sandbox.support,
+          installDir: settings.install.dir,
+          writableDirs: [paths.workspaceDir, paths.stateDir],
+          runDir: this.runDir.dir,
+          relayPath: sandbox.relayPath,
+          egress: sandbox.egress,
+          ...(this.user === undefined ? {} : { user: this.user }),
+          workdir: paths.workspaceDir,
+        },
+        command,
+      ));
+    }
+    this.tail.clear();
+    this.starts++;
+    this.startedAt = Date.now();
+    this.readyAt = undefined;
+    const child = spawn(file, args, {
+      cwd: paths.workspaceDir,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // In a sandbox, bwrap starts as the gateway's user and drops to the tenant's itself.
+      ...(this.user === undefined || sandbox !== undefined ? {} : { uid: this.user.uid, gid: this.user.gid }),
+    });
+    let exited!: () => void;
+    const run: Run = {
+      child,
+      port,
+      token,
+      aborter: new AbortController(),
+      exited: new Promise<void>((resolve) => (exited = resolve)),
+      alive: true,
+      ...(forwarder === undefined ? {} : { forwarder }),
+    };
+    this.run = run;
+    const onOutput = (chunk: Buffer) => {
+      for (const line of this.tail.push(chunk)) settings.log.debug(`[${this.tenantId}] ${line.replaceAll(token, '[redacted]')}`);
+    };
+    child.stdout!.on('data', onOutput);
+    child.stderr!.on('data', onOutput);
+    child.once('error', (error) => {
+      this.tail.push(`spawn failed: ${error.message}\n`);
+      if (child.pid === undefined) this.onExit(run, null, null, exited);
+    });
+    child.once('exit', (code, signal) => this.onExit(run, code, signal, exited));
+    if (child.pid === undefined) return;
+
+    const ready = await waitForChallenge(port, { deadline: Date.now() + settings.startTimeoutMs, signal: run.aborter.signal });
+    if (this.run !== run || !run.alive || this.state !== 'starting') return;
+    if (ready) {
+      this.readyAt = Date.now();
+      this.expectedStartMs = this.readyAt - this.startedAt;
+      settings.log.info(`OpenClaw gateway of ${this.tenantId} is ready (pid ${child.pid}, ${this.expectedStartMs} ms).`);
+      this.setState('ready');
+      return;
+    }
+    settings.log.warn(`OpenClaw gateway of ${this.tenantId} was not ready after ${settings.startTimeoutMs} ms; killing it.`);
+    signalGroup(child.pid, 'SIGKILL');
+  }
+
+  private onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, exited: () => void): void {
+    if (!run.alive) return;
+    run.alive = false;
+    run.aborter.abort();
+    // Helpers the cell started share its process group: none may outlive it.
+    if (run.child.pid !== undefined) signalGroup(run.child.pid, 'SIGKILL');
+    void run.forwarder?.close();
+    this.settings.ports.release(run.port);
+    this.lastExit = { code, signal, at: Date.now() };
+    exited();
+    if (this.run !== run) return;
+    this.run = undefined;
+    this.notifyLost(code === 0 ? 'tenant gateway stopped' : 'tenant gateway restarting');
+    if (this.state === 'stopping') return;
+    this.crashes++;
+    if (this.user !== undefined) void killUserProcesses(this.user.uid);
+    const secrets = [run.token];
+    if (code === 78) {
+      this.fail(
+        new MultiTenantError(
+          'CONFIG_INVALID',
+          `The OpenClaw gateway of ${this.tenantId} refused its configuration:\n${this.tail.text(secrets, 12)}`,
+          {
+            details: { reason: 'openclaw-config', exitCode: 78 },
+          },
+        ),
+      );
+      return;
+    }
+    const ranFor = this.readyAt === undefined ? 0 : Date.now() - this.readyAt;
+    this.failures = ranFor >= this.settings.restart.stableAfterMs ? 1 : this.failures + 1;
+    this.settings.log.warn(
+      `OpenClaw gateway of ${this.tenantId} exited (${signal ?? `code ${code}`}); failure ${this.failures} of ${this.settings.restart.maxAttempts}.\n${this.tail.text(secrets, 8)}`,
+    );
+    if (this.failures >= this.settings.restart.maxAttempts) {
+      this.fail(
+        new MultiTenantError('BACKEND_UNAVAILABLE', `The OpenClaw gateway of ${this.tenantId} keeps failing to run; try again later.`, {
+          retryAfterMs: this.settings.restart.maxDelayMs,
+          details: { reason: 'cell-crashed', exitCode: code, signal },
+        }),
+      );
+      return;
+    }
+    const { initialDelayMs, maxDelayMs } = this.settings.restart;
+    const delay = createBackoff({ initialMs: initialDelayMs, maxMs: maxDelayMs, minMs: 0, jitter: 'none' })(this.failures);
+    this.setState('backoff');
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      if (this.state === 'backoff') this.start();
+    }, delay);
+    this.backoffTimer.unref();
+  }
+
+  private fail(error: MultiTenantError): void {
+    this.failure = error;
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    if (this.run?.alive && this.run.child.pid !== undefined) signalGroup(this.run.child.pid, 'SIGKILL');
+    this.setState('failed');
+  }
+
+  private setState(state: CellState): void {
+    this.state = state;
+    const changed = this.stateChanged;
+    this.stateChanged = deferred();
+    changed.resolve();
+    for (const listener of [...this.stateListeners]) listener(state);
+  }
+
+  /** Hears every state change (synchronously); returns the unsubscribe function. */
+  onStateChange(listener: (state: CellState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private notifyLost(reason: string, code?: number): void {
+    for (const listener of [...this.listeners]) listener.cellLost(reason, code);
+    this.listeners.clear();
+  }
+
+  /** Binds a listener to the current process; it hears when that process goes away. */
+  attach(listener: CellListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once the cell is ready, starting it if it failed by crashing. Rejects with the cell's
+   * config error, or with a retryable `BACKEND_UNAVAILABLE` (with `retryAfterMs`) when it is not
+   * ready within `timeoutMs`.
+   */
+  async waitReady(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    if (this.state === 'failed' && this.failure?.code !== 'CONFIG_INVALID') {
+      // A cell that gave up after crashes gets a fresh series of attempts from the next client.
+      this.failures = 0;
+      this.start();
+    }
+    for (;;) {
+      if (this.state === 'ready') return;
+      if (this.state === 'failed')
+        throw (
+          this.failure ?? new MultiTenantError('BACKEND_UNAVAILABLE', 'Your OpenClaw gateway failed to start.', { retryAfterMs: 5_000 })
+        );
+      if (this.state === 'stopping' || this.state === 'stopped') {
+        throw new MultiTenantError('BACKEND_UNAVAILABLE', 'Your OpenClaw gateway is stopping; reconnect shortly.', {
+          retryAfterMs: 2_000,
+          details: { reason: 'cell-stopping' },
+        });
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || signal.aborted) {
+        const elapsed = Date.now() - (this.startedAt ?? Date.now());
+        throw new MultiTenantError('BACKEND_UNAVAILABLE', 'Your OpenClaw gateway is starting; retry shortly.', {
+          retryAfterMs: Math.min(30_000, Math.max(1_000, this.expectedStartMs - elapsed)),
+          details: { reason: 'cold-start' },
+        });
+      }
+      await Promise.race([this.stateChanged.promise, delay(left, signal)]);
+    }
+  }
+
+  /** Applies a changed tenant config: rewrites the file (OpenClaw reloads it) and retries a cell that refused its config. */
+  async reconfigure(config: TenantConfig): Promise<void> {
+    this.config = config;
+    if (this.configFile === undefined) return;
+    const changed = await this.renderConfig();
+    if (changed && this.state === 'failed') {
+      this.failures = 0;
+      this.start();
+    }
+  }
+
+  /** After a tenant replaced its whole config: put the operator's locked keys back. */
+  async restoreLockedConfig(): Promise<void> {
+    await this.configFile?.restoreLocked();
+  }
+
+  /**
+   * Stops the process: SIGTERM to its group, SIGKILL after `stopTimeoutMs`; then nothing of the
+   * tenant's user runs. `lost` is what bridged clients are told (default: the cell stopped, reconnect).
+   */
+  async stop(lost?: { reason: string; code: number }): Promise<void> {
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    this.setState('stopping');
+    // Clients hear why before the process goes (its exit would otherwise read as a restart).
+    if (lost !== undefined) this.notifyLost(lost.reason, lost.code);
+    const run = this.run;
+    if (run?.alive && run.child.pid !== undefined) {
+      run.aborter.abort();
+      signalGroup(run.child.pid, 'SIGTERM');
+      const graceful = await Promise.race([run.exited.then(() => true), sleep(this.settings.stopTimeoutMs).then(() => false)]);
+      if (!graceful) {
+        this.settings.log.warn(`OpenClaw gateway of ${this.tenantId} did not stop within ${this.settings.stopTimeoutMs} ms; killing it.`);
+        signalGroup(run.child.pid, 'SIGKILL');
+        await Promise.race([run.exited, sleep(5_000)]);
+      }
+    }
+    this.run = undefined;
+    this.notifyLost('tenant gateway stopped');
+    if (this.user !== undefined) await killUserProcesses(this.user.uid);
+    await this.disconnectModels();
+    if (this.runDir !== undefined) await removeCellRunDir(this.runDir).catch(() => undefined);
+    this.setState('stopped');
+  }
+
+  private async disconnectModels(): Promise<void> {
+    this.modelCredential?.revoke();
+    this.modelCredential = undefined;
+    await this.modelSocket
+      ?.close()
+      .catch((error: unknown) => this.settings.log.warn(`${this.tenantId}: closing the model socket failed:`, error));
+    this.modelSocket = undefined;
+  }
+
+  /** A snapshot for operators. */
+  info(): CellInfo {
+    return {
+      tenantId: this.tenantId,
+      state: this.state,
+      ...(this.run?.child.pid === undefined ? {} : { pid: this.run.child.pid, port: this.run.port }),
+      ...(this.user === undefined ? {} : { user: this.user }),
+      ...(this.settings.sandbox === undefined ? {} : { sandbox: { egress: this.settings.sandbox.egress } }),
+      starts: this.starts,
+      crashes: this.crashes,
+      ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
+      ...(this.readyAt === undefined ? {} : { readyAt: this.readyAt }),
+      ...(this.lastExit === undefined ? {} : { lastExit: this.lastExit }),
+      ...(this.failure === undefined ? {} : { error: { code: this.failure.code, message: this.failure.message } }),
+    };
+  }
+
+  /** Resident memory of the cell's processes, in bytes (0 when not running). */
+  async memory(): Promise<number> {
+    return (await this.usage()).rssBytes;
+  }
+
+  /**
+   * Memory, CPU time and disk the cell uses, from `/proc` (`table`: one listing shared by every cell
+   * measured at once) and its directories. The processes are the cell's whole tree: the sandbox, its
+   * relay, the gateway and every helper, and anything left running as the tenant's user. The disk
+   * walk is reused for `diskMaxAgeMs` (it reads every file's metadata).
+   */
+  async usage(table?: readonly ProcessEntry[], diskMaxAgeMs = 0): Promise<CellUsage> {
+    const pid = this.run?.child.pid;
+    const processes =
+      pid === undefined
+        ? { rssBytes: 0, cpuSeconds: 0 }
+        : cellProcessUsage(table ?? (await listProcesses()), { rootPid: pid, ...(this.user === undefined ? {} : { uid: this.user.uid }) });
+    const disk = await this.diskUsage(diskMaxAgeMs);
+    return {
+      tenantId: this.tenantId,
+      rssBytes: processes.rssBytes,
+      cpuSeconds: Math.round(processes.cpuSeconds * 100) / 100,
+      diskBytes: disk.totalBytes,
+      storedBytes: disk.totalBytes - Math.min(disk.cacheBytes, CELL_CACHE_ALLOWANCE_BYTES),
+    };
+  }
+
+  private diskUsage(maxAgeMs: number): Promise<TreeDiskUsage> {
+    const now = Date.now();
+    if (this.disk === undefined || now - this.disk.at > maxAgeMs) {
+      const caches = [join(this.paths.stateDir, 'cache'), this.paths.tmpDir];
+      this.disk = { at: now, usage: treeDiskUsage(this.paths.root, caches) };
+    }
+    return this.disk.usage;
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { hash, randomBytes } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
+import { MultiTenantError } from '@openclaw-mt/core';
+import { KeyedMutex } from '@openclaw-mt/core/helpers';
+
+/** The OS account a tenant's cell runs as. */
+export interface TenantUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/** Prefix of every per-tenant account. */
+export const TENANT_USER_PREFIX = 'ocmt-';
+
+/** Whether per-tenant OS users can be used: Linux, and the gateway runs as root. */
+export function osUsersAvailable(): boolean {
+  return process.platform === 'linux' && process.getuid?.() === 0;
+}
+
+/** Prefix of a retired account: its uid stays taken, so no new tenant inherits files of the old one. */
+export const RETIRED_USER_PREFIX = 'ocmx-';
+
+/**
+ * The account name of a tenant: `ocmt-` and 16 hex digits of SHA-256 of the tenant's root directory
+ * (its real path, which names the gateway's data directory) and the id. Fixed length and charset
+ * whatever the id, so any tenant id maps to a valid user name, distinct ids to distinct users, and
+ * the same id served by two gateways with different data directories on one host to two users.
+ */
+export function tenantUserName(tenantId: string, root: string): string {
+  return `${TENANT_USER_PREFIX}${hash('sha256', `${root}\0${tenantId}`, 'hex').slice(0, 16)}`;
+}
+
+function run(command: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 30_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      if (error !== null && typeof error.code === 'string') {
+        reject(
+          new MultiTenantError(
+            'CONFIG_INVALID',
+            `Cannot run ${command} (${error.code}); per-tenant OS users need the shadow-utils tools on PATH.`,
+            { cause: error },
+          ),
+        );
+        return;
+      }
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function lookup(name: string): Promise<TenantUser | undefined> {
+  const { code, stdout } = await run('getent', ['passwd', name]);
+  if (code !== 0) return undefined;
+  const fields = stdout.trim().split(':');
+  const uid = Number(fields[2]);
+  const gid = Number(fields[3]);
+  if (fields[0] !== name || !Number.isSafeInteger(uid) || !Number.isSafeInteger(gid)) return undefined;
+  return { name, uid, gid };
+}
+
+const known = new Map<string, TenantUser>();
+// useradd takes a lock on /etc/passwd: one call at a time from this process.
+const accounts = new KeyedMutex();
+
+function serially<T>(task: () => Promise<T>): Promise<T> {
+  return accounts.run('accounts', task);
+}
+
+/**
+ * The tenant's OS account, created on first use as a system user without a home or a login shell
+ * (`useradd --system --no-create-home --shell /usr/sbin/nologin --user-group`). Root only.
+ */
+export async function ensureTenantUser(tenantId: string, root: string): Promise<TenantUser> {
+  const name = tenantUserName(tenantId, await realpath(root));
+  const cached = known.get(name);
+  if (cached !== undefined) return cached;
+  return serially(async () => {
+    for (let attempt = 0; ; attempt++) {
+      const existing = await lookup(name);
+      if (existing !== undefined) {
+        if (existing.uid === 0 || existing.gid === 0)
+          throw new MultiTenantError('CONFIG_INVALID', `The account ${name} has uid or gid 0; refusing to run a tenant as it.`);
+        known.set(name, existing);
+        return existing;
+      }
+      const created = await run('useradd', [
+        '--system',
+        '--no-create-home',
+        '--home-dir',
+        '/nonexistent',
+        '--shell',
+        '/usr/sbin/nologin',
+        '--user-group',
+        '--comment',
+        'openclaw-mt tenant',
+        name,
+      ]);
+      // 9: the name exists (another process made it); 10: /etc/passwd is locked by someone else.
+      if (created.code === 0 || created.code === 9) continue;
+      if (created.code === 10 && attempt < 10) {
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+        continue;
+      }
+      throw new MultiTenantError('INTERNAL', `useradd ${name} failed (exit ${created.code}): ${created.stderr.trim().slice(0, 300)}`);
+    }
+  });
+}
+
+/**
+ * Retires a tenant's OS account (for example after the tenant was destroyed) and returns whether it
+ * existed: the account is renamed `ocmx-<random>`, locked and expired, but keeps its uid, so the uid is
+ * never handed to a new tenant while a file of the old one may exist anywhere on the host. The tenant
+ * id gets a fresh account (and uid) if it comes back. `userdel` a retired account once no file of its
+ * uid is left (`find / -xdev -uid <uid>`). Stop the tenant's cell first.
+ */
+export async function deleteTenantUser(tenantId: string, root: string): Promise<boolean> {
+  const name = tenantUserName(tenantId, await realpath(root).catch(() => root));
+  known.delete(name);
+  return serially(async () => {
+    if ((await lookup(name)) === undefined) return false;
+    const retired = `${RETIRED_USER_PREFIX}${randomBytes(8).toString('hex')}`;
+    const renamed = await run('usermod', ['--login', retired, '--lock', '--expiredate', '1', name]);
+    if (renamed.code !== 0)
+      throw new MultiTenantError('INTERNAL', `usermod ${name} failed (exit ${renamed.code}): ${renamed.stderr.trim().slice(0, 300)}`);
+    // Its own group (--user-group) keeps its gid the same way, and frees the name for a new account.
+    const regrouped = await run('groupmod', ['--new-name', retired, name]);
+    if (regrouped.code !== 0 && regrouped.code !== 6)
+      throw new MultiTenantError('INTERNAL', `groupmod ${name} failed (exit ${regrouped.code}): ${regrouped.stderr.trim().slice(0, 300)}`);
+    return true;
+  });
+}

@@ -1,0 +1,278 @@
+import { spawnSync } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
+import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import {
+  deleteTenantUser,
+  installOpenClawRuntime,
+  osUsersAvailable,
+  RUNTIME_DIR_ENV,
+  type InstallRuntimeResult,
+} from '@openclaw-mt/runtime-openclaw';
+import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gateway';
+import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
+import { connectRetrying, establishedConnections, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+
+// The real thing: the `openclaw` npm package (installed once into a reused cache directory), three
+// tenants, each with its own OpenClaw gateway process behind the front door. No test is skipped: a
+// failed install fails them all with its reason.
+
+const CACHE = process.env[RUNTIME_DIR_ENV] ?? '/tmp/openclaw-mt-runtime-cache';
+const TENANTS = ['alice', 'bob', 'carol'] as const;
+const SCOPES = ['operator.read', 'operator.write', 'operator.admin'];
+const IDLE_MS = 20_000;
+const log = createLogger({ tag: 'openclaw-e2e', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
+
+async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof GatewayRequestError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, () => {
+  let install: InstallRuntimeResult;
+  let model: FakeModelServer;
+  let models: ModelGateway;
+  let h: OpenClawHarness;
+  const tokens: Record<string, string> = {};
+  const sessions: Record<string, GatewayConnection> = {};
+
+  const rootOf = (tenantId: string) => join(h.dataDir, 'workspaces', tenantDirName(tenantId));
+  const cellOf = (tenantId: string) => h.runtime.cells().find((cell) => cell.tenantId === tenantId);
+
+  beforeAll(async () => {
+    install = await installOpenClawRuntime({ dir: CACHE, onProgress: (line) => log.info(`install: ${line}`) });
+    log.info(
+      `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion} from ${install.dir} (${install.installed ? `installed in ${install.durationMs} ms` : 'cached'})`,
+    );
+    model = await startFakeModelServer();
+    // Cells reach the fake model only through the model gateway (their sandboxes have no network); its key stays here.
+    models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
+    h = await startOpenClawGateway({
+      runtime: {
+        install,
+        sandbox: true,
+        models: { gateway: models },
+        // Operator defaults: every tenant's agent talks to the local fake model (through the model gateway).
+        config: fakeModelOpenClawConfig(),
+        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 3) }),
+        // These tenants change their own config (OpenClaw asks operator.admin of config writes).
+        privileges: { admin: ['*'] },
+        // Every hello below is the cell's own: the handshake waits out the cold start.
+        helloHoldMs: 120_000,
+      },
+      manager: { idleTimeoutMs: IDLE_MS, capacity: 3 },
+    });
+    for (const tenantId of TENANTS) tokens[tenantId] = await h.tenant(tenantId);
+  }, 900_000);
+
+  afterAll(async () => {
+    for (const session of Object.values(sessions)) session.close();
+    await h?.stop();
+    await models?.close();
+    await model?.close();
+    for (const tenantId of TENANTS) await deleteTenantUser(tenantId, rootOf(tenantId)).catch(() => undefined);
+  }, 120_000);
+
+  it('starts a gateway per tenant on demand; each tenant calls real OpenClaw methods through the front door', async () => {
+    const started = Date.now();
+    await Promise.all(
+      TENANTS.map(async (tenantId) => {
+        sessions[tenantId] = await connectRetrying({ url: h.url, token: tokens[tenantId], scopes: SCOPES }, 300_000, (error) =>
+          log.info(`${tenantId}: ${error.shape.code} (${String(error.shape.details?.reason)}), retrying in ${error.shape.retryAfterMs} ms`),
+        );
+      }),
+    );
+    for (const tenantId of TENANTS) {
+      const cell = cellOf(tenantId)!;
+      log.info(
+        `${tenantId}: ready in ${cell.readyAt! - cell.startedAt!} ms as ${cell.user?.name ?? 'this user'}; ${Math.round((await h.runtime.cellMemory(tenantId)) / 2 ** 20)} MiB RSS`,
+      );
+    }
+    log.info(`three cold starts side by side: ${Date.now() - started} ms`);
+    const pids = new Set(TENANTS.map((tenantId) => cellOf(tenantId)!.pid));
+    expect(pids.size).toBe(3);
+
+    for (const tenantId of TENANTS) {
+      const session = sessions[tenantId]!;
+      const hello = session.hello as { features: { methods: string[] }; snapshot: Record<string, unknown>; auth: { scopes: string[] } };
+      expect(hello.snapshot).toMatchObject({
+        tenantId,
+        runtime: 'openclaw',
+        openclawVersion: install.openclawVersion,
+        stateDir: join(rootOf(tenantId), 'agent'),
+      });
+      expect(hello.features.methods).toEqual(
+        expect.arrayContaining(['health', 'config.get', 'config.patch', 'sessions.list', 'chat.send']),
+      );
+      expect(hello.features.methods).not.toContain('update.run');
+      expect(hello.auth.scopes).toEqual(SCOPES);
+      // The client never learns the cell's port or credential.
+      expect(JSON.stringify(hello)).not.toContain(`:${cellOf(tenantId)!.port}`);
+
+      expect(await session.request('health')).toMatchObject({ ok: true });
+      const config = (await session.request('config.get')) as { path: string; valid: boolean };
+      expect(config).toMatchObject({ valid: true, path: join(rootOf(tenantId), 'agent', 'openclaw.json') });
+      expect(await session.request('sessions.list', {})).toMatchObject({ sessions: [] });
+    }
+  });
+
+  it("bridges a further client of a warm cell over the cell's spare connection, with the same hello", async () => {
+    const spares = () => cellOf('bob')!.spares!;
+    await eventually(() => spares().ready, "bob's spare connection", 60_000);
+    const before = spares();
+    const started = performance.now();
+    const extra = await connectGateway({ url: h.url, token: tokens.bob, scopes: SCOPES, timeoutMs: 30_000 });
+    log.info(`bob: connect → hello-ok over the spare in ${(performance.now() - started).toFixed(1)} ms`);
+    try {
+      expect(spares()).toMatchObject({ taken: before.taken + 1, missed: before.missed });
+      const hello = extra.hello as { features: { methods: string[] }; snapshot: Record<string, unknown>; auth: { scopes: string[] } };
+      const own = sessions.bob!.hello as typeof hello;
+      expect(hello.auth).toEqual(own.auth);
+      expect(hello.features).toEqual(own.features);
+      expect(hello.snapshot).toMatchObject({
+        tenantId: 'bob',
+        runtime: 'openclaw',
+        openclawVersion: install.openclawVersion,
+        stateDir: join(rootOf('bob'), 'agent'),
+      });
+      expect(JSON.stringify(hello)).not.toContain(`:${cellOf('bob')!.port}`);
+      expect(await extra.request('health')).toMatchObject({ ok: true });
+    } finally {
+      extra.close();
+    }
+    await eventually(() => spares().ready, "bob's next spare connection", 60_000);
+  });
+
+  it("keeps one tenant's config.patch invisible to the others, and refuses gateway keys and self-update", async () => {
+    const alice = sessions.alice!;
+    const before = (await alice.request('config.get')) as { hash: string };
+    // A setting of the tenant's own (provider endpoints and keys are the operator's: see the real-clients test).
+    const raw = JSON.stringify({ ui: { seamColor: '#AA1100' } });
+    expect(await alice.request('config.patch', { raw, baseHash: before.hash })).toMatchObject({ ok: true });
+    const mine = (await alice.request('config.get')) as { sourceConfig: { ui?: { seamColor?: string } } };
+    expect(mine.sourceConfig.ui?.seamColor).toBe('#AA1100');
+    for (const other of ['bob', 'carol']) {
+      const theirs = (await sessions[other]!.request('config.get')) as { sourceConfig: { ui?: { seamColor?: string } } };
+      expect(theirs.sourceConfig.ui?.seamColor, other).toBeUndefined();
+    }
+
+    const after = (await alice.request('config.get')) as { hash: string };
+    const locked = await failure(
+      alice.request('config.patch', { raw: JSON.stringify({ gateway: { bind: 'lan' } }), baseHash: after.hash }),
+    );
+    expect(locked.shape).toMatchObject({
+      code: 'INVALID_REQUEST',
+      details: { code: 'BAD_REQUEST', reason: 'config-locked', path: 'gateway' },
+    });
+    const update = await failure(alice.request('update.run', {}));
+    expect(update.shape.details).toMatchObject({ code: 'BAD_REQUEST', reason: 'method-denied' });
+  });
+
+  it("answers chat.send with a reply from the tenant's configured model (a local fake OpenAI-compatible server)", async () => {
+    const alice = sessions.alice!;
+    const events: Array<{ event: string; payload?: { state?: string; message?: { content?: Array<{ text?: string }> } } }> = [];
+    alice.onEvent((event) => events.push(event as (typeof events)[number]));
+    const sent = (await alice.request('chat.send', { sessionKey: 'main', message: 'Say hello', idempotencyKey: `e2e-${Date.now()}` })) as {
+      status: string;
+    };
+    expect(sent.status).toBe('started');
+    const final = await eventually(
+      () => events.find((event) => event.event === 'chat' && event.payload?.state === 'final'),
+      'the final chat event',
+      120_000,
+    );
+    expect(final.payload?.message?.content?.[0]?.text).toBe('Hello from the fake model.');
+    expect(model.requests.length).toBeGreaterThan(0);
+    expect(model.requests.at(-1)?.model).toBe('fake-model');
+    const history = (await alice.request('chat.history', { sessionKey: 'main' })) as { messages: Array<{ role: string }> };
+    expect(history.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('never lets a wrong or missing gateway token reach any cell', async () => {
+    const ports = TENANTS.map((tenantId) => cellOf(tenantId)!.port!);
+    const count = async () => (await Promise.all(ports.map((port) => establishedConnections(port)))).reduce((a, b) => a + b, 0);
+    // One connection per open session plus each cell's spare (replaced now and then in the background: count with it there).
+    const sparesReady = () => TENANTS.every((tenantId) => cellOf(tenantId)!.spares?.ready);
+    await eventually(sparesReady, 'every spare connection', 60_000);
+    const before = await count();
+    const cellsBefore = h.runtime.cells().map((cell) => `${cell.tenantId}:${cell.pid}`);
+    const { token: revoked } = await h.manager.tokens.create('mallory');
+    await h.manager.tokens.revoke(revoked);
+    for (const token of [
+      undefined,
+      'not-a-token',
+      `gt_${'x'.repeat(40)}`,
+      tokens.alice!.slice(0, -1) + (tokens.alice!.endsWith('A') ? 'B' : 'A'),
+      revoked,
+    ]) {
+      const refused = await failure(
+        connectGateway({ url: h.url, ...(token === undefined ? {} : { token }), scopes: SCOPES, timeoutMs: 10_000 }),
+      );
+      expect(refused.code).toMatch(/^TOKEN_/);
+    }
+    await eventually(sparesReady, 'every spare connection', 60_000);
+    await eventually(async () => (await count()) === before, `${before} connections to the cells`, 5_000);
+    expect(h.runtime.cells().map((cell) => `${cell.tenantId}:${cell.pid}`)).toEqual(cellsBefore);
+  });
+
+  it("runs each cell as its own OS user: tenant A's user gets permission denied on B's files", async () => {
+    if (!osUsersAvailable()) {
+      // Not root: the documented fallback (one OS user for all cells, and a warning at start) is what there is to check.
+      log.warn('OS-user isolation NOT tested: the tests are not running as root.');
+      expect(h.runtime.osUsers).toBe(false);
+      expect(cellOf('bob')!.user).toBeUndefined();
+      return;
+    }
+    expect(h.runtime.osUsers).toBe(true);
+    const alice = cellOf('alice')!.user!;
+    const bob = cellOf('bob')!.user!;
+    expect(alice.uid).not.toBe(bob.uid);
+    const bobRoot = await stat(rootOf('bob'));
+    expect(bobRoot.uid).toBe(bob.uid);
+    expect(bobRoot.mode & 0o777).toBe(0o700);
+    const asAlice = (command: string, ...args: string[]) => spawnSync(command, args, { uid: alice.uid, gid: alice.gid, encoding: 'utf8' });
+    const own = asAlice('cat', join(rootOf('alice'), 'agent', 'openclaw.json'));
+    expect(own.status).toBe(0);
+    for (const target of [join(rootOf('bob'), 'agent', 'openclaw.json'), join(rootOf('bob'), 'workspace', 'AGENTS.md')]) {
+      const read = asAlice('cat', target);
+      expect(read.status).not.toBe(0);
+      expect(read.stderr).toContain('Permission denied');
+    }
+    const list = asAlice('ls', rootOf('bob'));
+    expect(list.stderr).toContain('Permission denied');
+  });
+
+  it("stops an idle tenant's cell and starts it again on the next connect, with its state intact", async () => {
+    const before = cellOf('alice')!;
+    sessions.alice!.close();
+    delete sessions.alice;
+    await eventually(() => cellOf('alice') === undefined, "alice's idle eviction", IDLE_MS + 60_000, 500);
+    expect(() => process.kill(before.pid!, 0)).toThrow();
+    expect(
+      h.runtime
+        .cells()
+        .map((cell) => cell.tenantId)
+        .sort(),
+    ).toEqual(['bob', 'carol']);
+
+    const alice = await connectRetrying({ url: h.url, token: tokens.alice, scopes: SCOPES }, 300_000);
+    sessions.alice = alice;
+    const after = cellOf('alice')!;
+    expect(after.pid).not.toBe(before.pid);
+    const config = (await alice.request('config.get')) as { sourceConfig: { ui?: { seamColor?: string } } };
+    expect(config.sourceConfig.ui?.seamColor).toBe('#AA1100');
+    const history = (await alice.request('chat.history', { sessionKey: 'main' })) as {
+      messages: Array<{ role: string; content: unknown }>;
+    };
+    expect(history.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(JSON.stringify(history.messages[1]!.content)).toContain('Hello from the fake model.');
+  });
+});

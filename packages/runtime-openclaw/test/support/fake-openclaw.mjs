@@ -1,0 +1,176 @@
+// A stand-in for the `openclaw` package's entry, speaking enough of the Gateway protocol for the
+// runtime's supervision and bridge tests. Behaviour comes from the `fake` key of its config file.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { WebSocketServer } from 'ws';
+
+const args = process.argv.slice(2);
+const port = Number(args[args.indexOf('--port') + 1]);
+const token = process.env.OPENCLAW_GATEWAY_TOKEN;
+const configPath = process.env.OPENCLAW_CONFIG_PATH;
+const readConfig = () => {
+  try {
+    return JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch {
+    return {};
+  }
+};
+const fake = readConfig().fake ?? {};
+const started = Date.now();
+// connections and authenticated count every one so far; open counts those open now.
+const stats = { connections: 0, authenticated: 0, open: 0, requests: [] };
+
+if (fake.stderr) process.stderr.write(`${fake.stderr.replace('$TOKEN', token)}\n`);
+if (fake.exitCode !== undefined) {
+  process.stderr.write(`Invalid config at ${configPath}: fake says no (token ${token})\n`);
+  process.exit(fake.exitCode);
+}
+if (fake.ignoreSigterm) process.on('SIGTERM', () => process.stdout.write('ignoring SIGTERM\n'));
+else process.on('SIGTERM', () => process.exit(0));
+
+setTimeout(() => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port });
+  wss.on('connection', (socket) => {
+    stats.connections++;
+    stats.open++;
+    const send = (frame) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(frame));
+    let authed = false;
+    let tick;
+    send({ type: 'event', event: 'connect.challenge', payload: { nonce: 'n', ts: Date.now() } });
+    socket.on('close', () => {
+      stats.open--;
+      clearInterval(tick);
+    });
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      if (!authed) {
+        if (frame.params?.auth?.token !== token) {
+          send({
+            type: 'res',
+            id: frame.id,
+            ok: false,
+            error: { code: 'INVALID_REQUEST', message: 'unauthorized: gateway token mismatch', details: { code: 'AUTH_TOKEN_MISMATCH' } },
+          });
+          return socket.close(1008, 'unauthorized');
+        }
+        if (Date.now() - started < (fake.sidecarsMs ?? 0)) {
+          send({
+            type: 'res',
+            id: frame.id,
+            ok: false,
+            error: {
+              code: 'UNAVAILABLE',
+              message: 'gateway starting',
+              retryable: true,
+              retryAfterMs: 200,
+              details: { reason: 'startup-sidecars' },
+            },
+          });
+          return socket.close(1013, 'gateway starting');
+        }
+        authed = true;
+        stats.authenticated++;
+        send({
+          type: 'res',
+          id: frame.id,
+          ok: true,
+          payload: {
+            type: 'hello-ok',
+            protocol: 4,
+            server: { version: 'fake-2026.9.6', buildId: 'fake-build-1', bootId: 'boot', connId: 'c' },
+            features: {
+              methods: [
+                'health',
+                'echo',
+                'fail',
+                'emit',
+                'leak',
+                'crash',
+                'restart',
+                'stats',
+                'config.get',
+                'config.patch',
+                'config.set',
+                'update.run',
+                'plugins.install',
+                'plugins.list',
+              ],
+              events: ['connect.challenge', 'tick', 'chat', 'shutdown'],
+              capabilities: ['chat.send.routing-contract'],
+            },
+            snapshot: { configPath, stateDir: process.env.OPENCLAW_STATE_DIR, pid: process.pid },
+            auth: { method: 'token', role: 'operator', scopes: frame.params.scopes, recoveryScope: 'recovery-secret' },
+            policy: { maxPayload: 26214400, tickIntervalMs: 200, attachments: { maxBytes: 1024 } },
+            pluginSurfaceUrls: { canvas: `http://127.0.0.1:${port}/__openclaw__/cap/abc` },
+          },
+        });
+        tick = setInterval(() => send({ type: 'event', event: 'tick', payload: { ts: Date.now() } }), 200);
+        return;
+      }
+      stats.requests.push(frame.method);
+      const ok = (payload) => send({ type: 'res', id: frame.id, ok: true, payload });
+      switch (frame.method) {
+        case 'health':
+          return ok({
+            ok: true,
+            pid: process.pid,
+            env: {
+              home: process.env.HOME,
+              workspace: process.env.OPENCLAW_WORKSPACE_DIR,
+              service: process.env.OPENCLAW_SERVICE_TOKEN ?? null,
+              extra: process.env.FAKE_EXTRA ?? null,
+              nodeOptions: process.env.NODE_OPTIONS ?? null,
+              mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
+            },
+          });
+        case 'echo':
+          return ok(frame.params);
+        case 'fail':
+          return send({
+            type: 'res',
+            id: frame.id,
+            ok: false,
+            error: { code: 'INVALID_REQUEST', message: 'nope', details: { code: 'FAKE_REFUSAL' } },
+          });
+        case 'emit':
+          send({ type: 'event', event: 'chat', payload: { text: frame.params?.text }, seq: 7 });
+          return ok({ emitted: true });
+        case 'leak':
+          return ok({ url: `http://127.0.0.1:${port}/__openclaw__/cap/xyz`, token });
+        case 'stats':
+          return ok(stats);
+        case 'config.get':
+          return ok({ config: readConfig() });
+        case 'config.patch':
+        case 'config.set': {
+          const next = frame.method === 'config.set' ? JSON.parse(frame.params.raw) : { ...readConfig(), ...JSON.parse(frame.params.raw) };
+          writeFileSync(configPath, JSON.stringify(next, null, 2));
+          return ok({ ok: true, config: next });
+        }
+        case 'agent':
+          // Two answers under one id, as OpenClaw's `agent` gives them: accepted, then the final result.
+          ok({ runId: 'run-1', status: 'accepted' });
+          return setTimeout(() => ok({ runId: 'run-1', status: 'ok', result: { text: frame.params?.message ?? '' } }), 50);
+        case 'accept-only':
+          // One "accepted" answer and nothing after it (as `chat.send` answers).
+          return ok({ runId: 'run-2', status: 'accepted' });
+        case 'crash':
+          ok({ crashing: true });
+          return setTimeout(() => process.exit(3), 20);
+        case 'restart':
+          ok({ restarting: true });
+          for (const client of wss.clients) {
+            client.send(JSON.stringify({ type: 'event', event: 'shutdown', payload: { reason: 'restart', restartExpectedMs: 100 } }));
+            client.close(1012, 'service restart');
+          }
+          return;
+        default:
+          return send({
+            type: 'res',
+            id: frame.id,
+            ok: false,
+            error: { code: 'INVALID_REQUEST', message: `unknown method ${frame.method}` },
+          });
+      }
+    });
+  });
+}, fake.startDelayMs ?? 0);
