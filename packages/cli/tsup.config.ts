@@ -7,4 +7,6 @@ export default defineConfig({
   dts: { entry: { index: 'src/index.ts' } },
   clean: true,
   sourcemap: true,
+  // Every third-party import stays an import of a declared dependency: nothing from node_modules is bundled.
+  skipNodeModulesBundle: true,
 });

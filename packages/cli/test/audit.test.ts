@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { AuditEntry } from '@openclaw-mt/core';
 import { run, tempDir } from './support/cli-process.js';
 
 describe('audit', () => {
@@ -18,7 +19,7 @@ describe('audit', () => {
     expect(text).not.toContain(rotated);
     expect(text).not.toMatch(/gt_[0-9A-Za-z]{20,}/);
     // Newest first.
-    expect(entries.map((entry: any) => [entry.action, entry.tenantId, entry.result])).toEqual([
+    expect(entries.map((entry: AuditEntry) => [entry.action, entry.tenantId, entry.result])).toEqual([
       ['token.create', 'bob', 'ok'],
       ['token.revoke', undefined, 'error'],
       ['token.revoke', 'alice', 'ok'],
@@ -35,7 +36,7 @@ describe('audit', () => {
     expect(entries[2].target).toBe(entries[3].details.successor);
 
     const alice = JSON.parse((await run(['audit', '--json', '--tenant', 'alice', '--limit', '2'], { cwd })).stdout).entries;
-    expect(alice.map((entry: any) => entry.action)).toEqual(['token.revoke', 'token.rotate']);
+    expect(alice.map((entry: AuditEntry) => entry.action)).toEqual(['token.revoke', 'token.rotate']);
     const human = await run(['audit'], { cwd });
     expect(human.stdout).toMatch(/cli:\S+ {2}token\.create {2}bob/);
     expect((await run(['audit', '--limit', 'many'], { cwd })).code).toBe(2);

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { connectGateway, GatewayRequestError } from '@openclaw-mt/gateway';
+import { connectGateway, type GatewayRequestError } from '@openclaw-mt/gateway';
 import { SECRETS, startBackend } from '../../../examples/cloud-backend/test/helpers.js';
 import { run, serve, tempDir } from './support/cli-process.js';
 
@@ -38,7 +38,15 @@ describe('the CLI with a Cloud Backend', () => {
     const config = join(cwd, 'config.json');
     await writeFile(
       config,
-      JSON.stringify({ multiTenant: { enabled: true, cloudBackendUrl: backend.url, serviceToken: SECRETS.serviceToken, syncIntervalMs: 200, dataDir: join(cwd, 'data') } }),
+      JSON.stringify({
+        multiTenant: {
+          enabled: true,
+          cloudBackendUrl: backend.url,
+          serviceToken: SECRETS.serviceToken,
+          syncIntervalMs: 200,
+          dataDir: join(cwd, 'data'),
+        },
+      }),
     );
     const server = await serve(['--config', config], { cwd });
     cleanups.push(() => void server.child.kill('SIGKILL'));

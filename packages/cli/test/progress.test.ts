@@ -14,6 +14,7 @@ describe('the progress line', () => {
     expect(progress.enabled).toBe(true);
     progress.update('migrating 1/1000 user-0001 and a very long tenant name that does not fit');
     progress.done();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matches ANSI escape sequences (ESC [2K clears the line).
     expect(err.chunks[0]).toMatch(/^\r\x1b\[2Kmigrating 1\/1000/);
     expect(err.chunks[0]!.length).toBeLessThanOrEqual(4 + 40);
     expect(err.chunks.at(-1)).toBe('\r\x1b[2K');
@@ -21,7 +22,10 @@ describe('the progress line', () => {
   });
 
   test('stays off when stdout is not a terminal, or with --json', () => {
-    for (const [json, tty] of [[false, false], [true, true]] as const) {
+    for (const [json, tty] of [
+      [false, false],
+      [true, true],
+    ] as const) {
       const err = stream(true);
       const progress = createProgress({ json, stdout: stream(tty).stream, stderr: err.stream });
       progress.spin('syncing');

@@ -24,7 +24,10 @@ describe('the CLI on the Redis adapter', () => {
     cleanups.push(() => dropPrefix(prefix));
     const cwd = await tempDir();
     const config = join(cwd, 'config.json');
-    await writeFile(config, JSON.stringify({ multiTenant: { adapter: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix }, dataDir: join(cwd, 'data') } }));
+    await writeFile(
+      config,
+      JSON.stringify({ multiTenant: { adapter: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix }, dataDir: join(cwd, 'data') } }),
+    );
     const nodeA = await serve(['--config', config], { cwd });
     cleanups.push(() => void nodeA.child.kill('SIGKILL'));
     const nodeB = await serve(['--config', config], { cwd });
@@ -36,7 +39,9 @@ describe('the CLI on the Redis adapter', () => {
     // A user who has only a token (no config, no workspace yet) is a stored tenant on Redis too.
     const listed = await run(['users', 'list', '--json', '--config', config], { cwd });
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout).tenants).toContainEqual(expect.objectContaining({ tenantId: 'alice', workspace: false, configVersion: 0 }));
+    expect(JSON.parse(listed.stdout).tenants).toContainEqual(
+      expect.objectContaining({ tenantId: 'alice', workspace: false, configVersion: 0 }),
+    );
     const onA = await connectGateway({ url: nodeA.url, token });
     expect(await onA.request('chat.send', { message: 'from A' })).toMatchObject({ reply: 'You said: from A' });
     onA.close();

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import type { AuditEntry } from '@openclaw-mt/core';
 import { connectGateway } from '@openclaw-mt/gateway';
 import { SECRETS, startBackend } from '../../../examples/cloud-backend/test/helpers.js';
 import { run, serve, tempDir } from './support/cli-process.js';
@@ -56,12 +57,17 @@ describe('stats', () => {
     expect(metric(metrics, 'openclaw_mt_connections')).toBe(stats.connections);
     expect(metric(metrics, 'openclaw_mt_activations_total', { result: 'ok' })).toBe(stats.activations);
     expect(metric(metrics, 'openclaw_mt_activations_total', { result: 'failed' })).toBe(stats.activationFailures);
-    for (const [reason, count] of Object.entries(stats.evictions)) expect(metric(metrics, 'openclaw_mt_evictions_total', { reason }) ?? 0, reason).toBe(count);
+    for (const [reason, count] of Object.entries(stats.evictions))
+      expect(metric(metrics, 'openclaw_mt_evictions_total', { reason }) ?? 0, reason).toBe(count);
     expect(stats.evictions.manual).toBe(1);
     expect(metric(metrics, 'openclaw_mt_auth_total', { result: 'cache_miss' })).toBe(stats.auth.misses);
 
     const human = await run(['stats', '--admin-url', server.adminUrl!], { cwd });
     expect(human.stdout).toContain('1 resident of 100');
+    // The host's memory is shown; the workspace runtime runs no process per tenant, so there is no cells line.
+    expect(stats.host.totalBytes).toBeGreaterThan(0);
+    expect(human.stdout).toMatch(/^host: +\d+(\.\d+)? (MiB|GiB) memory available of \d+(\.\d+)? (MiB|GiB)$/m);
+    expect(human.stdout).not.toContain('cells:');
   });
 
   test('stats without a gateway exits 4 with the reason', async () => {
@@ -93,14 +99,24 @@ describe('config', () => {
     const got = await run(['config', 'get', 'alice', '--json'], { cwd });
     expect(JSON.parse(got.stdout)).toMatchObject({ version: 2, status: 'active', config: { model: 'b' } });
     const audit = JSON.parse((await run(['audit', '--json', '--tenant', 'alice'], { cwd })).stdout).entries;
-    expect(audit.map((entry: any) => `${entry.action}:${entry.result}`)).toEqual(['config.set:error', 'config.set:ok', 'config.set:ok']);
+    expect(audit.map((entry: AuditEntry) => `${entry.action}:${entry.result}`)).toEqual([
+      'config.set:error',
+      'config.set:ok',
+      'config.set:ok',
+    ]);
   });
 
   test('config sync: a failing Cloud Backend makes it exit 4 with the reason, never success', async () => {
     const url = await failingBackend();
     const cwd = await tempDir();
     const config = join(cwd, 'config.json');
-    await writeFile(config, JSON.stringify({ multiTenant: { cloudBackendUrl: url, serviceToken: SECRETS.serviceToken, syncIntervalMs: 3_600_000, dataDir: join(cwd, 'data') } }), { mode: 0o600 });
+    await writeFile(
+      config,
+      JSON.stringify({
+        multiTenant: { cloudBackendUrl: url, serviceToken: SECRETS.serviceToken, syncIntervalMs: 3_600_000, dataDir: join(cwd, 'data') },
+      }),
+      { mode: 0o600 },
+    );
     const server = await serve(['--config', config], { cwd });
     cleanups.push(() => void server.child.kill('SIGKILL'));
     const human = await run(['config', 'sync', '--config', config, '--admin-url', server.adminUrl!], { cwd });
@@ -120,7 +136,18 @@ describe('config', () => {
     const user = await backend.api.register(`u${Date.now()}@example.com`);
     const cwd = await tempDir();
     const config = join(cwd, 'config.json');
-    await writeFile(config, JSON.stringify({ multiTenant: { cloudBackendUrl: backend.url, serviceToken: SECRETS.serviceToken, syncIntervalMs: 3_600_000, dataDir: join(cwd, 'data') } }), { mode: 0o600 });
+    await writeFile(
+      config,
+      JSON.stringify({
+        multiTenant: {
+          cloudBackendUrl: backend.url,
+          serviceToken: SECRETS.serviceToken,
+          syncIntervalMs: 3_600_000,
+          dataDir: join(cwd, 'data'),
+        },
+      }),
+      { mode: 0o600 },
+    );
     const server = await serve(['--config', config], { cwd });
     cleanups.push(() => void server.child.kill('SIGKILL'));
     const synced = await run(['config', 'sync', '--json', '--config', config, '--admin-url', server.adminUrl!], { cwd });

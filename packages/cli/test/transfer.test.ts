@@ -2,6 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
+import type { AuditEntry } from '@openclaw-mt/core';
 import { connectGateway } from '@openclaw-mt/gateway';
 import { run, serve, tempDir } from './support/cli-process.js';
 
@@ -40,7 +41,10 @@ describe('users export / import', () => {
     const imported = await run(['users', 'import', archive, '--json'], { cwd: target });
     expect(imported.code).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ tenantId: 'alice', replaced: false, config: 'written', tokens: { created: 1 } });
-    expect(JSON.parse((await run(['config', 'get', 'alice', '--json'], { cwd: target })).stdout)).toMatchObject({ config: { model: 'm2' }, version: 1 });
+    expect(JSON.parse((await run(['config', 'get', 'alice', '--json'], { cwd: target })).stdout)).toMatchObject({
+      config: { model: 'm2' },
+      version: 1,
+    });
     const there = await serve([], { cwd: target });
     cleanups.push(() => void there.child.kill('SIGKILL'));
     const again = await connectGateway({ url: there.url, token });
@@ -54,7 +58,9 @@ describe('users export / import', () => {
     const replaced = await run(['users', 'import', archive, '--replace', '--json'], { cwd: target });
     expect(replaced.code).toBe(0);
     expect(JSON.parse(replaced.stdout)).toMatchObject({ replaced: true, changed: false });
-    const audit = JSON.parse((await run(['audit', '--json'], { cwd: target })).stdout).entries.map((entry: any) => `${entry.action}:${entry.result}`);
+    const audit = JSON.parse((await run(['audit', '--json'], { cwd: target })).stdout).entries.map(
+      (entry: AuditEntry) => `${entry.action}:${entry.result}`,
+    );
     expect(audit).toEqual(['tenant.import:ok', 'tenant.import:error', 'tenant.import:ok']);
   });
 
@@ -71,11 +77,20 @@ describe('users export / import', () => {
     const before = await tree(join(target, '.openclaw-mt'));
     const variants: Record<string, Uint8Array | string> = {
       'not-gzip': 'hello',
-      'truncated': (await readFile(good)).subarray(0, 30),
+      truncated: (await readFile(good)).subarray(0, 30),
       'not-json': gzipSync('{"format"'),
       'wrong-version': gzipSync(JSON.stringify({ ...document, version: 99 })),
-      'bad-digest': gzipSync(JSON.stringify({ ...document, workspace: { files: [{ name: 'workspace/x.md', size: 1, sha256: '0'.repeat(64), data: 'eA==' }] } })),
-      'traversal': gzipSync(JSON.stringify({ ...document, workspace: { files: [{ name: '../x', size: 1, sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', data: 'eA==' }] } })),
+      'bad-digest': gzipSync(
+        JSON.stringify({ ...document, workspace: { files: [{ name: 'workspace/x.md', size: 1, sha256: '0'.repeat(64), data: 'eA==' }] } }),
+      ),
+      traversal: gzipSync(
+        JSON.stringify({
+          ...document,
+          workspace: {
+            files: [{ name: '../x', size: 1, sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', data: 'eA==' }],
+          },
+        }),
+      ),
       'raw-token': gzipSync(JSON.stringify({ ...document, tokens: [{ ...document.tokens[0], token: 'gt_x' }] })),
     };
     for (const [name, bytes] of Object.entries(variants)) {

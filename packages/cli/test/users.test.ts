@@ -7,6 +7,20 @@ import { connectGateway, type GatewayConnection } from '@openclaw-mt/gateway';
 import { run, serve, tempDir } from './support/cli-process.js';
 import { adminFetch, dropRedisPrefix, until } from './support/operations.js';
 
+/** A tenant as the admin endpoint's `GET /v1/tenants` reports it. */
+interface LiveTenantRow {
+  tenantId: string;
+  active: boolean;
+  connections: number;
+  pins: number;
+}
+
+/** A stored tenant as `users list --json` reports it. */
+interface ListedTenant {
+  tenantId: string;
+  active?: boolean;
+}
+
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -40,17 +54,20 @@ describe('users, against a running gateway and its stores', () => {
     carol.close();
     await carol.closed;
 
-    const live = (await admin('/v1/tenants')).json().tenants as Array<{ tenantId: string; connections: number; pins: number }>;
+    const live = (await admin('/v1/tenants')).json<{ tenants: LiveTenantRow[] }>().tenants;
     expect(live.map((tenant) => tenant.tenantId).sort()).toEqual(['alice', 'bob', 'carol']);
     const listed = await cli(['users', 'list', '--json']);
     expect(listed.code).toBe(0);
-    const { tenants, gateway } = JSON.parse(listed.stdout);
+    const { tenants, gateway } = JSON.parse(listed.stdout) as { tenants: ListedTenant[]; gateway: unknown };
     expect(gateway).toMatchObject({ reachable: true });
     // Stored: every user with a token (dave never connected, so only his token exists).
-    expect(tenants.map((tenant: any) => tenant.tenantId)).toEqual(['alice', 'bob', 'carol', 'dave']);
-    expect(tenants.filter((tenant: any) => tenant.active).map((tenant: any) => tenant.tenantId)).toEqual(live.map((tenant) => tenant.tenantId).sort());
-    const byId = Object.fromEntries(tenants.map((tenant: any) => [tenant.tenantId, tenant]));
-    for (const tenant of live) expect(byId[tenant.tenantId]).toMatchObject({ active: true, connections: tenant.connections, pins: tenant.pins });
+    expect(tenants.map((tenant) => tenant.tenantId)).toEqual(['alice', 'bob', 'carol', 'dave']);
+    expect(tenants.filter((tenant) => tenant.active).map((tenant) => tenant.tenantId)).toEqual(
+      live.map((tenant) => tenant.tenantId).sort(),
+    );
+    const byId = Object.fromEntries(tenants.map((tenant) => [tenant.tenantId, tenant]));
+    for (const tenant of live)
+      expect(byId[tenant.tenantId]).toMatchObject({ active: true, connections: tenant.connections, pins: tenant.pins });
     expect(byId.alice).toMatchObject({ status: 'active', workspace: true, connections: 1 });
     expect(byId.carol).toMatchObject({ connections: 0 });
     expect(byId.dave).toMatchObject({ active: false, workspace: false, configVersion: 0 });
@@ -81,7 +98,7 @@ describe('users, against a running gateway and its stores', () => {
     const bob = await connect('bob');
     bob.close();
     await bob.closed;
-    await until(async () => (await admin('/v1/tenants/bob')).json().pins === 0);
+    await until(async () => (await admin('/v1/tenants/bob')).json<LiveTenantRow>().pins === 0);
 
     const idle = await cli(['users', 'evict', 'bob', '--json']);
     expect(idle.code).toBe(0);
@@ -109,13 +126,18 @@ describe('users, against a running gateway and its stores', () => {
       connection.close();
       await connection.closed;
     }
-    await until(async () => ((await admin('/v1/tenants')).json().tenants as Array<{ pins: number }>).filter((tenant) => tenant.pins === 0).length === 3);
+    await until(
+      async () =>
+        (await admin('/v1/tenants')).json<{ tenants: LiveTenantRow[] }>().tenants.filter((tenant) => tenant.pins === 0).length === 3,
+    );
     const cleaned = await cli(['users', 'cleanup', '--json']);
     expect(cleaned.code).toBe(0);
     expect(JSON.parse(cleaned.stdout)).toEqual({ evicted: 3 });
-    expect((await admin('/v1/tenants')).json().tenants.map((tenant: any) => tenant.tenantId)).toEqual(['alice']);
+    expect((await admin('/v1/tenants')).json<{ tenants: LiveTenantRow[] }>().tenants.map((tenant) => tenant.tenantId)).toEqual(['alice']);
     expect((await cli(['users', 'cleanup'])).stdout).toContain('Evicted 0 idle tenants.');
-    expect(await Promise.race([alice.closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('open'), 200))])).toBe('open');
+    expect(await Promise.race([alice.closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('open'), 200))])).toBe(
+      'open',
+    );
   });
 
   test('users info combines stored and live state; unknown tenants exit 3', async () => {
@@ -161,7 +183,10 @@ describe('users, against a running gateway and its stores', () => {
     cleanups.push(() => dropRedisPrefix(prefix));
     const cwd = await tempDir();
     const config = join(cwd, 'config.json');
-    await writeFile(config, JSON.stringify({ multiTenant: { adapter: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix }, dataDir: join(cwd, 'data') } }));
+    await writeFile(
+      config,
+      JSON.stringify({ multiTenant: { adapter: 'redis', redis: { url: 'redis://127.0.0.1:6379', prefix }, dataDir: join(cwd, 'data') } }),
+    );
     const server = await serve(['--config', config], { cwd });
     cleanups.push(() => void server.child.kill('SIGKILL'));
     const cli = (args: string[]) => run([...args, '--config', config, '--admin-url', server.adminUrl!], { cwd });

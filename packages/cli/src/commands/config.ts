@@ -1,9 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { assertTenantConfig, assertTenantId, audited, localActor, MultiTenantError, type TenantConfig } from '@openclaw-mt/core';
+import { assertTenantConfig, assertTenantId } from '@openclaw-mt/core/contracts';
+import { audited, localActor } from '@openclaw-mt/core/audit';
+import { MultiTenantError, type TenantConfig } from '@openclaw-mt/core';
+import { redact } from '@openclaw-mt/core/tokens';
 import { defineCommand } from 'citty';
 import { adminUrlArg } from '../args/admin-args.js';
 import { configArg, jsonArg } from '../args/common-args.js';
-import { adminClientFor } from '../context/admin-client.js';
+import { adminClientFor, type SyncAnswer } from '../context/admin-client.js';
+import { configSecrets } from '../context/config-secrets.js';
 import { loadOperatorConfig } from '../context/operator-context.js';
 import { withStores } from '../context/with-stores.js';
 import { ExitCodes } from '../output/exit-codes.js';
@@ -19,7 +23,9 @@ async function readConfigArgument(text: string): Promise<TenantConfig> {
       source = await readFile(path, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new MultiTenantError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_REQUEST', `Cannot read ${path} (${code ?? 'error'}).`, { cause: error });
+      throw new MultiTenantError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_REQUEST', `Cannot read ${path} (${code ?? 'error'}).`, {
+        cause: error,
+      });
     }
   }
   let value: unknown;
@@ -33,7 +39,8 @@ async function readConfigArgument(text: string): Promise<TenantConfig> {
 
 function parseIfVersion(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(text)) throw new MultiTenantError('BAD_REQUEST', '--if-version: expected a non-negative integer (0 for "no entry yet").');
+  if (!/^\d{1,15}$/.test(text))
+    throw new MultiTenantError('BAD_REQUEST', '--if-version: expected a non-negative integer (0 for "no entry yet").');
   return Number(text);
 }
 
@@ -44,9 +51,13 @@ const get = defineCommand({
     runAction(args.json, async (output) => {
       const tenantId = assertTenantId(args.user);
       const entry = await withStores(args.config, (stores) => stores.configs.get(tenantId));
-      if (entry === undefined) throw new MultiTenantError('TENANT_UNKNOWN', `No config entry for ${tenantId} (it runs on the operator defaults).`);
+      if (entry === undefined)
+        throw new MultiTenantError('TENANT_UNKNOWN', `No config entry for ${tenantId} (it runs on the operator defaults).`);
       output.result(entry, () =>
-        [`${tenantId}: ${entry.status}, version ${entry.version}, updated ${new Date(entry.updatedAt).toISOString()}`, JSON.stringify(entry.config, null, 2)].join('\n'),
+        [
+          `${tenantId}: ${entry.status}, version ${entry.version}, updated ${new Date(entry.updatedAt).toISOString()}`,
+          JSON.stringify(entry.config, null, 2),
+        ].join('\n'),
       );
     }),
 });
@@ -68,7 +79,10 @@ const set = defineCommand({
       const entry = await withStores(args.config, async (stores) => {
         const write = stores.configs.set;
         if (write === undefined || !stores.configs.capabilities.write) {
-          throw new MultiTenantError('NOT_SUPPORTED', `Config source "${stores.configs.name}" is read-only: change configs where they come from (the Cloud Backend).`);
+          throw new MultiTenantError(
+            'NOT_SUPPORTED',
+            `Config source "${stores.configs.name}" is read-only: change configs where they come from (the Cloud Backend).`,
+          );
         }
         return audited(
           stores.audit,
@@ -90,9 +104,10 @@ const sync = defineCommand({
       const admin = await adminClientFor(config, args['admin-url']);
       const progress = createProgress({ json: args.json });
       progress.spin(`Syncing configs through ${admin.url}`);
-      let answer;
+      let answer: SyncAnswer;
       try {
-        answer = await admin.sync();
+        // A backend may echo the service token in an error; the gateway relays it: never print it.
+        answer = redact(await admin.sync(), configSecrets(config)) as SyncAnswer;
       } finally {
         progress.done();
       }
@@ -107,7 +122,9 @@ const sync = defineCommand({
         return ExitCodes.unavailable;
       }
       output.result(answer, () =>
-        answer.notModified ? 'Configs are up to date (not modified).' : `Synced: ${answer.applied} applied, ${answer.rejected} rejected, ${answer.pages} page${answer.pages === 1 ? '' : 's'}.`,
+        answer.notModified
+          ? 'Configs are up to date (not modified).'
+          : `Synced: ${answer.applied} applied, ${answer.rejected} rejected, ${answer.pages} page${answer.pages === 1 ? '' : 's'}.`,
       );
     }),
 });

@@ -1,9 +1,11 @@
 import { createInterface } from 'node:readline';
 import { MultiTenantError } from '@openclaw-mt/core';
+import { redactText } from '@openclaw-mt/core/tokens';
 import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
 import { defineCommand } from 'citty';
 import { jsonArg } from '../args/common-args.js';
 import { ExitCodes } from '../output/exit-codes.js';
+import { gatewayFailureExitCode, gatewayFailureText } from '../output/gateway-failure.js';
 import { runAction, type Output } from '../output/output.js';
 
 const TOKEN_ENV = 'OPENCLAW_GATEWAY_TOKEN';
@@ -42,17 +44,25 @@ export const connectCommand = defineCommand({
   },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      const token = args['gateway-token'] ?? process.env[TOKEN_ENV];
+      // A token pasted from a file or a here-string often ends in a newline.
+      const token = (args['gateway-token'] ?? process.env[TOKEN_ENV])?.trim();
       if (token === undefined || token === '') {
         throw new MultiTenantError('TOKEN_MALFORMED', `Pass --gateway-token or set ${TOKEN_ENV}.`);
       }
+      if (!/^wss?:\/\/[^/\s]/.test(args.url)) {
+        throw new MultiTenantError('BAD_REQUEST', `The gateway URL must start with ws:// or wss:// (got ${JSON.stringify(args.url)}).`);
+      }
+      if (args.message !== undefined && args.message.trim() === '') {
+        throw new MultiTenantError('BAD_REQUEST', '--message is empty; give the text to send, or leave it out to talk interactively.');
+      }
       let connection: GatewayConnection;
       try {
-        connection = await connectGateway({ url: args.url, token, client: { id: 'cli', mode: 'cli' } });
+        // The token also rides on the upgrade request, so a locked-out token is refused before any WebSocket work.
+        connection = await connectGateway({ url: args.url, token, tokenInHeader: true, client: { id: 'cli', mode: 'cli' } });
       } catch (error) {
-        if (!(error instanceof GatewayRequestError)) throw new MultiTenantError('BACKEND_UNAVAILABLE', `Cannot reach the gateway at ${args.url}.`, { cause: error });
-        process.stderr.write(`error: ${error.code}: ${error.message}\n`);
-        return error.shape.retryable || error.code === 'CLOSED' ? ExitCodes.unavailable : ExitCodes.invalid;
+        if (!(error instanceof GatewayRequestError)) throw error;
+        process.stderr.write(`error: ${redactText(gatewayFailureText(error))}\n`);
+        return gatewayFailureExitCode(error);
       }
       try {
         if (args.message !== undefined) {
@@ -63,7 +73,7 @@ export const connectCommand = defineCommand({
         }
       } catch (error) {
         if (!(error instanceof GatewayRequestError)) throw error;
-        process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+        process.stderr.write(`error: ${redactText(gatewayFailureText(error))}\n`);
         return error.shape.retryable ? ExitCodes.unavailable : ExitCodes.failure;
       } finally {
         connection.close();

@@ -1,16 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import {
-  audited,
-  loadConfig,
-  localActor,
-  migrateTenants,
-  MultiTenantError,
-  type AuditSubject,
-  type LoadedConfig,
-  type MigrationReport,
-} from '@openclaw-mt/core';
+import { audited, localActor, type AuditSubject } from '@openclaw-mt/core/audit';
+import { loadConfig, MultiTenantError, type LoadedConfig } from '@openclaw-mt/core';
+import { migrateTenants, type MigrationReport } from '@openclaw-mt/core/transfer';
 import { defineCommand } from 'citty';
 import { jsonArg } from '../args/common-args.js';
 import { createFileCheckpoint } from '../context/file-checkpoint.js';
@@ -38,18 +31,24 @@ function exitCodeOf(report: MigrationReport): number {
 export const migrateCommand = defineCommand({
   meta: {
     name: 'migrate',
-    description: 'Move every tenant (workspace files, config, token records) from the stores of one config to those of another — resumable and verified',
+    description:
+      'Move every tenant (workspace files, config, token records) from the stores of one config to those of another — resumable and verified',
   },
   args: {
     from: { type: 'string', description: 'Config file naming the source stores', valueHint: 'config file', required: true },
     to: { type: 'string', description: 'Config file naming the target stores', valueHint: 'config file', required: true },
-    checkpoint: { type: 'string', description: "Progress file for resuming (default: in the target's dataDir, one per source/target pair)", valueHint: 'file' },
+    checkpoint: {
+      type: 'string',
+      description: "Progress file for resuming (default: in the target's dataDir, one per source/target pair)",
+      valueHint: 'file',
+    },
     concurrency: { type: 'string', description: 'Tenants moved at once (default 8)', default: '8' },
     ...jsonArg,
   },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      if (!/^\d{1,3}$/.test(args.concurrency) || Number(args.concurrency) < 1) throw new MultiTenantError('BAD_REQUEST', '--concurrency: expected a number from 1 to 999.');
+      if (!/^\d{1,3}$/.test(args.concurrency) || Number(args.concurrency) < 1)
+        throw new MultiTenantError('BAD_REQUEST', '--concurrency: expected a number from 1 to 999.');
       const [fromLoaded, toLoaded] = await Promise.all([loadConfig({ path: args.from }), loadConfig({ path: args.to })]);
       const from = await openLocal(fromLoaded);
       let to: OpenedStores;
@@ -64,16 +63,25 @@ export const migrateCommand = defineCommand({
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
       try {
-        if (from.description === to.description) throw new MultiTenantError('BAD_REQUEST', `The source and the target are the same stores (${from.description}).`);
+        if (from.description === to.description)
+          throw new MultiTenantError('BAD_REQUEST', `The source and the target are the same stores (${from.description}).`);
         const migration = `${resolve(args.from)} (${from.description}) -> ${resolve(args.to)} (${to.description})`;
-        const checkpointPath = resolve(args.checkpoint ?? join(toLoaded.config.dataDir, `migration-${createHash('sha256').update(migration).digest('hex').slice(0, 12)}.checkpoint.json`));
+        const checkpointPath = resolve(
+          args.checkpoint ??
+            join(toLoaded.config.dataDir, `migration-${createHash('sha256').update(migration).digest('hex').slice(0, 12)}.checkpoint.json`),
+        );
         await mkdir(dirname(checkpointPath), { recursive: true, mode: 0o700 });
         const checkpoint = createFileCheckpoint(checkpointPath, migration);
         output.log.info(`Migrating ${from.description} → ${to.description} (checkpoint ${checkpointPath})`);
 
         let report: MigrationReport | undefined;
         // audited() reads the subject when it writes the entry, so the counts added below are recorded.
-        const subject: AuditSubject = { actor: localActor('cli'), action: 'tenants.migrate', target: to.description, details: { from: from.description } };
+        const subject: AuditSubject = {
+          actor: localActor('cli'),
+          action: 'tenants.migrate',
+          target: to.description,
+          details: { from: from.description },
+        };
         try {
           await audited(to.audit, subject, async () => {
             report = await migrateTenants({
@@ -84,8 +92,19 @@ export const migrateCommand = defineCommand({
               signal: controller.signal,
               onProgress: (event) => progress.update(`migrating ${event.done}/${event.total}  ${event.failed} failed  ${event.tenantId}`),
             });
-            subject.details = { from: from.description, total: report.total, moved: report.moved, verified: report.verified, failed: report.failed.length, stopped: report.stopped };
-            if (!report.ok) throw new MultiTenantError(report.failed[0]?.code ?? 'CLOSED', `${report.failed.length} of ${report.total} tenants failed${report.stopped ? '; the run stopped early' : ''}.`);
+            subject.details = {
+              from: from.description,
+              total: report.total,
+              moved: report.moved,
+              verified: report.verified,
+              failed: report.failed.length,
+              stopped: report.stopped,
+            };
+            if (!report.ok)
+              throw new MultiTenantError(
+                report.failed[0]?.code ?? 'CLOSED',
+                `${report.failed.length} of ${report.total} tenants failed${report.stopped ? '; the run stopped early' : ''}.`,
+              );
           });
         } catch (error) {
           if (report === undefined) throw error;

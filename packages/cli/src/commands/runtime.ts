@@ -1,10 +1,21 @@
-import { DEFAULT_NODE_VERSION, DEFAULT_OPENCLAW_VERSION, installOpenClawRuntime, resolveOpenClawInstall, RUNTIME_DIR_ENV, defaultRuntimeDir } from '@openclaw-mt/gateway';
+import {
+  DEFAULT_NODE_VERSION,
+  DEFAULT_OPENCLAW_VERSION,
+  installOpenClawRuntime,
+  resolveOpenClawInstall,
+  RUNTIME_DIR_ENV,
+  defaultRuntimeDir,
+} from '@openclaw-mt/runtime-openclaw';
 import { defineCommand } from 'citty';
 import { jsonArg } from '../args/common-args.js';
 import { runAction } from '../output/output.js';
 
 const dirArg = {
-  dir: { type: 'string', description: `Install directory (default: $${RUNTIME_DIR_ENV}, else ~/.cache/openclaw-mt/runtime/openclaw-<version>; /var/cache/… for root)`, valueHint: 'path' },
+  dir: {
+    type: 'string',
+    description: `Install directory (default: $${RUNTIME_DIR_ENV}, else ~/.cache/openclaw-mt/runtime/openclaw-<version>; /var/cache/… for root)`,
+    valueHint: 'path',
+  },
 } as const;
 
 const install = defineCommand({
@@ -42,7 +53,14 @@ const status = defineCommand({
   run: ({ args }) =>
     runAction(args.json, async (output) => {
       const found = resolveOpenClawInstall(args.dir ?? defaultRuntimeDir(args.openclaw ?? DEFAULT_OPENCLAW_VERSION));
-      output.result(found, () => [`openclaw ${found.openclawVersion} with Node ${found.nodeVersion}`, `  node:  ${found.nodePath}`, `  entry: ${found.entryPath}`, `  docs:  ${found.docsDir}`].join('\n'));
+      output.result(found, () =>
+        [
+          `openclaw ${found.openclawVersion} with Node ${found.nodeVersion}`,
+          `  node:  ${found.nodePath}`,
+          `  entry: ${found.entryPath}`,
+          `  docs:  ${found.docsDir}`,
+        ].join('\n'),
+      );
     }),
 });
 

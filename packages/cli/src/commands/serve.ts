@@ -12,7 +12,11 @@ export const serveCommand = defineCommand({
     bind: { type: 'string', description: 'Address to listen on (default 127.0.0.1; 0.0.0.0 serves the network)' },
     port: { type: 'string', description: 'Port (default 18789)' },
     'admin-port': { type: 'string', description: 'Port of the admin endpoint on loopback (default 18790)' },
-    runtime: { type: 'string', description: 'Tenant runtime: workspace (built in) or openclaw (one OpenClaw gateway per active tenant; run `openclaw-mt runtime install` first)' },
+    runtime: {
+      type: 'string',
+      description:
+        'Tenant runtime: workspace (built in) or openclaw (one OpenClaw gateway per active tenant; run `openclaw-mt runtime install` first)',
+    },
     ...configArg,
   },
   run: ({ args }) =>
@@ -20,7 +24,10 @@ export const serveCommand = defineCommand({
       const loaded = await loadOperatorConfig(args.config);
       const port = args.port === undefined ? undefined : Number(args.port);
       const adminPort = args['admin-port'] === undefined ? undefined : Number(args['admin-port']);
-      for (const [flag, value] of [['--port', port], ['--admin-port', adminPort]] as const) {
+      for (const [flag, value] of [
+        ['--port', port],
+        ['--admin-port', adminPort],
+      ] as const) {
         if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > 65_535)) {
           process.stderr.write(`error: ${flag} must be an integer between 0 and 65535\n`);
           return ExitCodes.invalid;
@@ -46,16 +53,26 @@ export const serveCommand = defineCommand({
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
-      const { url, adminUrl } = await built.listen();
+      const { url, adminUrl, fleetUrl } = await built.listen();
       const lines = [
         `openclaw-mt gateway listening on ${url}`,
         `  admin:   ${adminUrl ?? 'disabled'}`,
+        ...(fleetUrl === undefined ? [] : [`  fleet:   ${fleetUrl} (internal; other nodes only)`]),
         `  config:  ${loaded.path ?? 'none found, using the embedded defaults'}`,
         `  stores:  ${built.stores.description}`,
         `  runtime: ${built.runtimeName}`,
       ];
+      if (built.pushPath !== undefined)
+        lines.push(`  push:    ${url.replace(/^ws/, 'http')}${built.pushPath} (signed Cloud Backend events)`);
+      for (const warning of built.warnings) lines.push(`WARNING: ${warning}`);
       if (loaded.path === undefined) {
-        lines.push('', 'Create a first token:', '  npx openclaw-mt tokens create alice', 'Then connect with it:', `  npx openclaw-mt connect --url ${url} --gateway-token gt_… --message "hi"`);
+        lines.push(
+          '',
+          'Create a first token:',
+          '  npx openclaw-mt tokens create alice',
+          'Then connect with it:',
+          `  npx openclaw-mt connect --url ${url} --gateway-token gt_… --message "hi"`,
+        );
       }
       if (stopping === undefined) process.stdout.write(`${lines.join('\n')}\n`);
       await stopped;

@@ -1,9 +1,12 @@
-import { audited, createTokenService, isValidTenantId, localActor, redactText, type AuditSubject, type TokenRecord } from '@openclaw-mt/core';
+import { audited, localActor, type AuditSubject } from '@openclaw-mt/core/audit';
+import { createTokenService, redactText, shownTokenId } from '@openclaw-mt/core/tokens';
+import { isValidTenantId } from '@openclaw-mt/core/contracts';
+import type { TokenRecord } from '@openclaw-mt/core';
 import { defineCommand } from 'citty';
 import { configArg, jsonArg } from '../args/common-args.js';
 import { parseDuration } from '../args/duration.js';
 import { loadOperatorConfig } from '../context/operator-context.js';
-import { openStores } from '../context/open-stores.js';
+import { openToolStores } from '../context/tool-stores.js';
 import { runAction } from '../output/output.js';
 
 /**
@@ -11,25 +14,33 @@ import { runAction } from '../output/output.js';
  * tenant, hash prefix, result — never the token). The action may add what it learns (the tenant of a
  * revoked token, a new hash) to `subject`: audited() reads the subject when it writes the entry.
  */
-async function withTokens<T>(configPath: string | undefined, action: string, base: Partial<AuditSubject>, body: (service: ReturnType<typeof createTokenService>, subject: AuditSubject) => Promise<T>): Promise<T> {
+async function withTokens<T>(
+  configPath: string | undefined,
+  action: string,
+  base: Partial<AuditSubject>,
+  body: (service: ReturnType<typeof createTokenService>, subject: AuditSubject) => Promise<T>,
+): Promise<T> {
   const { config } = await loadOperatorConfig(configPath);
-  const stores = await openStores(config);
+  const stores = await openToolStores(config);
   try {
     const service = createTokenService({ store: stores.tokens, peppers: config.peppers, rotationGraceMs: config.rotationGraceMs });
     const subject: AuditSubject = { ...base, actor: localActor('cli'), action };
-    return await audited(stores.audit, subject, () => body(service, subject), (error) =>
-      process.stderr.write(`warning: the audit entry was not written: ${redactText((error as Error).message)}\n`),
+    return await audited(
+      stores.audit,
+      subject,
+      () => body(service, subject),
+      (error) => process.stderr.write(`warning: the audit entry was not written: ${redactText((error as Error).message)}\n`),
     );
   } finally {
     await stores.close();
   }
 }
 
-const hashPrefix = (record: TokenRecord) => `${record.tokenHash.slice(0, 16)}…`;
+const hashPrefix = (record: TokenRecord) => shownTokenId(record.tokenHash);
 
 function describe(record: TokenRecord): string {
   const expiry = record.expiresAt === undefined ? 'never expires' : `expires ${new Date(record.expiresAt).toISOString()}`;
-  return `${record.tokenHash.slice(0, 16)}…  ${record.status.padEnd(7)}  ${record.label ?? '-'}  created ${new Date(record.createdAt).toISOString()}, ${expiry}`;
+  return `${shownTokenId(record.tokenHash)}  ${record.status.padEnd(7)}  ${record.label ?? '-'}  created ${new Date(record.createdAt).toISOString()}, ${expiry}`;
 }
 
 const create = defineCommand({
@@ -47,12 +58,17 @@ const create = defineCommand({
         ...(args.label ? { label: args.label } : {}),
         ...(args.ttl ? { ttlMs: parseDuration(args.ttl, '--ttl') } : {}),
       };
-      const issued = await withTokens(args.config, 'token.create', isValidTenantId(args.user) ? { tenantId: args.user } : {}, async (service, subject) => {
-        const created = await service.create(args.user, options);
-        subject.target = hashPrefix(created.record);
-        if (created.record.label !== undefined) subject.details = { label: created.record.label };
-        return created;
-      });
+      const issued = await withTokens(
+        args.config,
+        'token.create',
+        isValidTenantId(args.user) ? { tenantId: args.user } : {},
+        async (service, subject) => {
+          const created = await service.create(args.user, options);
+          subject.target = hashPrefix(created.record);
+          if (created.record.label !== undefined) subject.details = { label: created.record.label };
+          return created;
+        },
+      );
       output.result({ token: issued.token }, () =>
         [`Gateway token for ${issued.record.tenantId} (shown once, store it now):`, '', `  ${issued.token}`, ''].join('\n'),
       );
@@ -65,33 +81,48 @@ const list = defineCommand({
   run: ({ args }) =>
     runAction(args.json, async (output) => {
       const { config } = await loadOperatorConfig(args.config);
-      const stores = await openStores(config);
+      const stores = await openToolStores(config);
       const records = await createTokenService({ store: stores.tokens, peppers: config.peppers })
         .list(args.user)
         .finally(() => stores.close());
-      output.result({ tenantId: args.user, tokens: records }, () => (records.length === 0 ? `No tokens for ${args.user}.` : records.map(describe).join('\n')));
+      output.result({ tenantId: args.user, tokens: records }, () =>
+        records.length === 0 ? `No tokens for ${args.user}.` : records.map(describe).join('\n'),
+      );
     }),
 });
 
 const revoke = defineCommand({
-  meta: { name: 'revoke', description: 'Revoke a token (give the token or its hash); open connections using it are closed' },
-  args: { token: { type: 'positional', description: 'The token or its 64-character hash', required: true }, ...configArg, ...jsonArg },
+  meta: { name: 'revoke', description: 'Revoke a token (the token, its hash or a hash prefix); open connections using it are closed' },
+  args: {
+    token: {
+      type: 'positional',
+      description: 'The token, its hash, or an unambiguous prefix of the hash as `tokens list` shows it',
+      required: true,
+    },
+    ...configArg,
+    ...jsonArg,
+  },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
       const record = await withTokens(args.config, 'token.revoke', {}, async (service, subject) => {
-        subject.target = `${(await service.storedHash(args.token)).slice(0, 16)}…`;
-        const revoked = await service.revoke(args.token);
+        const hash = await service.storedHash(args.token);
+        subject.target = shownTokenId(hash);
+        const revoked = await service.revoke(hash);
         subject.tenantId = revoked.tenantId;
         return revoked;
       });
-      output.result({ revoked: record }, () => `Revoked ${record.tokenHash.slice(0, 16)}… of ${record.tenantId}.`);
+      output.result({ revoked: record }, () => `Revoked ${shownTokenId(record.tokenHash)} of ${record.tenantId}.`);
     }),
 });
 
 const rotate = defineCommand({
   meta: { name: 'rotate', description: 'Issue a successor token; the old one keeps working for a grace period' },
   args: {
-    token: { type: 'positional', description: 'The token or its 64-character hash', required: true },
+    token: {
+      type: 'positional',
+      description: 'The token, its hash, or an unambiguous prefix of the hash as `tokens list` shows it',
+      required: true,
+    },
     grace: { type: 'string', description: 'How long the old token keeps working (default from config, 1h)' },
     ...configArg,
     ...jsonArg,
@@ -100,15 +131,22 @@ const rotate = defineCommand({
     runAction(args.json, async (output) => {
       const options = args.grace ? { graceMs: parseDuration(args.grace, '--grace') } : {};
       const rotated = await withTokens(args.config, 'token.rotate', {}, async (service, subject) => {
-        subject.target = `${(await service.storedHash(args.token)).slice(0, 16)}…`;
-        const result = await service.rotate(args.token, options);
+        const hash = await service.storedHash(args.token);
+        subject.target = shownTokenId(hash);
+        const result = await service.rotate(hash, options);
         subject.tenantId = result.record.tenantId;
         subject.details = { successor: hashPrefix(result.record) };
         return result;
       });
       const until = rotated.previous.expiresAt === undefined ? '' : new Date(rotated.previous.expiresAt).toISOString();
       output.result({ token: rotated.token, previousExpiresAt: rotated.previous.expiresAt }, () =>
-        [`New gateway token for ${rotated.record.tenantId} (shown once):`, '', `  ${rotated.token}`, '', `The old token works until ${until}.`].join('\n'),
+        [
+          `New gateway token for ${rotated.record.tenantId} (shown once):`,
+          '',
+          `  ${rotated.token}`,
+          '',
+          `The old token works until ${until}.`,
+        ].join('\n'),
       );
     }),
 });

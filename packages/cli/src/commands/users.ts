@@ -1,26 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  assertTenantId,
-  audited,
-  decodeTenantArchive,
-  encodeTenantArchive,
-  exportTenant,
-  importTenant,
-  isMultiTenantError,
-  localActor,
-  MultiTenantError,
-  type TenantStatus,
-  type TokenRecord,
-} from '@openclaw-mt/core';
+import { assertTenantId } from '@openclaw-mt/core/contracts';
+import { audited, localActor } from '@openclaw-mt/core/audit';
+import { decodeTenantArchive, encodeTenantArchive, exportTenant, type ImportTenantResult, importTenant } from '@openclaw-mt/core/transfer';
+import { isMultiTenantError, MultiTenantError, type TenantStatus, type TokenRecord } from '@openclaw-mt/core';
 import { defineCommand } from 'citty';
 import { adminUrlArg } from '../args/admin-args.js';
 import { configArg, jsonArg } from '../args/common-args.js';
 import { adminClientFor, type AdminClient, type LiveTenant } from '../context/admin-client.js';
-import { writeFileAtomic } from '../context/atomic-file.js';
+import { costText } from '../output/cost-text.js';
+import { writeFileAtomic } from '@openclaw-mt/core/helpers';
 import { loadOperatorConfig } from '../context/operator-context.js';
 import type { OpenedStores } from '../context/open-stores.js';
 import { withStores } from '../context/with-stores.js';
+import { evictInFleet } from '../context/fleet-evict.js';
+import { reportsFromFleet, type NodeReport } from '../context/fleet-nodes.js';
 import { ExitCodes } from '../output/exit-codes.js';
 import { runAction } from '../output/output.js';
 
@@ -30,7 +24,12 @@ const ACTOR = () => localActor('cli');
 type GatewayState = { reachable: true; url: string } | { reachable: false; url?: string; error: { code: string; message: string } };
 
 /** Asks the running gateway; without `required`, an unreachable gateway is reported, not thrown. */
-async function askGateway<T>(configPath: string | undefined, adminUrl: string | undefined, required: boolean, ask: (admin: AdminClient) => Promise<T>): Promise<{ gateway: GatewayState; answer?: T }> {
+async function askGateway<T>(
+  configPath: string | undefined,
+  adminUrl: string | undefined,
+  required: boolean,
+  ask: (admin: AdminClient) => Promise<T>,
+): Promise<{ gateway: GatewayState; answer?: T }> {
   let admin: AdminClient | undefined;
   try {
     admin = await adminClientFor((await loadOperatorConfig(configPath)).config, adminUrl);
@@ -96,7 +95,45 @@ function gatewayLine(gateway: GatewayState, activeCount?: number): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** The fleet's live tenants, each with the node it is active on; unreachable nodes fail `--live`. */
+function fleetAnswer(nodes: NodeReport[], required: boolean): { gateway: GatewayState; answer: Array<LiveTenant & { node: string }> } {
+  const silent = nodes.filter((node) => !node.reachable);
+  if (required && (nodes.length === 0 || silent.length > 0)) {
+    throw new MultiTenantError(
+      'BACKEND_UNAVAILABLE',
+      nodes.length === 0 ? 'No node of the fleet is heartbeating.' : `Node ${silent.map((node) => node.nodeId).join(', ')} did not answer.`,
+    );
+  }
+  const answer = nodes.flatMap((node) =>
+    node.reachable ? node.tenants.map((tenant) => ({ ...tenant, active: true, node: node.nodeId })) : [],
+  );
+  const gateway: GatewayState =
+    nodes.length === 0
+      ? { reachable: false, error: { code: 'BACKEND_UNAVAILABLE', message: 'no node of the fleet is heartbeating' } }
+      : { reachable: true, url: `fleet of ${nodes.length} node${nodes.length === 1 ? '' : 's'}` };
+  return { gateway, answer };
+}
+
+function nodeSummary(node: NodeReport): Record<string, unknown> {
+  return node.reachable
+    ? { nodeId: node.nodeId, address: node.address, reachable: true, active: node.tenants.length }
+    : { nodeId: node.nodeId, address: node.address, reachable: false, error: node.error };
+}
+
+function nodeLine(node: NodeReport): string {
+  return node.reachable
+    ? `node ${node.nodeId} (${node.address}): ${node.tenants.length} active`
+    : `node ${node.nodeId} not reachable: ${node.error.message}`;
 }
 
 const list = defineCommand({
@@ -109,22 +146,61 @@ const list = defineCommand({
   },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
-      const stored = await withStores(args.config, (stores) => storedTenants(stores));
-      const { gateway, answer: live } = await askGateway(args.config, args['admin-url'], args.live, (admin) => admin.tenants());
+      const [stored, nodes] = await withStores(args.config, (stores, loaded) =>
+        Promise.all([storedTenants(stores), reportsFromFleet(loaded, stores.coordinator)]),
+      );
+      // In a fleet every live node is asked; otherwise the one gateway of the config.
+      const { gateway, answer: live } =
+        nodes === undefined
+          ? await askGateway(args.config, args['admin-url'], args.live, (admin) => admin.tenants())
+          : fleetAnswer(nodes, args.live);
       const liveById = new Map((live ?? []).map((tenant) => [tenant.tenantId, tenant]));
-      const tenants: Array<StoredTenant & Partial<Omit<LiveTenant, 'tenantId'>>> = stored.map((tenant) => {
+      const tenants: Array<StoredTenant & Partial<Omit<LiveTenant, 'tenantId'>> & { node?: string }> = stored.map((tenant) => {
         const state = liveById.get(tenant.tenantId);
         liveById.delete(tenant.tenantId);
         if (!gateway.reachable) return tenant;
-        return { ...tenant, active: state !== undefined, pins: state?.pins ?? 0, connections: state?.connections ?? 0, ...(state?.idleSince === undefined ? {} : { idleSince: state.idleSince }) };
+        return {
+          ...tenant,
+          active: state !== undefined,
+          pins: state?.pins ?? 0,
+          connections: state?.connections ?? 0,
+          ...(state?.idleSince === undefined ? {} : { idleSince: state.idleSince }),
+          ...(state?.node === undefined ? {} : { node: state.node }),
+        };
       });
       // Active in the gateway but unknown to the stores (another store, or state not yet written).
       for (const state of liveById.values()) {
-        tenants.push({ tenantId: state.tenantId, status: 'active', configVersion: state.configVersion ?? 0, workspace: false, active: true, pins: state.pins, connections: state.connections });
+        tenants.push({
+          tenantId: state.tenantId,
+          status: 'active',
+          configVersion: state.configVersion ?? 0,
+          workspace: false,
+          active: true,
+          pins: state.pins,
+          connections: state.connections,
+          ...(state.node === undefined ? {} : { node: state.node }),
+        });
       }
-      output.result({ tenants, gateway }, () => {
-        const lines = tenants.length === 0 ? ['No tenants stored.'] : [table([['TENANT', 'STATUS', 'VERSION', 'WORKSPACE', 'LIVE'], ...tenants.map((t) => [t.tenantId, t.status, String(t.configVersion), t.workspace ? 'yes' : 'no', liveText(t)])])];
-        return [...lines, '', gatewayLine(gateway, live?.length)].join('\n');
+      output.result({ tenants, gateway, ...(nodes === undefined ? {} : { nodes: nodes.map(nodeSummary) }) }, () => {
+        const header = ['TENANT', 'STATUS', 'VERSION', 'WORKSPACE', 'LIVE', ...(nodes === undefined ? [] : ['NODE'])];
+        const lines =
+          tenants.length === 0
+            ? ['No tenants stored.']
+            : [
+                table([
+                  header,
+                  ...tenants.map((t) => [
+                    t.tenantId,
+                    t.status,
+                    String(t.configVersion),
+                    t.workspace ? 'yes' : 'no',
+                    liveText(t),
+                    ...(nodes === undefined ? [] : [t.node ?? '-']),
+                  ]),
+                ]),
+              ];
+        const footer = nodes === undefined ? [gatewayLine(gateway, live?.length)] : nodes.map(nodeLine);
+        return [...lines, '', ...footer].join('\n');
       });
     }),
 });
@@ -140,17 +216,25 @@ function tokenCounts(records: TokenRecord[] | null): Record<string, number> | nu
   return counts;
 }
 
+/** A tenant's live state in the fleet: active on the node that reports it, else inactive everywhere. */
+function fleetTenant(nodes: NodeReport[], tenantId: string): { gateway: GatewayState; answer?: LiveTenant & { node?: string } } {
+  const { gateway, answer } = fleetAnswer(nodes, false);
+  if (!gateway.reachable) return { gateway };
+  return { gateway, answer: answer.find((tenant) => tenant.tenantId === tenantId) ?? { tenantId, active: false, pins: 0, connections: 0 } };
+}
+
 const info = defineCommand({
   meta: { name: 'info', description: "A tenant's config entry, tokens, workspace usage and live state" },
   args: { user: { type: 'positional', description: 'Tenant (user) id', required: true }, ...adminUrlArg, ...configArg, ...jsonArg },
   run: ({ args }) =>
     runAction(args.json, async (output) => {
       const tenantId = assertTenantId(args.user);
-      const stored = await withStores(args.config, async (stores) => {
-        const [config, tokens, hasWorkspace] = await Promise.all([
+      const stored = await withStores(args.config, async (stores, loaded) => {
+        const [config, tokens, hasWorkspace, nodes] = await Promise.all([
           stores.configs.get(tenantId),
           stores.tokens.listByTenant && stores.tokens.capabilities.list ? stores.tokens.listByTenant(tenantId) : Promise.resolve(null),
           stores.workspaces.exists(tenantId),
+          reportsFromFleet(loaded, stores.coordinator),
         ]);
         let workspace: { exists: boolean; files?: number; bytes?: number } = { exists: hasWorkspace };
         if (hasWorkspace) {
@@ -162,12 +246,17 @@ const info = defineCommand({
             await handle.close();
           }
         }
-        return { config: config ?? null, tokens: tokenCounts(tokens), workspace };
+        return { config: config ?? null, tokens: tokenCounts(tokens), workspace, nodes };
       });
-      const { gateway, answer: live } = await askGateway(args.config, args['admin-url'], false, (admin) => admin.tenant(tenantId));
+      const { nodes } = stored;
+      const { gateway, answer: live } =
+        nodes === undefined
+          ? await askGateway(args.config, args['admin-url'], false, (admin) => admin.tenant(tenantId))
+          : fleetTenant(nodes, tenantId);
       const known = stored.config !== null || stored.workspace.exists || (stored.tokens?.total ?? 0) > 0 || live?.active === true;
       if (!known) throw new MultiTenantError('TENANT_UNKNOWN', `No tenant ${tenantId}: no config entry, token or workspace is stored.`);
-      const data = { tenantId, ...stored, live: live ?? null, gateway };
+      const { nodes: _asked, ...kept } = stored;
+      const data = { tenantId, ...kept, live: live ?? null, gateway };
       output.result(data, () =>
         [
           `${tenantId}`,
@@ -175,14 +264,18 @@ const info = defineCommand({
           `  config:    ${stored.config === null ? '{} (no entry; operator defaults apply)' : JSON.stringify(stored.config.config)}`,
           `  tokens:    ${stored.tokens === null ? 'not listable (tokens live in the Cloud Backend)' : `${stored.tokens.total} (${stored.tokens.active} active, ${stored.tokens.revoked} revoked, ${stored.tokens.expired} expired)`}`,
           `  workspace: ${stored.workspace.exists ? `${stored.workspace.files} files, ${stored.workspace.bytes} bytes` : 'none yet (created on first connection)'}`,
-          `  live:      ${live === undefined ? gatewayLine(gateway) : liveText(live)}`,
+          `  live:      ${live === undefined ? gatewayLine(gateway) : liveText(live)}${live?.node === undefined ? '' : ` on node ${live.node}`}`,
+          ...(live?.usage === undefined ? [] : [`  costs:     ${costText(live.usage)}`]),
         ].join('\n'),
       );
     }),
 });
 
 const evict = defineCommand({
-  meta: { name: 'evict', description: 'Evict a tenant from the running gateway (with --force even while connected: clients get close 1012)' },
+  meta: {
+    name: 'evict',
+    description: 'Evict a tenant from the running gateway (with --force even while connected: clients get close 1012)',
+  },
   args: {
     user: { type: 'positional', description: 'Tenant (user) id', required: true },
     force: { type: 'boolean', description: 'Evict even with open connections', default: false },
@@ -193,6 +286,14 @@ const evict = defineCommand({
   run: ({ args }) =>
     runAction(args.json, async (output) => {
       const tenantId = assertTenantId(args.user);
+      // In a fleet the tenant lives on whichever node holds its lease: ask that node.
+      const inFleet = await withStores(args.config, (stores, loaded) => evictInFleet(loaded, stores.coordinator, tenantId, args.force));
+      if (inFleet !== undefined) {
+        output.result(inFleet, () =>
+          inFleet.evicted ? `Evicted ${tenantId} on node ${inFleet.node}.` : `${tenantId} is not active on any node; nothing to evict.`,
+        );
+        return;
+      }
       const { answer } = await askGateway(args.config, args['admin-url'], true, (admin) => admin.evict(tenantId, args.force));
       output.result(answer, () => (answer!.evicted ? `Evicted ${tenantId}.` : `${tenantId} was not active; nothing to evict.`));
     }),
@@ -218,7 +319,10 @@ function statusCommand(status: 'suspended' | 'active', name: 'suspend' | 'resume
         const entry = await withStores(args.config, async (stores) => {
           const set = stores.configs.set;
           if (set === undefined || !stores.configs.capabilities.write) {
-            throw new MultiTenantError('NOT_SUPPORTED', `Config source "${stores.configs.name}" is read-only: ${name} the user where configs come from (the Cloud Backend).`);
+            throw new MultiTenantError(
+              'NOT_SUPPORTED',
+              `Config source "${stores.configs.name}" is read-only: ${name} the user where configs come from (the Cloud Backend).`,
+            );
           }
           return audited(
             stores.audit,
@@ -248,7 +352,8 @@ const exportCommand = defineCommand({
     runAction(args.json, async (output) => {
       const tenantId = assertTenantId(args.user);
       const toStdout = args.out === '-';
-      if (toStdout && args.json) throw new MultiTenantError('BAD_REQUEST', '--out - writes the archive to stdout; it cannot be combined with --json.');
+      if (toStdout && args.json)
+        throw new MultiTenantError('BAD_REQUEST', '--out - writes the archive to stdout; it cannot be combined with --json.');
       const archive = await withStores(args.config, (stores) =>
         audited(stores.audit, { actor: ACTOR(), action: 'tenant.export', tenantId }, () => exportTenant(stores, tenantId)),
       );
@@ -267,7 +372,11 @@ const exportCommand = defineCommand({
         return;
       }
       await writeFileAtomic(summary.out, bytes);
-      output.result(summary, () => `Exported ${tenantId} to ${summary.out}: ${summary.files} files, ${summary.config ? 'a config entry' : 'no config entry'}, ${summary.tokens ?? 'no'} token records (hashes only).`);
+      output.result(
+        summary,
+        () =>
+          `Exported ${tenantId} to ${summary.out}: ${summary.files} files, ${summary.config ? 'a config entry' : 'no config entry'}, ${summary.tokens ?? 'no'} token records (hashes only).`,
+      );
     }),
 });
 
@@ -286,14 +395,18 @@ const importCommand = defineCommand({
         bytes = await readFile(args.file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        throw new MultiTenantError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_REQUEST', `Cannot read ${args.file} (${code ?? 'error'}).`, { cause: error });
+        throw new MultiTenantError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_REQUEST', `Cannot read ${args.file} (${code ?? 'error'}).`, {
+          cause: error,
+        });
       }
       const archive = decodeTenantArchive(bytes);
-      let result;
+      let result: ImportTenantResult;
       try {
         result = await withStores(args.config, (stores) =>
-          audited(stores.audit, { actor: ACTOR(), action: 'tenant.import', tenantId: archive.tenantId, details: { replace: args.replace } }, () =>
-            importTenant(stores, archive, { replace: args.replace }),
+          audited(
+            stores.audit,
+            { actor: ACTOR(), action: 'tenant.import', tenantId: archive.tenantId, details: { replace: args.replace } },
+            () => importTenant(stores, archive, { replace: args.replace }),
           ),
         );
       } catch (error) {

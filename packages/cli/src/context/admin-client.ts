@@ -1,5 +1,5 @@
 import { ErrorCodes, MultiTenantError, type ErrorCode, type OperatorConfig } from '@openclaw-mt/core';
-import { ADMIN_TOKEN_ENV, parseAdminSettings } from '@openclaw-mt/gateway';
+import { ADMIN_TOKEN_ENV, parseAdminSettings } from '@openclaw-mt/gateway/config';
 import { readAdminToken, readAdvertisedAdminUrl } from './admin-token.js';
 
 /** Environment variable naming the admin endpoint (`http://127.0.0.1:18790`). */
@@ -13,6 +13,10 @@ export interface LiveTenant {
   connections: number;
   idleSince?: number;
   configVersion?: number;
+  /** The fleet node it is active on, when the whole fleet was asked. */
+  node?: string;
+  /** What its own processes cost (runtimes with a process per tenant, such as OpenClaw cells). */
+  usage?: { rssBytes: number; cpuSeconds: number; diskBytes: number; storedBytes?: number };
 }
 
 /** The answer of `POST /v1/sync`. */
@@ -56,7 +60,9 @@ function toCode(value: unknown): ErrorCode {
 
 /** The coded error an admin error body carries (`{ error: { code, message, details: { code } } }`). */
 function errorFromBody(status: number, body: unknown, url: string): MultiTenantError {
-  const shape = (body as { error?: { code?: unknown; message?: unknown; details?: { code?: unknown }; retryAfterMs?: unknown } } | undefined)?.error;
+  const shape = (
+    body as { error?: { code?: unknown; message?: unknown; details?: { code?: unknown }; retryAfterMs?: unknown } } | undefined
+  )?.error;
   const message = typeof shape?.message === 'string' ? shape.message : `The admin endpoint at ${url} answered HTTP ${status}.`;
   const code = shape?.details?.code ?? shape?.code;
   return new MultiTenantError(toCode(code === undefined && status >= 500 ? 'BACKEND_UNAVAILABLE' : code), message, {
@@ -69,7 +75,11 @@ function errorFromBody(status: number, body: unknown, url: string): MultiTenantE
 export function createAdminClient(options: AdminClientOptions): AdminClient {
   const base = options.url.replace(/\/+$/, '');
 
-  async function call(method: 'GET' | 'POST', path: string, init: { body?: unknown; timeoutMs?: number; accept?: number[] } = {}): Promise<{ status: number; body: unknown; text: string }> {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    init: { body?: unknown; timeoutMs?: number; accept?: number[] } = {},
+  ): Promise<{ status: number; body: unknown; text: string }> {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
@@ -80,11 +90,17 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         redirect: 'error',
       });
     } catch (error) {
-      const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new MultiTenantError('BACKEND_UNAVAILABLE', `The gateway is not reachable at ${base} (${reason}). Is \`openclaw-mt serve\` running? Point the CLI at it with --admin-url or ${ADMIN_URL_ENV}.`, {
-        cause: error,
-        retryAfterMs: 1_000,
-      });
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? (error as Error).name;
+      const what = reason === 'ECONNREFUSED' ? `Nothing is listening at ${base}` : `The gateway is not reachable at ${base} (${reason})`;
+      throw new MultiTenantError(
+        'BACKEND_UNAVAILABLE',
+        `${what}. Is \`openclaw-mt serve\` running? Point the CLI at it with --admin-url or ${ADMIN_URL_ENV}.`,
+        {
+          cause: error,
+          retryAfterMs: 1_000,
+        },
+      );
     }
     const text = await response.text();
     let body: unknown;
@@ -94,19 +110,27 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       body = undefined;
     }
     if (response.status === 401) {
-      throw new MultiTenantError('CONFIG_INVALID', `The admin endpoint at ${base} refused the admin token: use the gateway's token (${ADMIN_TOKEN_ENV}, multiTenant.admin.token or <dataDir>/admin-token).`);
+      throw new MultiTenantError(
+        'CONFIG_INVALID',
+        `The admin endpoint at ${base} refused the admin token: use the gateway's token (${ADMIN_TOKEN_ENV}, multiTenant.admin.token or <dataDir>/admin-token).`,
+      );
     }
     if (!response.ok && !(init.accept ?? []).includes(response.status)) throw errorFromBody(response.status, body, base);
     return { status: response.status, body, text };
   }
 
-  const json = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => (await call(method, path, body === undefined ? {} : { body })).body as T;
+  const json = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> =>
+    (await call(method, path, body === undefined ? {} : { body })).body as T;
 
   return {
     url: base,
     stats: () => json('GET', '/v1/stats'),
     metrics: async () => (await call('GET', '/metrics')).text,
-    tenants: async () => (await json<{ tenants: Array<Omit<LiveTenant, 'active'>> }>('GET', '/v1/tenants')).tenants.map((tenant) => ({ ...tenant, active: true })),
+    tenants: async () =>
+      (await json<{ tenants: Array<Omit<LiveTenant, 'active'>> }>('GET', '/v1/tenants')).tenants.map((tenant) => ({
+        ...tenant,
+        active: true,
+      })),
     async tenant(tenantId) {
       const found = await json<Partial<LiveTenant> & { tenantId: string }>('GET', `/v1/tenants/${encodeURIComponent(tenantId)}`);
       return { pins: 0, connections: 0, ...found, active: found.active !== false };
@@ -134,7 +158,8 @@ export function adminUrlFor(config: OperatorConfig, explicit: string | undefined
     } catch {
       throw new MultiTenantError('BAD_REQUEST', `--admin-url: "${given}" is not a URL (expected http://127.0.0.1:18790).`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MultiTenantError('BAD_REQUEST', '--admin-url: expected an http(s) URL.');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new MultiTenantError('BAD_REQUEST', '--admin-url: expected an http(s) URL.');
     return url.origin;
   }
   // A gateway on this host says where its admin endpoint listens (its port may have been picked at random).
@@ -142,7 +167,10 @@ export function adminUrlFor(config: OperatorConfig, explicit: string | undefined
   if (advertised !== undefined) return advertised;
   const settings = parseAdminSettings(config.admin);
   if (!settings.enabled) {
-    throw new MultiTenantError('BACKEND_UNAVAILABLE', 'The admin endpoint is disabled (multiTenant.admin.enabled: false); pass --admin-url to reach another gateway.');
+    throw new MultiTenantError(
+      'BACKEND_UNAVAILABLE',
+      'The admin endpoint is disabled (multiTenant.admin.enabled: false); pass --admin-url to reach another gateway.',
+    );
   }
   // A wildcard bind is reached on loopback.
   const host = settings.bind === '0.0.0.0' ? '127.0.0.1' : settings.bind === '::' ? '::1' : settings.bind;

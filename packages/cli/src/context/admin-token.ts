@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MultiTenantError, type OperatorConfig } from '@openclaw-mt/core';
-import { ADMIN_TOKEN_ENV, type AdminSettings } from '@openclaw-mt/gateway';
+import { ADMIN_TOKEN_ENV, type AdminSettings } from '@openclaw-mt/gateway/config';
 
 /** Where `serve` keeps a generated admin token when the config names none. */
 export function adminTokenPath(config: OperatorConfig): string {
@@ -17,7 +17,10 @@ export function adminTokenPath(config: OperatorConfig): string {
 export async function ensureAdminToken(settings: AdminSettings, config: OperatorConfig): Promise<string> {
   if (settings.token !== undefined) return settings.token;
   const path = adminTokenPath(config);
-  const existing = await readFile(path, 'utf8').then((text) => text.trim(), () => undefined);
+  const existing = await readFile(path, 'utf8').then(
+    (text) => text.trim(),
+    () => undefined,
+  );
   if (existing !== undefined && existing.length >= 16) return existing;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('base64url');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { MultiTenantError, type MigrationCheckpoint } from '@openclaw-mt/core';
-import { writeFileAtomic } from './atomic-file.js';
+import { MultiTenantError } from '@openclaw-mt/core';
+import type { MigrationCheckpoint } from '@openclaw-mt/core/transfer';
+import { writeFileAtomic } from '@openclaw-mt/core/helpers';
 
 const FORMAT = 'openclaw-mt.migration-checkpoint';
 
@@ -57,7 +58,10 @@ export function createFileCheckpoint(path: string, migration: string): Migration
         throw new MultiTenantError('BAD_REQUEST', `${path} is not a migration checkpoint.`);
       }
       if (file.migration !== migration) {
-        throw new MultiTenantError('BAD_REQUEST', `The checkpoint ${path} belongs to another migration (${String(file.migration)}); pass another --checkpoint file.`);
+        throw new MultiTenantError(
+          'BAD_REQUEST',
+          `The checkpoint ${path} belongs to another migration (${String(file.migration)}); pass another --checkpoint file.`,
+        );
       }
       for (const id of file.done) done.add(id);
       return [...done];

@@ -1,10 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-
-/** One RESP command as bytes. */
-function command(...parts: string[]): string {
-  return `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join('')}`;
-}
+import { respCommand as command } from './redis-settings.js';
 
 /**
  * Checks that a Redis server answers: connects (TLS for `rediss:`), authenticates when the URL holds
@@ -36,12 +32,12 @@ export function pingRedis(urlText: string, timeoutMs = 3_000): Promise<number> {
     });
     socket.on('data', (chunk) => {
       buffer += chunk.toString('utf8');
-      let newline: number;
-      while ((newline = buffer.indexOf('\r\n')) >= 0) {
+      for (let newline = buffer.indexOf('\r\n'); newline >= 0; newline = buffer.indexOf('\r\n')) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 2);
         if (line.startsWith('-')) return finish(new Error(`Redis answered ${line.slice(1).split(' ')[0]}`));
-        if (--expected === 0) return line === '+PONG' ? finish() : finish(new Error(`unexpected answer ${JSON.stringify(line.slice(0, 40))}`));
+        if (--expected === 0)
+          return line === '+PONG' ? finish() : finish(new Error(`unexpected answer ${JSON.stringify(line.slice(0, 40))}`));
       }
     });
   });

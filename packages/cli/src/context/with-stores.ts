@@ -4,7 +4,10 @@ import type { OpenedStores } from './open-stores.js';
 import { openToolStores } from './tool-stores.js';
 
 /** Loads the operator config, opens the stores it names, runs `body` and closes them. */
-export async function withStores<T>(configPath: string | undefined, body: (stores: OpenedStores, loaded: LoadedConfig) => Promise<T>): Promise<T> {
+export async function withStores<T>(
+  configPath: string | undefined,
+  body: (stores: OpenedStores, loaded: LoadedConfig) => Promise<T>,
+): Promise<T> {
   const loaded = await loadOperatorConfig(configPath);
   const stores = await openToolStores(loaded.config);
   try {

@@ -1,5 +1,6 @@
 import type { ConsolaInstance } from 'consola';
-import { createLogger, isMultiTenantError, redactText } from '@openclaw-mt/core';
+import { createLogger, isMultiTenantError } from '@openclaw-mt/core';
+import { redactText } from '@openclaw-mt/core/tokens';
 import { exitCodeFor } from './exit-codes.js';
 
 /** How a command prints: data on stdout (JSON or text), everything else on stderr. */
@@ -27,14 +28,19 @@ export function createOutput(json: boolean): Output {
  * Runs a command body: a coded failure prints its code and message (redacted) to stderr and sets
  * the documented exit code; nothing is ever reported as success when it failed.
  */
-export async function runAction(json: boolean, body: (output: Output) => Promise<number | void>): Promise<void> {
+export async function runAction(
+  json: boolean,
+  // A body may end without a value (`Promise<void>`) or return an exit code.
+  body: (output: Output) => Promise<number | undefined> | Promise<void>,
+): Promise<void> {
   const output = createOutput(json);
   try {
     const code = await body(output);
     if (typeof code === 'number') process.exitCode = code;
   } catch (error) {
     const message = isMultiTenantError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
-    if (json) process.stderr.write(`${JSON.stringify({ error: isMultiTenantError(error) ? error.toJSON() : { message: redactText(message) } })}\n`);
+    if (json)
+      process.stderr.write(`${JSON.stringify({ error: isMultiTenantError(error) ? error.toJSON() : { message: redactText(message) } })}\n`);
     else process.stderr.write(`error: ${redactText(message)}\n`);
     process.exitCode = exitCodeFor(error);
   }

@@ -12,7 +12,10 @@ export function tempDir(): Promise<string> {
 }
 
 /** Runs the CLI to completion. */
-export function run(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd,
@@ -30,7 +33,10 @@ export function run(args: string[], options: { cwd: string; env?: NodeJS.Process
 }
 
 /** Starts `openclaw-mt serve` (free ports) and resolves once it prints its URLs. */
-export function serve(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ child: ChildProcess; url: string; adminUrl: string | undefined; output: () => string; exited: Promise<number> }> {
+export function serve(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<{ child: ChildProcess; url: string; adminUrl: string | undefined; output: () => string; exited: Promise<number> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--admin-port', '0', ...args], {
       cwd: options.cwd,

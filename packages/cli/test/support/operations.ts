@@ -8,19 +8,29 @@ export async function adminToken(dataDir: string): Promise<string> {
 }
 
 /** Calls the admin endpoint as a monitoring system would. */
-export async function adminFetch(adminUrl: string, dataDir: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; text: string; json: () => any }> {
+export async function adminFetch(
+  adminUrl: string,
+  dataDir: string,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; text: string; json: <T = unknown>() => T }> {
   const response = await fetch(`${adminUrl}${path}`, {
     method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${await adminToken(dataDir)}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${await adminToken(dataDir)}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
   const text = await response.text();
-  return { status: response.status, text, json: () => JSON.parse(text) };
+  return { status: response.status, text, json: <T = unknown>() => JSON.parse(text) as T };
 }
 
 /** One sample of a Prometheus text exposition (`name{label="value"}`), or undefined. */
 export function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`).sort();
+  const wanted = Object.entries(labels)
+    .map(([key, value]) => `${key}="${value}"`)
+    .sort();
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
