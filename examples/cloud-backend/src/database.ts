@@ -10,6 +10,22 @@ export interface UserState {
   updatedAt: number;
 }
 
+/** A token's lifecycle event, as the feed (v1.1) and pushes carry it: by hash, never the token. */
+export interface TokenEventRow {
+  tokenHash: string;
+  userId: string;
+  type: 'revoked' | 'rotated' | 'expired';
+  at: number;
+  expiresAt?: number | null;
+}
+
+/** What one committed change produced, for the push sender: its sequence and its feed entries. */
+export interface ChangeRecord {
+  seq: number;
+  users: UserState[];
+  tokens: TokenEventRow[];
+}
+
 /** A stored gateway token (its hash, never the token). */
 export interface TokenRow {
   id: string;
@@ -31,6 +47,15 @@ interface UserRow {
   version: number;
   updated_at: number;
   change_seq: number;
+}
+
+interface TokenEventDbRow {
+  seq: number;
+  token_hash: string;
+  user_id: string;
+  type: TokenEventRow['type'];
+  at: number;
+  expires_at: number | null;
 }
 
 interface TokenDbRow {
@@ -68,6 +93,15 @@ CREATE TABLE IF NOT EXISTS gateway_tokens (
   rotated_to  TEXT
 );
 CREATE INDEX IF NOT EXISTS gateway_tokens_by_user ON gateway_tokens (user_id);
+-- Token events (revoked, rotated, expired) share the change sequence with users, so the feed orders both.
+CREATE TABLE IF NOT EXISTS token_events (
+  seq         INTEGER PRIMARY KEY,
+  token_hash  TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  type        TEXT NOT NULL CHECK (type IN ('revoked', 'rotated', 'expired')),
+  at          INTEGER NOT NULL,
+  expires_at  INTEGER
+);
 CREATE TABLE IF NOT EXISTS change_sequence (
   id    INTEGER PRIMARY KEY CHECK (id = 1),
   value INTEGER NOT NULL
@@ -147,19 +181,44 @@ export class BackendDatabase {
       if (next.status === 'deleted') {
         // Free the address for a new account and stop every token of the deleted one.
         this.db.prepare(`UPDATE users SET email = 'deleted:' || id WHERE id = ?`).run(id);
-        this.db.prepare('UPDATE gateway_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(now, id);
+        const live = this.db.prepare('SELECT id FROM gateway_tokens WHERE user_id = ? AND revoked_at IS NULL').all(id) as Array<{
+          id: string;
+        }>;
+        for (const token of live) this.markRevoked(token.id, now);
       }
       return this.user(id);
     })();
   }
 
-  /** Users whose latest change is after `afterSeq`, oldest change first; one extra row tells whether more wait. */
-  changesAfter(afterSeq: number, limit: number): { users: UserState[]; lastSeq: number; hasMore: boolean } {
+  /** Everything with a sequence above `afterSeq` (what a push announces right after a change). */
+  changesSince(afterSeq: number): ChangeRecord {
+    const users = (this.db.prepare('SELECT * FROM users WHERE change_seq > ? ORDER BY change_seq').all(afterSeq) as UserRow[]).map(toState);
+    const tokens = (this.db.prepare('SELECT * FROM token_events WHERE seq > ? ORDER BY seq').all(afterSeq) as TokenEventDbRow[]).map(
+      toEvent,
+    );
+    return { seq: this.head(), users, tokens };
+  }
+
+  /**
+   * Users whose latest change is after `afterSeq` and token events after it, in one order of change sequence,
+   * oldest first, `limit` entries together; one extra row tells whether more wait.
+   */
+  changesAfter(afterSeq: number, limit: number): { users: UserState[]; tokens: TokenEventRow[]; lastSeq: number; hasMore: boolean } {
     const rows = this.db
-      .prepare('SELECT * FROM users WHERE change_seq > ? ORDER BY change_seq LIMIT ?')
-      .all(afterSeq, limit + 1) as UserRow[];
+      .prepare(
+        `SELECT change_seq AS seq, 'user' AS kind FROM users WHERE change_seq > ?
+         UNION ALL SELECT seq, 'token' AS kind FROM token_events WHERE seq > ?
+         ORDER BY seq LIMIT ?`,
+      )
+      .all(afterSeq, afterSeq, limit + 1) as Array<{ seq: number; kind: 'user' | 'token' }>;
     const page = rows.slice(0, limit);
-    return { users: page.map(toState), lastSeq: page.at(-1)?.change_seq ?? afterSeq, hasMore: rows.length > limit };
+    const users: UserState[] = [];
+    const tokens: TokenEventRow[] = [];
+    for (const row of page) {
+      if (row.kind === 'user') users.push(toState(this.db.prepare('SELECT * FROM users WHERE change_seq = ?').get(row.seq) as UserRow));
+      else tokens.push(toEvent(this.db.prepare('SELECT * FROM token_events WHERE seq = ?').get(row.seq) as TokenEventDbRow));
+    }
+    return { users, tokens, lastSeq: page.at(-1)?.seq ?? afterSeq, hasMore: rows.length > limit };
   }
 
   insertToken(row: TokenRow): void {
@@ -171,18 +230,33 @@ export class BackendDatabase {
       .run(row);
   }
 
-  /** Stores `successor` and caps the old token's life, atomically. */
-  rotateToken(oldId: string, successor: TokenRow, graceUntil: number): void {
+  /** Stores `successor` and caps the old token's life, atomically, with a `rotated` event in the feed. */
+  rotateToken(oldId: string, successor: TokenRow, graceUntil: number, now: number): void {
     this.db.transaction(() => {
       this.insertToken(successor);
       this.db
         .prepare('UPDATE gateway_tokens SET expires_at = MIN(COALESCE(expires_at, ?), ?), rotated_to = ? WHERE id = ?')
         .run(graceUntil, graceUntil, successor.id, oldId);
+      const old = this.tokenById(oldId)!;
+      this.addTokenEvent(old, 'rotated', now, old.expiresAt);
     })();
   }
 
+  /** Revokes a token (idempotent), with a `revoked` event in the feed the first time. */
   revokeToken(id: string, now: number): void {
-    this.db.prepare('UPDATE gateway_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id);
+    this.db.transaction(() => this.markRevoked(id, now))();
+  }
+
+  /** The body of {@link revokeToken}, for callers already inside a transaction (libsql does not nest them). */
+  private markRevoked(id: string, now: number): void {
+    const changed = this.db.prepare('UPDATE gateway_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes;
+    if (changed > 0) this.addTokenEvent(this.tokenById(id)!, 'revoked', now, null);
+  }
+
+  private addTokenEvent(token: TokenRow, type: TokenEventRow['type'], now: number, expiresAt: number | null): void {
+    this.db
+      .prepare('INSERT INTO token_events (seq, token_hash, user_id, type, at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(this.nextSequence(), token.tokenHash, token.userId, type, now, expiresAt);
   }
 
   tokenByHash(tokenHash: string): TokenRow | undefined {
@@ -196,13 +270,17 @@ export class BackendDatabase {
   }
 
   tokensOf(userId: string): TokenRow[] {
-    return (this.db.prepare('SELECT * FROM gateway_tokens WHERE user_id = ? ORDER BY created_at, id').all(userId) as TokenDbRow[]).map(toToken);
+    return (this.db.prepare('SELECT * FROM gateway_tokens WHERE user_id = ? ORDER BY created_at, id').all(userId) as TokenDbRow[]).map(
+      toToken,
+    );
   }
 
   countLiveTokens(userId: string, now: number): number {
     return (
       this.db
-        .prepare('SELECT COUNT(*) AS n FROM gateway_tokens WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)')
+        .prepare(
+          'SELECT COUNT(*) AS n FROM gateway_tokens WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
+        )
         .get(userId, now) as { n: number }
     ).n;
   }
@@ -219,6 +297,16 @@ function toState(row: UserRow): UserState {
     config: row.status === 'deleted' ? {} : (JSON.parse(row.config) as TenantConfig),
     version: row.version,
     updatedAt: row.updated_at,
+  };
+}
+
+function toEvent(row: TokenEventDbRow): TokenEventRow {
+  return {
+    tokenHash: row.token_hash,
+    userId: row.user_id,
+    type: row.type,
+    at: row.at,
+    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
   };
 }
 

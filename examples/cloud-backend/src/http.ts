@@ -19,7 +19,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Reads a JSON request body within {@link MAX_BODY_BYTES}; an empty body is `undefined`. */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw new HttpError(413, 'BAD_REQUEST', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES)
+    throw new HttpError(413, 'BAD_REQUEST', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {
@@ -30,7 +31,8 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
   if (total === 0) return undefined;
   const type = String(req.headers['content-type'] ?? '');
-  if (!/^application\/(?:[\w.+-]*\+)?json\b/i.test(type)) throw new HttpError(415, 'BAD_REQUEST', 'Send request bodies as application/json.');
+  if (!/^application\/(?:[\w.+-]*\+)?json\b/i.test(type))
+    throw new HttpError(415, 'BAD_REQUEST', 'Send request bodies as application/json.');
   try {
     return JSON.parse(Buffer.concat(chunks, total).toString('utf8'));
   } catch {
@@ -42,7 +44,8 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
 export async function readObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const body = await readJson(req);
   if (body === undefined) return {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'The request body must be a JSON object.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'BAD_REQUEST', 'The request body must be a JSON object.');
   return body as Record<string, unknown>;
 }
 

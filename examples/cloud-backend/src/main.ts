@@ -7,7 +7,8 @@ const missing = ['JWT_SECRET', 'SERVICE_TOKEN'].filter((key) => !env[key]);
 if (missing.length > 0) {
   process.stderr.write(
     `Missing ${missing.join(' and ')}. Set JWT_SECRET (≥ 32 characters), SERVICE_TOKEN (≥ 16) and optionally ADMIN_TOKEN (≥ 16), ` +
-      `DATABASE (default ./cloud-backend.sqlite), PORT (default 8787), HOST (default 127.0.0.1).\n`,
+      `DATABASE (default ./cloud-backend.sqlite), PORT (default 8787), HOST (default 127.0.0.1), ` +
+      `PUSH_SECRET (≥ 32, to push signed events) and PUSH_URLS (each gateway node's push URL, comma-separated).\n`,
   );
   process.exit(78);
 }
@@ -25,6 +26,17 @@ try {
     jwtSecret: env.JWT_SECRET!,
     serviceToken: env.SERVICE_TOKEN!,
     ...(env.ADMIN_TOKEN ? { adminToken: env.ADMIN_TOKEN } : {}),
+    ...(env.PUSH_SECRET
+      ? {
+          push: {
+            secrets: env.PUSH_SECRET.split(',').map((secret) => secret.trim()),
+            targets: (env.PUSH_URLS ?? '')
+              .split(',')
+              .map((url) => url.trim())
+              .filter(Boolean),
+          },
+        }
+      : {}),
   });
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);

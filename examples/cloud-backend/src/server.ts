@@ -1,21 +1,15 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  CloudPaths,
-  MAX_CONFIGS_PAGE_LIMIT,
-  type TenantConfig,
-  createLogger,
-  createToken,
-  createTokenHasher,
-  isWellFormedToken,
-  tenantConfigProblem,
-  tokenHint,
-} from '@openclaw-mt/core';
+import { CloudPaths, MAX_CONFIGS_PAGE_LIMIT } from '@openclaw-mt/core/cloud';
+import { type TenantConfig, createLogger } from '@openclaw-mt/core';
+import { createToken, createTokenHasher, isWellFormedToken, tokenHint } from '@openclaw-mt/core/tokens';
+import { tenantConfigProblem } from '@openclaw-mt/core/contracts';
 import { BackendDatabase, type TokenRow, type UserState } from './database.js';
 import { decodeCursor, encodeCursor } from './feed-cursor.js';
 import { HttpError, bearerOf, readObject, sendEmpty, sendError, sendJson } from './http.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { type PushSender, createPushSender } from './push-sender.js';
 import { type Sessions, createSessions } from './sessions.js';
 
 /** Options of {@link createCloudBackendServer}. */
@@ -34,6 +28,11 @@ export interface CloudBackendServerOptions {
   maxTokensPerUser?: number;
   /** Default grace of a rotated-out token. Default 1 h. */
   rotationGraceSeconds?: number;
+  /**
+   * Signed pushes to gateways (contract v1.1): every change is POSTed to each target as it commits.
+   * `secrets`: the shared secrets (≥ 32 characters; the first signs). `targets`: each gateway node's push URL.
+   */
+  push?: { secrets: readonly string[]; targets?: readonly string[] };
   /** Clock (tests). */
   now?: () => number;
   /** Request log; `false` for none. Lines carry method, path and status, never a query or credential. */
@@ -47,12 +46,15 @@ export interface CloudBackendServer {
   listen(port?: number, host?: string): Promise<string>;
   /** Stops accepting, drops open connections and closes the database. Idempotent. */
   close(): Promise<void>;
+  /** Present with `push`: where changes are pushed (set each gateway node's push URL). */
+  push: PushSender | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void>;
 
 // Query parameters that would put a credential into URLs (and so into access logs and proxies).
-const CREDENTIAL_PARAMS = /^(token|access_token|accesstoken|service_token|servicetoken|api_key|apikey|key|auth|authorization|password|jwt)$/i;
+const CREDENTIAL_PARAMS =
+  /^(token|access_token|accesstoken|service_token|servicetoken|api_key|apikey|key|auth|authorization|password|jwt)$/i;
 const TOKEN_IN_TEXT = /gt_[0-9A-Za-z]{20,}/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,185}\.[^\s@]{1,63}$/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -61,20 +63,43 @@ const TOKEN_ID = /^tok_[0-9A-Za-z_-]{16,32}$/;
 /**
  * The reference Cloud Backend: users (signup, login with a JWT session), gateway tokens (issue once,
  * stored as SHA-256, list, rotate, revoke), user configs (`/me/config`), admin suspension and
- * deletion, and the two gateway-facing endpoints of wire contract v1 (`verify`, `configs`).
+ * deletion, the two gateway-facing endpoints of wire contract v1.1 (`verify`, `configs` with token events),
+ * and signed pushes of every change to the gateways (`push`).
  */
 export function createCloudBackendServer(options: CloudBackendServerOptions): CloudBackendServer {
-  if (typeof options.jwtSecret !== 'string' || options.jwtSecret.length < 32) throw new TypeError('jwtSecret: expected at least 32 characters.');
-  if (typeof options.serviceToken !== 'string' || options.serviceToken.length < 16) throw new TypeError('serviceToken: expected at least 16 characters.');
-  if (options.adminToken !== undefined && options.adminToken.length < 16) throw new TypeError('adminToken: expected at least 16 characters.');
+  if (typeof options.jwtSecret !== 'string' || options.jwtSecret.length < 32)
+    throw new TypeError('jwtSecret: expected at least 32 characters.');
+  if (typeof options.serviceToken !== 'string' || options.serviceToken.length < 16)
+    throw new TypeError('serviceToken: expected at least 16 characters.');
+  if (options.adminToken !== undefined && options.adminToken.length < 16)
+    throw new TypeError('adminToken: expected at least 16 characters.');
   const now = options.now ?? Date.now;
   const db = new BackendDatabase(options.database ?? ':memory:');
   const sessions: Sessions = createSessions(options.jwtSecret, options.jwtTtlSeconds ?? 3600, now);
   const hasher = createTokenHasher();
   const maxTokens = options.maxTokensPerUser ?? 20;
   const rotationGraceMs = (options.rotationGraceSeconds ?? 3600) * 1000;
-  const secrets = [options.jwtSecret, options.serviceToken, ...(options.adminToken ? [options.adminToken] : [])];
+  if (options.push !== undefined && (options.push.secrets.length === 0 || options.push.secrets.some((secret) => secret.length < 32)))
+    throw new TypeError('push.secrets: expected at least one secret of at least 32 characters.');
+  const secrets = [
+    options.jwtSecret,
+    options.serviceToken,
+    ...(options.adminToken ? [options.adminToken] : []),
+    ...(options.push?.secrets ?? []),
+  ];
   const log = options.logger === false ? undefined : (options.logger ?? createLogger({ tag: 'cloud-backend', secrets }));
+  const push =
+    options.push === undefined
+      ? undefined
+      : createPushSender({ secrets: options.push.secrets, targets: options.push.targets ?? [], now, log });
+  // Changes up to here were announced; every write request announces what it committed after it.
+  let announced = db.head();
+  const announce = () => {
+    if (push === undefined) return;
+    const change = db.changesSince(announced);
+    announced = change.seq;
+    push.announce(change);
+  };
   const serviceDigest = digest(options.serviceToken);
   const adminDigest = options.adminToken === undefined ? undefined : digest(options.adminToken);
 
@@ -83,14 +108,17 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
   const requireService = (req: IncomingMessage) => {
     const bearer = bearerOf(req);
     if (bearer === undefined || !timingSafeEqual(digest(bearer), serviceDigest)) {
-      throw new HttpError(401, 'SERVICE_UNAUTHORIZED', 'A valid service token is required.', { 'www-authenticate': 'Bearer realm="gateway"' });
+      throw new HttpError(401, 'SERVICE_UNAUTHORIZED', 'A valid service token is required.', {
+        'www-authenticate': 'Bearer realm="gateway"',
+      });
     }
   };
 
   const requireAdmin = (req: IncomingMessage) => {
     const bearer = bearerOf(req);
     if (adminDigest === undefined) throw new HttpError(404, 'NOT_FOUND', 'No such endpoint.');
-    if (bearer === undefined || !timingSafeEqual(digest(bearer), adminDigest)) throw new HttpError(401, 'UNAUTHORIZED', 'A valid admin token is required.');
+    if (bearer === undefined || !timingSafeEqual(digest(bearer), adminDigest))
+      throw new HttpError(401, 'UNAUTHORIZED', 'A valid admin token is required.');
   };
 
   const requireUser = async (req: IncomingMessage): Promise<UserState> => {
@@ -172,11 +200,12 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
     const body = await readObject(req);
     onlyKeys(body, ['graceSeconds', 'ttlSeconds']);
     const t = now();
-    if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= t)) throw new HttpError(409, 'CONFLICT', 'A revoked or expired token cannot be rotated.');
+    if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= t))
+      throw new HttpError(409, 'CONFLICT', 'A revoked or expired token cannot be rotated.');
     const graceSeconds = body.graceSeconds === 0 ? 0 : optionalPositiveInt(body.graceSeconds, 'graceSeconds');
     const ttlSeconds = optionalPositiveInt(body.ttlSeconds, 'ttlSeconds');
     const { token, row: successor } = newToken(user.userId, row.label, ttlSeconds);
-    db.rotateToken(row.id, successor, t + (graceSeconds === undefined ? rotationGraceMs : graceSeconds * 1000));
+    db.rotateToken(row.id, successor, t + (graceSeconds === undefined ? rotationGraceMs : graceSeconds * 1000), t);
     log?.info(`rotated gateway token ${row.id} → ${successor.id} for ${user.userId}`);
     sendJson(res, 201, issued(token, successor));
   };
@@ -196,7 +225,8 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
     const user = await requireUser(req);
     const body = await readObject(req);
     for (const key of Object.keys(body)) {
-      if (key !== 'config') throw new HttpError(400, 'BAD_REQUEST', `Field "${key}" cannot be changed here; send { "config": { … } } (a JSON merge patch).`);
+      if (key !== 'config')
+        throw new HttpError(400, 'BAD_REQUEST', `Field "${key}" cannot be changed here; send { "config": { … } } (a JSON merge patch).`);
     }
     if (typeof body.config !== 'object' || body.config === null || Array.isArray(body.config)) {
       throw new HttpError(400, 'BAD_REQUEST', 'Field "config" must be a JSON object (a JSON merge patch of your config).');
@@ -206,21 +236,29 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
     const merged = mergePatch(user.config, patch);
     const problem = tenantConfigProblem(merged);
     if (problem !== undefined) throw new HttpError(400, 'CONFIG_INVALID', `The patched config is invalid: ${problem}.`);
-    const updated = db.updateUser(user.userId, () => ({ config: merged as TenantConfig }), now(), ifMatch === undefined ? {} : { ifVersion: ifMatch });
+    const updated = db.updateUser(
+      user.userId,
+      () => ({ config: merged as TenantConfig }),
+      now(),
+      ifMatch === undefined ? {} : { ifVersion: ifMatch },
+    );
     if (updated === 'conflict') throw new HttpError(412, 'CONFLICT', 'The config changed since you read it; read it again and retry.');
     if (updated === undefined) throw new HttpError(401, 'UNAUTHORIZED', 'This account no longer exists.');
     sendJson(res, 200, updated, { etag: `"${updated.version}"` });
   };
 
-  const setStatus = (status: 'active' | 'suspended' | 'deleted'): Handler => async (req, res, [userId]) => {
-    requireAdmin(req);
-    const current = userId === undefined ? undefined : db.user(userId);
-    if (current === undefined || (current.status === 'deleted' && status !== 'deleted')) throw new HttpError(404, 'NOT_FOUND', 'No such user.');
-    if (current.status === status) return sendJson(res, 200, current);
-    const updated = db.updateUser(current.userId, () => (status === 'deleted' ? { status, config: {} } : { status }), now());
-    log?.info(`user ${current.userId} is now ${status}`);
-    sendJson(res, 200, updated);
-  };
+  const setStatus =
+    (status: 'active' | 'suspended' | 'deleted'): Handler =>
+    async (req, res, [userId]) => {
+      requireAdmin(req);
+      const current = userId === undefined ? undefined : db.user(userId);
+      if (current === undefined || (current.status === 'deleted' && status !== 'deleted'))
+        throw new HttpError(404, 'NOT_FOUND', 'No such user.');
+      if (current.status === status) return sendJson(res, 200, current);
+      const updated = db.updateUser(current.userId, () => (status === 'deleted' ? { status, config: {} } : { status }), now());
+      log?.info(`user ${current.userId} is now ${status}`);
+      sendJson(res, 200, updated);
+    };
 
   const adminUser: Handler = async (req, res, [userId]) => {
     requireAdmin(req);
@@ -254,20 +292,32 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
     let after = 0;
     if (cursorParam !== null && cursorParam !== '') {
       const decoded = decodeCursor(cursorParam);
-      if (decoded === undefined || decoded > head) throw new HttpError(400, 'CURSOR_INVALID', 'Unknown cursor; restart the feed without one.');
+      if (decoded === undefined || decoded > head)
+        throw new HttpError(400, 'CURSOR_INVALID', 'Unknown cursor; restart the feed without one.');
       after = decoded;
     }
     const limitParam = url.searchParams.get('limit');
     let limit = 100;
     if (limitParam !== null) {
-      if (!/^\d{1,5}$/.test(limitParam) || Number(limitParam) < 1) throw new HttpError(400, 'BAD_REQUEST', `limit: expected an integer from 1 to ${MAX_CONFIGS_PAGE_LIMIT}.`);
+      if (!/^\d{1,5}$/.test(limitParam) || Number(limitParam) < 1)
+        throw new HttpError(400, 'BAD_REQUEST', `limit: expected an integer from 1 to ${MAX_CONFIGS_PAGE_LIMIT}.`);
       limit = Math.min(Number(limitParam), MAX_CONFIGS_PAGE_LIMIT);
     }
     // Any change anywhere moves the head, so this tag changes whenever this page could.
     const etag = `"${createHash('sha256').update(`${after}:${limit}:${head}`).digest('base64url').slice(0, 27)}"`;
     if (etagMatches(req.headers['if-none-match'], etag)) return sendEmpty(res, 304, { etag });
     const page = db.changesAfter(after, limit);
-    sendJson(res, 200, { users: page.users, nextCursor: encodeCursor(page.lastSeq), hasMore: page.hasMore }, { etag });
+    sendJson(
+      res,
+      200,
+      {
+        users: page.users,
+        ...(page.tokens.length > 0 ? { tokens: page.tokens } : {}),
+        nextCursor: encodeCursor(page.lastSeq),
+        hasMore: page.hasMore,
+      },
+      { etag },
+    );
   };
 
   // --- routing ---------------------------------------------------------------------------------------
@@ -302,12 +352,17 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
     try {
       // Checked before anything else, so such a request is refused whatever else it carries.
       if ([...url.searchParams.keys()].some((key) => CREDENTIAL_PARAMS.test(key)) || TOKEN_IN_TEXT.test(decodeSafely(url.search))) {
-        throw new HttpError(400, 'TOKEN_IN_URL', 'Credentials never go in a URL: send tokens in the Authorization header or the JSON body.');
+        throw new HttpError(
+          400,
+          'TOKEN_IN_URL',
+          'Credentials never go in a URL: send tokens in the Authorization header or the JSON body.',
+        );
       }
       const match = findRoute(routes, req.method ?? 'GET', url.pathname);
       if (match === 'method') throw new HttpError(405, 'BAD_REQUEST', 'Method not allowed.');
       if (match === undefined) throw new HttpError(404, 'NOT_FOUND', 'No such endpoint.');
       await match.handler(req, res, match.params, url);
+      if (req.method !== 'GET') announce();
       return res.statusCode;
     } catch (error) {
       const failure = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL', 'Internal error.');
@@ -330,6 +385,7 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
   let closed: Promise<void> | undefined;
   return {
     server,
+    push,
     listen(port = 0, host = '127.0.0.1') {
       return new Promise<string>((resolve, reject) => {
         server.once('error', reject);
@@ -346,7 +402,9 @@ export function createCloudBackendServer(options: CloudBackendServerOptions): Cl
         server.close(() => resolve());
         server.closeAllConnections();
         if (!server.listening) resolve();
-      }).finally(() => db.close());
+      })
+        .then(() => push?.idle())
+        .finally(() => db.close());
       return closed;
     },
   };
@@ -374,7 +432,11 @@ function issued(token: string, row: TokenRow) {
   return { token, tokenId: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt, label: row.label };
 }
 
-function findRoute(routes: Array<[string, RegExp, Handler]>, method: string, path: string): { handler: Handler; params: string[] } | 'method' | undefined {
+function findRoute(
+  routes: Array<[string, RegExp, Handler]>,
+  method: string,
+  path: string,
+): { handler: Handler; params: string[] } | 'method' | undefined {
   let pathMatched = false;
   for (const [routeMethod, pattern, handler] of routes) {
     const match = pattern.exec(path);
@@ -396,7 +458,8 @@ function normaliseEmail(value: unknown): string {
 }
 
 function checkPassword(value: unknown): string {
-  if (typeof value !== 'string' || value.length < 10 || value.length > 1024) throw new HttpError(400, 'BAD_REQUEST', 'password: expected 10 to 1024 characters.');
+  if (typeof value !== 'string' || value.length < 10 || value.length > 1024)
+    throw new HttpError(400, 'BAD_REQUEST', 'password: expected 10 to 1024 characters.');
   return value;
 }
 
@@ -410,7 +473,8 @@ function optionalLabel(value: unknown): string | null {
 
 function optionalPositiveInt(value: unknown, key: string): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new HttpError(400, 'BAD_REQUEST', `${key}: expected a positive integer.`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw new HttpError(400, 'BAD_REQUEST', `${key}: expected a positive integer.`);
   return value;
 }
 
@@ -431,7 +495,8 @@ function ifMatchVersion(req: IncomingMessage): number | undefined {
 /** RFC 7396 JSON merge patch: `null` removes a key, objects merge, anything else replaces. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (FORBIDDEN_KEYS.has(key)) throw new HttpError(400, 'CONFIG_INVALID', `config: the key "${key}" is not allowed.`);
     if (value === null) delete out[key];

@@ -35,7 +35,8 @@ export function createSessions(secret: string, ttlSeconds: number, now: () => nu
           audience: AUDIENCE,
           currentDate: new Date(now()),
         });
-        if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new HttpError(401, 'UNAUTHORIZED', 'The session token has no subject.');
+        if (typeof payload.sub !== 'string' || payload.sub.length === 0)
+          throw new HttpError(401, 'UNAUTHORIZED', 'The session token has no subject.');
         return payload.sub;
       } catch (error) {
         if (error instanceof HttpError) throw error;

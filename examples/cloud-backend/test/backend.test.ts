@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createTokenHasher } from '@openclaw-mt/core';
+import { createTokenHasher } from '@openclaw-mt/core/tokens';
 import { decodeCursor, encodeCursor } from '../src/index.js';
 import { SECRETS, startBackend } from './helpers.js';
 
@@ -49,7 +49,9 @@ describe('gateway tokens', () => {
     const { session } = await env.api.register('a@example.com');
     const issued = await env.api.issueToken(session, { label: 'laptop' });
     const listed = await env.api.call('GET', '/openclaw/gateway/tokens', { bearer: session });
-    expect(listed.body.tokens).toEqual([{ tokenId: issued.tokenId, label: 'laptop', createdAt: expect.any(Number), expiresAt: null, status: 'active' }]);
+    expect(listed.body.tokens).toEqual([
+      { tokenId: issued.tokenId, label: 'laptop', createdAt: expect.any(Number), expiresAt: null, status: 'active' },
+    ]);
     expect(JSON.stringify(listed.body)).not.toContain(issued.token);
     await env.backend.close();
     let files = '';
@@ -63,7 +65,10 @@ describe('gateway tokens', () => {
     const { api } = await backend({ now: () => now });
     const { session, userId } = await api.register('a@example.com');
     const first = await api.issueToken(session);
-    const rotated = await api.call('POST', `/openclaw/gateway/tokens/${first.tokenId}/rotate`, { bearer: session, body: { graceSeconds: 60 } });
+    const rotated = await api.call('POST', `/openclaw/gateway/tokens/${first.tokenId}/rotate`, {
+      bearer: session,
+      body: { graceSeconds: 60 },
+    });
     expect(rotated.status).toBe(201);
     expect((await api.verify(rotated.body.token)).body).toMatchObject({ userId, status: 'active' });
     expect((await api.verify(first.token)).body).toMatchObject({ userId, status: 'active', expiresAt: now + 60_000 });
@@ -75,7 +80,7 @@ describe('gateway tokens', () => {
     expect((await api.call('DELETE', `/openclaw/gateway/tokens/${first.tokenId}`, { bearer: other.session })).status).toBe(404);
   });
 
-  test('suspended users cannot issue tokens; their tokens verify as suspended; deleted users\' tokens are invalid', async () => {
+  test("suspended users cannot issue tokens; their tokens verify as suspended; deleted users' tokens are invalid", async () => {
     const { api } = await backend();
     const { session, userId } = await api.register('a@example.com');
     const { token } = await api.issueToken(session);
@@ -83,9 +88,15 @@ describe('gateway tokens', () => {
     expect((await api.admin('suspend', userId)).body).toMatchObject({ status: 'suspended', version: 2 });
     expect((await api.call('POST', '/openclaw/gateway/token', { bearer: session, body: {} })).status).toBe(403);
     expect((await api.verify(token)).body).toMatchObject({ userId, status: 'suspended' });
-    expect((await api.call('DELETE', `/admin/users/${userId}`, { bearer: SECRETS.adminToken })).body).toMatchObject({ status: 'deleted', config: {}, version: 3 });
+    expect((await api.call('DELETE', `/admin/users/${userId}`, { bearer: SECRETS.adminToken })).body).toMatchObject({
+      status: 'deleted',
+      config: {},
+      version: 3,
+    });
     expect((await api.verify(token)).status).toBe(404);
-    expect((await api.call('POST', '/login', { body: { email: 'a@example.com', password: 'correct horse battery staple' } })).status).toBe(401);
+    expect((await api.call('POST', '/login', { body: { email: 'a@example.com', password: 'correct horse battery staple' } })).status).toBe(
+      401,
+    );
     expect((await api.call('GET', '/me', { bearer: session })).status).toBe(401);
   });
 });
@@ -94,9 +105,16 @@ describe('user configs', () => {
   test('PATCH /me/config is a merge patch of config only: status and version cannot be changed; every change bumps the version', async () => {
     const { api } = await backend();
     const { session } = await api.register('a@example.com');
-    const patch = (body: unknown, headers: Record<string, string> = {}) => api.call('PATCH', '/me/config', { bearer: session, body, headers });
-    expect((await patch({ config: { model: 'x', tools: { web: true, shell: true } } })).body).toMatchObject({ version: 2, config: { model: 'x', tools: { web: true, shell: true } } });
-    expect((await patch({ config: { tools: { shell: null } } })).body).toMatchObject({ version: 3, config: { model: 'x', tools: { web: true } } });
+    const patch = (body: unknown, headers: Record<string, string> = {}) =>
+      api.call('PATCH', '/me/config', { bearer: session, body, headers });
+    expect((await patch({ config: { model: 'x', tools: { web: true, shell: true } } })).body).toMatchObject({
+      version: 2,
+      config: { model: 'x', tools: { web: true, shell: true } },
+    });
+    expect((await patch({ config: { tools: { shell: null } } })).body).toMatchObject({
+      version: 3,
+      config: { model: 'x', tools: { web: true } },
+    });
     for (const body of [{ status: 'active' }, { version: 99 }, { config: {}, status: 'active' }, { userId: 'someone-else' }]) {
       const refused = await patch(body);
       expect(refused.status).toBe(400);
@@ -169,11 +187,21 @@ describe('gateway endpoints', () => {
     const end = await api.configs(`?cursor=${cursor}`);
     expect(end.body).toEqual({ users: [], nextCursor: cursor, hasMore: false });
     const etag = end.headers.get('etag')!;
-    expect((await api.call('GET', `/openclaw/gateway/configs?cursor=${cursor}`, { bearer: SECRETS.serviceToken, headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect(
+      (
+        await api.call('GET', `/openclaw/gateway/configs?cursor=${cursor}`, {
+          bearer: SECRETS.serviceToken,
+          headers: { 'if-none-match': etag },
+        })
+      ).status,
+    ).toBe(304);
 
     await api.call('PATCH', '/me/config', { bearer: users[1]!.session, body: { config: { n: 1 } } });
     await api.call('DELETE', `/admin/users/${users[3]!.userId}`, { bearer: SECRETS.adminToken });
-    const changed = await api.call('GET', `/openclaw/gateway/configs?cursor=${cursor}`, { bearer: SECRETS.serviceToken, headers: { 'if-none-match': etag } });
+    const changed = await api.call('GET', `/openclaw/gateway/configs?cursor=${cursor}`, {
+      bearer: SECRETS.serviceToken,
+      headers: { 'if-none-match': etag },
+    });
     expect(changed.status).toBe(200);
     expect(changed.body.users).toEqual([
       { userId: users[1]!.userId, status: 'active', config: { n: 1 }, version: 2, updatedAt: expect.any(Number) },
@@ -195,10 +223,13 @@ describe('gateway endpoints', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.base64String(), fc.string({ unit: fc.constantFrom(...'eyJ2IjoxLCJzIjo0Mn0_-=A'.split('')) })), (text) => {
-        const decoded = decodeCursor(text);
-        if (decoded !== undefined) expect(encodeCursor(decoded)).toBe(text);
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.base64String(), fc.string({ unit: fc.constantFrom(...'eyJ2IjoxLCJzIjo0Mn0_-=A'.split('')) })),
+        (text) => {
+          const decoded = decodeCursor(text);
+          if (decoded !== undefined) expect(encodeCursor(decoded)).toBe(text);
+        },
+      ),
       { numRuns: 5_000 },
     );
   });

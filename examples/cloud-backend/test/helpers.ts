@@ -15,13 +15,18 @@ export function rawLogger() {
   const lines: string[] = [];
   const logger = createConsola({
     level: 5,
-    reporters: [{ log: (entry) => void lines.push(entry.args.map((arg) => (arg instanceof Error ? `${arg.message} ${arg.stack}` : String(arg))).join(' ')) }],
+    reporters: [
+      {
+        log: (entry) =>
+          void lines.push(entry.args.map((arg) => (arg instanceof Error ? `${arg.message} ${arg.stack}` : String(arg))).join(' ')),
+      },
+    ],
   });
   return { logger, lines };
 }
 
 /** The example backend on a free loopback port with a temp SQLite file. */
-export async function startBackend(options: { now?: () => number } = {}) {
+export async function startBackend(options: { now?: () => number; push?: { secrets: string[]; targets?: string[] } } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ocmt-backend-'));
   const log = rawLogger();
   const backend: CloudBackendServer = createCloudBackendServer({
@@ -29,6 +34,7 @@ export async function startBackend(options: { now?: () => number } = {}) {
     ...SECRETS,
     logger: log.logger,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.push ? { push: options.push } : {}),
   });
   const url = await backend.listen(0);
   const api = client(url);
@@ -45,15 +51,39 @@ export async function startBackend(options: { now?: () => number } = {}) {
   };
 }
 
+/**
+ * A JSON answer of the backend as the tests read it: the fields its endpoints answer with. Each
+ * endpoint fills only its own (an error answer only `error`); body-less answers (204, 304) have none.
+ */
+export interface ApiBody {
+  userId: string;
+  accessToken: string;
+  token: string;
+  tokenId: string;
+  tokens: Array<Record<string, unknown>>;
+  status: string;
+  version: number;
+  config: Record<string, unknown>;
+  expiresAt: number | null;
+  users: Array<{ userId: string; status: string; config: Record<string, unknown>; version: number; updatedAt: number }>;
+  nextCursor: string;
+  hasMore: boolean;
+  error: { code: string; message: string };
+}
+
 export interface ApiResponse {
   status: number;
-  body: any;
+  body: ApiBody;
   headers: Headers;
 }
 
 /** A tiny JSON client for the backend's HTTP API. */
 export function client(base: string) {
-  const call = async (method: string, path: string, options: { bearer?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse> => {
+  const call = async (
+    method: string,
+    path: string,
+    options: { bearer?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse> => {
     const response = await fetch(base + path, {
       method,
       headers: {
@@ -81,6 +111,9 @@ export function client(base: string) {
       const issued = await call('POST', '/openclaw/gateway/token', { bearer: session, body });
       if (issued.status !== 201) throw new Error(`token ${issued.status}: ${JSON.stringify(issued.body)}`);
       return issued.body as { token: string; tokenId: string; userId: string; expiresAt: number | null };
+    },
+    revokeToken(session: string, tokenId: string) {
+      return call('DELETE', `/openclaw/gateway/tokens/${tokenId}`, { bearer: session });
     },
     admin(action: 'suspend' | 'resume', userId: string) {
       return call('POST', `/admin/users/${userId}/${action}`, { bearer: SECRETS.adminToken });

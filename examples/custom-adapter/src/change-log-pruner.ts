@@ -8,7 +8,11 @@ export const DEFAULT_CHANGE_LOG_RETENTION_MS = 15 * 60_000;
  * `retentionMs`, at most once a minute per store (the log only feeds live watchers, so it need not
  * be trimmed precisely, and scanning it on every write would be wasted work).
  */
-export function createChangeLogPruner(db: SqliteDatabase, table: 'token_changes' | 'config_changes', retentionMs: number): (now: number) => void {
+export function createChangeLogPruner(
+  db: SqliteDatabase,
+  table: 'token_changes' | 'config_changes',
+  retentionMs: number,
+): (now: number) => void {
   const prune = db.prepare(`DELETE FROM ${table} WHERE at < ?`);
   let last = 0;
   return (now) => {

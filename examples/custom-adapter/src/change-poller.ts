@@ -1,4 +1,4 @@
-import { createListeners } from '@openclaw-mt/core';
+import { createListeners } from '@openclaw-mt/core/contracts';
 
 /** One row of a change-log table. */
 export interface LoggedChange<T> {

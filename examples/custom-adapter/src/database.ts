@@ -12,7 +12,7 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * One better-sqlite3 connection shared by the three stores of an adapter. Each store `retain`s it
+ * One SQLite connection shared by the three stores of an adapter. Each store `retain`s it
  * and `release`s it on close; the connection closes with the last release.
  */
 export interface SharedDatabase {
@@ -39,7 +39,7 @@ export function openDatabase(options: OpenDatabaseOptions): SharedDatabase {
     db.pragma('journal_mode = WAL');
     // FULL: a revoked token must stay revoked after a power cut; the cost is one fsync per commit.
     db.pragma('synchronous = FULL');
-    migrate(db);
+    migrate(db, filename);
   } catch (error) {
     throw toStoreError(error, 'sqlite');
   }
@@ -60,13 +60,13 @@ export function openDatabase(options: OpenDatabaseOptions): SharedDatabase {
   };
 }
 
-function migrate(db: SqliteDatabase): void {
+function migrate(db: SqliteDatabase, filename: string): void {
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > SCHEMA_VERSION) {
       throw new MultiTenantError(
         'CONFIG_INVALID',
-        `${db.name} has schema version ${current}, newer than this adapter's ${SCHEMA_VERSION}; upgrade the adapter.`,
+        `${filename} has schema version ${current}, newer than this adapter's ${SCHEMA_VERSION}; upgrade the adapter.`,
       );
     }
     db.exec(SCHEMA_SQL);

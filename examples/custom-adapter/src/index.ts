@@ -7,3 +7,4 @@ export { type SqliteTokenStoreOptions, createSqliteTokenStore } from './sqlite-t
 export { type SqliteConfigSourceOptions, createSqliteConfigSource } from './sqlite-config-source.js';
 export { type SqliteWorkspaceStoreOptions, createSqliteWorkspaceStore } from './sqlite-workspace-store.js';
 export { type SharedDatabase, type OpenDatabaseOptions, openDatabase } from './database.js';
+export { type SqliteAdapterFactoryOptions, sqliteAdapterFactory } from './sqlite-adapter-factory.js';

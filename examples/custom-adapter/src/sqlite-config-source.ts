@@ -1,13 +1,5 @@
-import {
-  MultiTenantError,
-  assertConfigEntry,
-  assertTenantConfig,
-  assertTenantId,
-  parseSequenceCursor,
-  type ConfigSource,
-  type TenantConfigEntry,
-  type TenantConfigUpdate,
-} from '@openclaw-mt/core';
+import { MultiTenantError, type ConfigSource, type TenantConfigEntry, type TenantConfigUpdate } from '@openclaw-mt/core';
+import { assertConfigEntry, assertTenantConfig, assertTenantId, parseSequenceCursor } from '@openclaw-mt/core/contracts';
 import { createChangeLogPruner } from './change-log-pruner.js';
 import { createChangePoller } from './change-poller.js';
 import type { SharedDatabase } from './database.js';
@@ -79,8 +71,7 @@ export function createSqliteConfigSource(shared: SharedDatabase, options: Sqlite
   const poller = createChangePoller<TenantConfigEntry>({
     intervalMs: options.pollIntervalMs,
     latestSeq: () => latest.get()?.seq ?? 0,
-    readAfter: (seq, limit) =>
-      after.all(seq, limit).map((row) => ({ seq: row.seq, event: JSON.parse(row.entry) as TenantConfigEntry })),
+    readAfter: (seq, limit) => after.all(seq, limit).map((row) => ({ seq: row.seq, event: JSON.parse(row.entry) as TenantConfigEntry })),
   });
 
   /** Writes `entry` as the tenant's current one and logs it; runs inside a transaction. */
@@ -211,7 +202,7 @@ export function createSqliteConfigSource(shared: SharedDatabase, options: Sqlite
 
     async *tenants() {
       open();
-      // Read everything first: better-sqlite3 refuses other statements while an iterator is open.
+      // Read everything first: a write while an iterator is open is refused by some bindings (better-sqlite3).
       const ids = guard(WHAT, () => live.all().map((row) => row.tenant_id));
       yield* ids;
     },

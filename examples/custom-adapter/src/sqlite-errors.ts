@@ -4,7 +4,7 @@ import { MultiTenantError, isMultiTenantError } from '@openclaw-mt/core';
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY|NOMEM|INTERRUPT)/;
 
 /**
- * Turns anything thrown by better-sqlite3 into a coded {@link MultiTenantError}: lock timeouts and
+ * Turns anything thrown by the SQLite binding into a coded {@link MultiTenantError}: lock timeouts and
  * I/O failures become retryable `BACKEND_UNAVAILABLE` (so the manager never caches them), anything
  * else `INTERNAL`. Coded errors pass through unchanged.
  */

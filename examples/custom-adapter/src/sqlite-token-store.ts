@@ -1,12 +1,5 @@
-import {
-  MultiTenantError,
-  assertTenantId,
-  assertTokenHash,
-  assertTokenRecord,
-  type TokenChange,
-  type TokenRecord,
-  type TokenStore,
-} from '@openclaw-mt/core';
+import { MultiTenantError, type TokenChange, type TokenRecord, type TokenStore } from '@openclaw-mt/core';
+import { assertTenantId, assertTokenHash, assertTokenRecord } from '@openclaw-mt/core/contracts';
 import { createChangeLogPruner } from './change-log-pruner.js';
 import { createChangePoller } from './change-poller.js';
 import type { SharedDatabase } from './database.js';

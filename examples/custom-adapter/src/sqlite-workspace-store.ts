@@ -1,6 +1,13 @@
 import {
   MultiTenantError,
+  type WorkspaceFileInfo,
+  type WorkspaceHandle,
+  type WorkspaceLimits,
+  type WorkspaceStore,
+} from '@openclaw-mt/core';
+import {
   assertTenantId,
+  assertNoFileFolderClash,
   assertWithinLimits,
   assertWorkspacePath,
   isUnderPrefix,
@@ -8,12 +15,8 @@ import {
   toBytes,
   type TemplateManifest,
   type TemplateSyncIO,
-  type WorkspaceFileInfo,
-  type WorkspaceHandle,
-  type WorkspaceLimits,
-  type WorkspaceStore,
   type WorkspaceTemplate,
-} from '@openclaw-mt/core';
+} from '@openclaw-mt/core/contracts';
 import type { SharedDatabase } from './database.js';
 import { closedError, guard } from './sqlite-errors.js';
 
@@ -36,7 +39,7 @@ interface FileRow {
   modified_at: number;
 }
 
-/** better-sqlite3 returns BLOBs as Buffers; callers get a plain Uint8Array view (no copy). */
+/** The binding returns BLOBs as Buffers; callers get a plain Uint8Array view (no copy). */
 function asUint8Array(data: Buffer): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -60,7 +63,9 @@ export function createSqliteWorkspaceStore(shared: SharedDatabase, options: Sqli
   const handles = new Set<{ close(): Promise<void> }>();
 
   const selectWorkspace = db.prepare<[string], { manifest: string | null }>('SELECT manifest FROM workspaces WHERE tenant_id = ?');
-  const ensureWorkspace = db.prepare<[string, number]>('INSERT OR IGNORE INTO workspaces (tenant_id, manifest, created_at) VALUES (?, NULL, ?)');
+  const ensureWorkspace = db.prepare<[string, number]>(
+    'INSERT OR IGNORE INTO workspaces (tenant_id, manifest, created_at) VALUES (?, NULL, ?)',
+  );
   const saveManifest = db.prepare<[string, string]>('UPDATE workspaces SET manifest = ? WHERE tenant_id = ?');
   const deleteWorkspace = db.prepare<[string]>('DELETE FROM workspaces WHERE tenant_id = ?');
   const allWorkspaces = db.prepare<[], { tenant_id: string }>('SELECT tenant_id FROM workspaces');
@@ -68,7 +73,9 @@ export function createSqliteWorkspaceStore(shared: SharedDatabase, options: Sqli
   const fileSize = db.prepare<[string, string], { size: number }>(
     'SELECT length(data) AS size FROM workspace_files WHERE tenant_id = ? AND name = ?',
   );
-  const usageOf = db.prepare<[string], { total: number }>('SELECT COALESCE(SUM(length(data)), 0) AS total FROM workspace_files WHERE tenant_id = ?');
+  const usageOf = db.prepare<[string], { total: number }>(
+    'SELECT COALESCE(SUM(length(data)), 0) AS total FROM workspace_files WHERE tenant_id = ?',
+  );
   const upsertFile = db.prepare<[string, string, Buffer, number]>(
     `INSERT INTO workspace_files (tenant_id, name, data, modified_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (tenant_id, name) DO UPDATE SET data = excluded.data, modified_at = excluded.modified_at`,
@@ -84,14 +91,25 @@ export function createSqliteWorkspaceStore(shared: SharedDatabase, options: Sqli
      WHERE tenant_id = ? AND (name = ? OR (name >= ? AND name < ?)) ORDER BY name`,
   );
 
+  const anyFileIn = db.prepare<[string, string, string], { found: number }>(
+    'SELECT 1 AS found FROM workspace_files WHERE tenant_id = ? AND name >= ? AND name < ? LIMIT 1',
+  );
+
   const writeTx = db.transaction((tenantId: string, name: string, data: Uint8Array, append: boolean) => {
     const now = Date.now();
+    // A handle that outlived destroy() must not bring the workspace back.
+    if (selectWorkspace.get(tenantId) === undefined)
+      throw new MultiTenantError('NOT_FOUND', `The workspace of ${tenantId} was destroyed.`, { details: { tenantId } });
+    if (fileSize.get(tenantId, name) === undefined)
+      assertNoFileFolderClash(name, {
+        isFile: (candidate) => fileSize.get(tenantId, candidate) !== undefined,
+        // '/' is 0x2F and '0' is 0x30: [folder, folder-without-slash + '0') is exactly the names under it.
+        hasFilesUnder: (folder) => anyFileIn.get(tenantId, folder, `${folder.slice(0, -1)}0`) !== undefined,
+      });
     const old = append ? readData.get(tenantId, name)?.data : undefined;
     const oldSize = append ? (old?.byteLength ?? 0) : (fileSize.get(tenantId, name)?.size ?? 0);
     const next = append && old !== undefined ? Buffer.concat([old, data]) : asBuffer(data);
     assertWithinLimits(limits, name, next.byteLength, oldSize, usageOf.get(tenantId)!.total);
-    // A write after destroy() recreates the workspace rather than leaving orphaned rows.
-    ensureWorkspace.run(tenantId, now);
     upsertFile.run(tenantId, name, next, now);
   });
 
@@ -112,7 +130,12 @@ export function createSqliteWorkspaceStore(shared: SharedDatabase, options: Sqli
   });
 
   const commitSync = db.transaction(
-    (tenantId: string, snapshot: { manifest: string | null; files: Map<string, Buffer | undefined> }, writes: Map<string, Uint8Array>, manifest: string | undefined) => {
+    (
+      tenantId: string,
+      snapshot: { manifest: string | null; files: Map<string, Buffer | undefined> },
+      writes: Map<string, Uint8Array>,
+      manifest: string | undefined,
+    ) => {
       const now = Date.now();
       const current = selectWorkspace.get(tenantId);
       if ((current?.manifest ?? null) !== snapshot.manifest) return false;
@@ -256,7 +279,7 @@ export function createSqliteWorkspaceStore(shared: SharedDatabase, options: Sqli
 
     async *tenants() {
       storeOpen();
-      // Read everything first: better-sqlite3 refuses other statements while an iterator is open.
+      // Read everything first: a write while an iterator is open is refused by some bindings (better-sqlite3).
       const ids = guard(WHAT, () => allWorkspaces.all().map((row) => row.tenant_id));
       yield* ids;
     },

@@ -3,9 +3,17 @@ import { isMultiTenantError, type TenantManager } from '@openclaw-mt/core';
 
 // Status codes for openclaw-mt's error codes; everything else is a 500.
 const STATUS: Record<string, number> = {
-  TOKEN_MALFORMED: 401, TOKEN_UNKNOWN: 401, TOKEN_REVOKED: 401, TOKEN_EXPIRED: 401,
-  TENANT_SUSPENDED: 403, PATH_INVALID: 400, BAD_REQUEST: 400, NOT_FOUND: 404,
-  CAPACITY: 503, RATE_LIMITED: 429, BACKEND_UNAVAILABLE: 503,
+  TOKEN_MALFORMED: 401,
+  TOKEN_UNKNOWN: 401,
+  TOKEN_REVOKED: 401,
+  TOKEN_EXPIRED: 401,
+  TENANT_SUSPENDED: 403,
+  PATH_INVALID: 400,
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  CAPACITY: 503,
+  RATE_LIMITED: 429,
+  BACKEND_UNAVAILABLE: 503,
 };
 
 async function readJson(request: import('node:http').IncomingMessage): Promise<Record<string, unknown>> {

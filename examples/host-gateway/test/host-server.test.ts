@@ -32,9 +32,14 @@ describe('a host gateway embedding core', () => {
     expect(await own.json()).toEqual({ tenantId: 'alice', name: 'a.md', text: 'alice only' });
     const other = await fetch(`${base}/notes/a.md`, { headers: { authorization: `Bearer ${bob}` } });
     expect(other.status).toBe(404);
-    const escape = await fetch(`${base}/notes/..%2F..%2F..%2Falice%2Fworkspace%2Fnotes%2Fa.md`, { headers: { authorization: `Bearer ${bob}` } });
-    expect(await escape.json()).toMatchObject({ error: 'PATH_INVALID' });
-    expect(await (await fetch(`${base}/whoami`, { headers: { authorization: `Bearer ${bob}` } })).json()).toEqual({ tenantId: 'bob', model: 'house-model' });
+    const traversal = await fetch(`${base}/notes/..%2F..%2F..%2Falice%2Fworkspace%2Fnotes%2Fa.md`, {
+      headers: { authorization: `Bearer ${bob}` },
+    });
+    expect(await traversal.json()).toMatchObject({ error: 'PATH_INVALID' });
+    expect(await (await fetch(`${base}/whoami`, { headers: { authorization: `Bearer ${bob}` } })).json()).toEqual({
+      tenantId: 'bob',
+      model: 'house-model',
+    });
     expect(manager.stats().pinned).toBe(0);
   });
 
@@ -42,8 +47,12 @@ describe('a host gateway embedding core', () => {
     const { manager, base } = await start();
     const { token } = await manager.tokens.create('carol');
     expect((await fetch(`${base}/whoami`)).status).toBe(401);
-    expect(await (await fetch(`${base}/whoami`, { headers: { authorization: 'Bearer gt_bad' } })).json()).toMatchObject({ error: 'TOKEN_MALFORMED' });
+    expect(await (await fetch(`${base}/whoami`, { headers: { authorization: 'Bearer gt_bad' } })).json()).toMatchObject({
+      error: 'TOKEN_MALFORMED',
+    });
     await manager.tokens.revoke(token);
-    expect(await (await fetch(`${base}/whoami`, { headers: { authorization: `Bearer ${token}` } })).json()).toMatchObject({ error: 'TOKEN_REVOKED' });
+    expect(await (await fetch(`${base}/whoami`, { headers: { authorization: `Bearer ${token}` } })).json()).toMatchObject({
+      error: 'TOKEN_REVOKED',
+    });
   });
 });
