@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createCloudBackend, createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
+import { createCloudBackend } from '@openclaw-mt/core/cloud';
+import { createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
 import { type Benchmark, round } from './harness.js';
 
 const USERS = 100_000;
@@ -26,7 +27,14 @@ function feedServer() {
   const change = (ids: string[]) => {
     for (const userId of ids) {
       const previous = byId.get(userId);
-      const user: User = { userId, status: 'active', config: { model: `m-${seq}` }, version: (previous?.version ?? 0) + 1, updatedAt: Date.now(), seq: ++seq };
+      const user: User = {
+        userId,
+        status: 'active',
+        config: { model: `m-${seq}` },
+        version: (previous?.version ?? 0) + 1,
+        updatedAt: Date.now(),
+        seq: ++seq,
+      };
       byId.set(userId, user);
     }
     order = [...byId.values()].sort((a, b) => a.seq - b.seq);
@@ -72,7 +80,13 @@ export const configSync: Benchmark = {
     await new Promise<void>((resolve) => feed.server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(feed.server.address() as AddressInfo).port}`;
     const local = createMemoryAdapter();
-    const cloud = createCloudBackend({ url, serviceToken: SERVICE_TOKEN, lastKnownGood: local.configs, pageLimit: 1_000, syncIntervalMs: 3_600_000 });
+    const cloud = createCloudBackend({
+      url,
+      serviceToken: SERVICE_TOKEN,
+      lastKnownGood: local.configs,
+      pageLimit: 1_000,
+      syncIntervalMs: 3_600_000,
+    });
     const manager = new TenantManager({ tokens: cloud.tokens, configs: cloud.configs, workspaces: local.workspaces, idleTimeoutMs: 0 });
     await cloud.attach(manager, { start: false });
     const first = await cloud.sync.syncNow();

@@ -12,7 +12,10 @@ const GAP_MS = 2;
  * A bare `ws` server doing the same handshake with no work behind it: the floor. It sends the frames the
  * gateway sent (`frames`: its challenge and its hello-ok), so both sides move the same bytes.
  */
-async function bareServer(frames: { challenge: string; hello: Record<string, unknown> }): Promise<{ url: string; close: () => Promise<void> }> {
+async function bareServer(frames: {
+  challenge: string;
+  hello: Record<string, unknown>;
+}): Promise<{ url: string; close: () => Promise<void> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (socket) => {
@@ -22,7 +25,10 @@ async function bareServer(frames: { challenge: string; hello: Record<string, unk
       socket.send(JSON.stringify({ ...frames.hello, id: frame.id }));
     });
   });
-  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, close: () => new Promise((resolve) => wss.close(() => resolve())) };
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => wss.close(() => resolve())),
+  };
 }
 
 /** The challenge and hello-ok frames a handshake with `url` receives, as sent. */
@@ -35,7 +41,9 @@ function recordFrames(url: string, token: string): Promise<{ challenge: string; 
       const frame = JSON.parse(text) as { type: string; event?: string };
       if (frame.event === 'connect.challenge') {
         challenge = text;
-        socket.send(JSON.stringify({ type: 'req', id: '1', method: 'connect', params: { minProtocol: 4, maxProtocol: 4, auth: { token } } }));
+        socket.send(
+          JSON.stringify({ type: 'req', id: '1', method: 'connect', params: { minProtocol: 4, maxProtocol: 4, auth: { token } } }),
+        );
       } else if (frame.type === 'res') {
         socket.close();
         resolve({ challenge, hello: frame });
@@ -53,7 +61,9 @@ function handshake(url: string, token: string): Promise<number> {
     socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as { type: string; event?: string; ok?: boolean };
       if (frame.event === 'connect.challenge') {
-        socket.send(JSON.stringify({ type: 'req', id: '1', method: 'connect', params: { minProtocol: 4, maxProtocol: 4, auth: { token } } }));
+        socket.send(
+          JSON.stringify({ type: 'req', id: '1', method: 'connect', params: { minProtocol: 4, maxProtocol: 4, auth: { token } } }),
+        );
       } else if (frame.type === 'res') {
         const elapsed = performance.now() - started;
         socket.close();
@@ -80,7 +90,12 @@ export const frontDoor: Benchmark = {
       await handshake(url, token);
       await handshake(bare.url, token);
     }
-    const { target: ours, floor } = await interleaved(HANDSHAKES, GAP_MS, () => handshake(url, token), () => handshake(bare.url, token));
+    const { target: ours, floor } = await interleaved(
+      HANDSHAKES,
+      GAP_MS,
+      () => handshake(url, token),
+      () => handshake(bare.url, token),
+    );
     await bare.close();
     await gateway.close();
     const added = percentile(ours, 99) - percentile(floor, 99);

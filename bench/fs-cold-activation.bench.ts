@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
-import { defaultWorkspaceTemplate, TenantManager, WORKSPACE_DIRECTORIES } from '@openclaw-mt/core';
+import { defaultWorkspaceTemplate, WORKSPACE_DIRECTORIES } from '@openclaw-mt/core/contracts';
+import { TenantManager } from '@openclaw-mt/core';
 import { type Benchmark, round } from './harness.js';
 
 const ACTIVATIONS = 300;
@@ -77,7 +78,11 @@ export const fsColdActivation: Benchmark = {
     return {
       figures: [
         { label: 'floor: mkdir + writeFile of the template', value: round(floorRate, 0), unit: 'workspaces/s' },
-        { label: 'reference: the same files and directories made crash-safe (each fsynced, in parallel)', value: round(durableRate, 0), unit: 'workspaces/s' },
+        {
+          label: 'reference: the same files and directories made crash-safe (each fsynced, in parallel)',
+          value: round(durableRate, 0),
+          unit: 'workspaces/s',
+        },
         { label: 'acquire + release of a new tenant (workspace from template)', value: round(oursRate, 0), unit: 'activations/s' },
         { label: 'our rate / the crash-safe reference', value: round(oursRate / durableRate), unit: '×' },
         { label: 'template files', value: template.files.size, unit: '' },

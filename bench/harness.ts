@@ -94,7 +94,12 @@ export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve
  * Runs `target` and `floor` `count` times each, alternately, `gapMs` apart, and returns their timings.
  * Which side goes first alternates, so neither always follows the other's teardown.
  */
-export async function interleaved(count: number, gapMs: number, target: () => Promise<number>, floor: () => Promise<number>): Promise<{ target: number[]; floor: number[] }> {
+export async function interleaved(
+  count: number,
+  gapMs: number,
+  target: () => Promise<number>,
+  floor: () => Promise<number>,
+): Promise<{ target: number[]; floor: number[] }> {
   const out = { target: [] as number[], floor: [] as number[] };
   for (let i = 0; i < count; i++) {
     for (const side of i % 2 === 0 ? (['target', 'floor'] as const) : (['floor', 'target'] as const)) {

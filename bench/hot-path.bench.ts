@@ -50,7 +50,11 @@ export const hotPath: Benchmark = {
     return {
       figures: [
         { label: 'floor (HMAC + LRU get)', value: round(result.median.floor!, 1), unit: 'ns/op' },
-        { label: 'authenticateCached + tryAcquire + release (synchronous hot path)', value: round(result.median.hotPath!, 1), unit: 'ns/op' },
+        {
+          label: 'authenticateCached + tryAcquire + release (synchronous hot path)',
+          value: round(result.median.hotPath!, 1),
+          unit: 'ns/op',
+        },
         { label: 'await authenticate + await acquire + release (promise API)', value: round(result.median.promiseApi!, 1), unit: 'ns/op' },
       ],
       notes: [

@@ -1,4 +1,5 @@
-import { createMemoryTokenStore, type ConfigSource, type WorkspaceHandle, type WorkspaceStore } from '@openclaw-mt/core';
+import { createMemoryTokenStore } from '@openclaw-mt/core/testing';
+import type { ConfigSource, WorkspaceHandle, WorkspaceStore } from '@openclaw-mt/core';
 
 /**
  * Stores that do no work, so a benchmark measures the manager's own bookkeeping: configs are absent

@@ -15,7 +15,10 @@ async function fullManager(capacity: number): Promise<{ manager: TenantManager; 
 /** ns per activation (ours) and per bare `setpop` (raw) at `capacity`, in a child process with a heap of its own. */
 function isolated(capacity: number): { ours: number; raw: number } {
   const script = fileURLToPath(new URL('./lru-isolated.ts', import.meta.url));
-  return JSON.parse(execFileSync(process.execPath, [...process.execArgv, script, String(capacity)], { encoding: 'utf8' })) as { ours: number; raw: number };
+  return JSON.parse(execFileSync(process.execPath, [...process.execArgv, script, String(capacity)], { encoding: 'utf8' })) as {
+    ours: number;
+    raw: number;
+  };
 }
 
 /** 2 — cost of an activation that evicts, at capacity 1,000 vs 1,000,000. */

@@ -2,8 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, TenantManager } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
-import { connectGateway, createGateway, createOpenClawRuntime, deleteTenantUser, installOpenClawRuntime, type GatewayConnection } from '@openclaw-mt/gateway';
+import { connectGateway, createGateway, type GatewayConnection } from '@openclaw-mt/gateway';
+import { createOpenClawRuntime, deleteTenantUser, installOpenClawRuntime } from '@openclaw-mt/runtime-openclaw';
 import { WebSocket } from 'ws';
 import { type Benchmark, interleaved, pause, percentile, round } from './harness.js';
 
@@ -19,7 +21,9 @@ function connectParams(token: string, direct: boolean): Record<string, unknown> 
   return {
     minProtocol: 4,
     maxProtocol: 4,
-    client: direct ? { id: 'gateway-client', mode: 'backend', version: 'bench', platform: process.platform } : { id: 'bench', version: 'bench', platform: process.platform },
+    client: direct
+      ? { id: 'gateway-client', mode: 'backend', version: 'bench', platform: process.platform }
+      : { id: 'bench', version: 'bench', platform: process.platform },
     role: 'operator',
     scopes: SCOPES,
     auth: { token },
@@ -32,7 +36,13 @@ function handshake(url: string, params: Record<string, unknown>): Promise<number
     const started = performance.now();
     const socket = new WebSocket(url, { perMessageDeflate: false });
     socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; event?: string; ok?: boolean; payload?: { type?: string }; error?: { message?: string } };
+      const frame = JSON.parse(data.toString()) as {
+        type: string;
+        event?: string;
+        ok?: boolean;
+        payload?: { type?: string };
+        error?: { message?: string };
+      };
       if (frame.type === 'event' && frame.event === 'connect.challenge') {
         socket.send(JSON.stringify({ type: 'req', id: 'c1', method: 'connect', params }));
       } else if (frame.type === 'res') {
@@ -60,9 +70,9 @@ async function firstConnect(url: string, token: string): Promise<GatewayConnecti
   }
 }
 
-/** 7 (OpenClaw) — connect → hello-ok through the front door to a warm OpenClaw cell vs directly against the cell. */
+/** 8 — connect → hello-ok through the front door to a warm OpenClaw cell vs directly against the cell. */
 export const openClawFrontDoor: Benchmark = {
-  id: 7,
+  id: 8,
   title: 'Front door: connect → hello-ok to an OpenClaw cell',
   floor: "the same handshake directly against the tenant's warm OpenClaw cell (device-less backend client, loopback, the cell's own token)",
   async run() {
@@ -127,7 +137,7 @@ export const openClawFrontDoor: Benchmark = {
     } finally {
       first?.close();
       await gateway.close();
-      if (runtime.osUsers) await deleteTenantUser(TENANT).catch(() => undefined);
+      if (runtime.osUsers) await deleteTenantUser(TENANT, join(dataDir, 'workspaces', tenantDirName(TENANT))).catch(() => undefined);
       await rm(dataDir, { recursive: true, force: true });
     }
   },

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedisAdapter } from '@openclaw-mt/adapter-redis';
-import { createToken, createTokenHasher } from '@openclaw-mt/core';
+import { createToken, createTokenHasher } from '@openclaw-mt/core/tokens';
 import { type Benchmark, round } from './harness.js';
 
 const REDIS_URL = process.env.OPENCLAW_MT_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
@@ -12,9 +12,13 @@ const TOKENS = 1_000;
 const DURATION_MS = 3_000;
 
 function redisBenchmarkRate(url: URL, requests: number): number {
-  const output = execFileSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-t', 'get', '-c', String(CONCURRENCY), '-n', String(requests), '-q'], {
-    encoding: 'utf8',
-  });
+  const output = execFileSync(
+    'redis-benchmark',
+    ['-h', url.hostname, '-p', url.port || '6379', '-t', 'get', '-c', String(CONCURRENCY), '-n', String(requests), '-q'],
+    {
+      encoding: 'utf8',
+    },
+  );
   const match = /GET: ([\d.]+) requests per second/.exec(output);
   if (match === null) throw new Error(`could not read redis-benchmark output: ${output}`);
   return Number(match[1]);
@@ -54,11 +58,13 @@ export const redisTokenLookup: Benchmark = {
       if ((await adapter.tokens.get(hashes[i % TOKENS]!)) === undefined) throw new Error('token missing');
     };
     // The same HGETALLs sent raw through the adapter's own node-redis client: the Node.js client's ceiling.
-    const rawLookup = (i: number) => adapter.connection.send(`${prefix}:tok:{${hashes[i % TOKENS]}}`, ['HGETALL', `${prefix}:tok:{${hashes[i % TOKENS]}}`]);
+    const rawLookup = (i: number) =>
+      adapter.connection.send(`${prefix}:tok:{${hashes[i % TOKENS]}}`, ['HGETALL', `${prefix}:tok:{${hashes[i % TOKENS]}}`]);
     await measure(ourLookup);
     const url = new URL(REDIS_URL);
     const rates: Array<[number, number, number]> = [];
-    for (let round = 0; round < 3; round++) rates.push([await measure(ourLookup), await measure(rawLookup), redisBenchmarkRate(url, 200_000)]);
+    for (let round = 0; round < 3; round++)
+      rates.push([await measure(ourLookup), await measure(rawLookup), redisBenchmarkRate(url, 200_000)]);
     const median = (index: 0 | 1 | 2) => rates.map((row) => row[index]).sort((a, b) => a - b)[1]!;
     const ours = median(0);
     const raw = median(1);

@@ -1,18 +1,37 @@
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { type Benchmark, type BenchOutcome, meetsGoal } from './harness.js';
+import { cellCosts } from './cell-costs.bench.js';
+import { cloudRevocation } from './cloud-revocation.bench.js';
 import { configSync } from './config-sync.bench.js';
+import { fleetForwarding } from './fleet-forwarding.bench.js';
 import { frontDoor } from './front-door.bench.js';
 import { fsColdActivation } from './fs-cold-activation.bench.js';
 import { hotPath } from './hot-path.bench.js';
 import { lruScaling } from './lru-scaling.bench.js';
 import { memoryPerTenant } from './memory-per-tenant.bench.js';
+import { modelGateway } from './model-gateway.bench.js';
 import { openClawFrontDoor } from './openclaw-front-door.bench.js';
 import { redisTokenLookup } from './redis-token-lookup.bench.js';
+import { timeToListening } from './time-to-listening.bench.js';
 
-const benchmarks: Benchmark[] = [hotPath, lruScaling, fsColdActivation, redisTokenLookup, configSync, memoryPerTenant, frontDoor, openClawFrontDoor];
+const benchmarks: Benchmark[] = [
+  hotPath,
+  lruScaling,
+  fsColdActivation,
+  redisTokenLookup,
+  configSync,
+  memoryPerTenant,
+  frontDoor,
+  openClawFrontDoor,
+  cloudRevocation,
+  modelGateway,
+  timeToListening,
+  fleetForwarding,
+  cellCosts,
+];
 
 function format(bench: Benchmark, outcome: BenchOutcome): string {
   const status = meetsGoal(outcome) ? 'met' : 'NOT met';
@@ -58,8 +77,12 @@ for (const bench of selected) {
   process.stderr.write(`running ${bench.id}. ${bench.title}…\n`);
   const outcome = runIsolated(benchmarks.indexOf(bench));
   sections.push(format(bench, outcome));
-  rows.push(`| ${bench.id} | ${bench.title} | ${outcome.ratio} | ${outcome.goal.op} ${outcome.goal.value} | ${meetsGoal(outcome) ? 'met' : 'NOT met'} |`);
-  console.log(`${bench.id}. ${bench.title}\n   ratio ${outcome.ratio} (goal ${outcome.goal.op} ${outcome.goal.value}) ${meetsGoal(outcome) ? 'met' : 'NOT met'}`);
+  rows.push(
+    `| ${bench.id} | ${bench.title} | ${outcome.ratio} | ${outcome.goal.op} ${outcome.goal.value} | ${meetsGoal(outcome) ? 'met' : 'NOT met'} |`,
+  );
+  console.log(
+    `${bench.id}. ${bench.title}\n   ratio ${outcome.ratio} (goal ${outcome.goal.op} ${outcome.goal.value}) ${meetsGoal(outcome) ? 'met' : 'NOT met'}`,
+  );
   for (const figure of outcome.figures) console.log(`   ${figure.label}: ${figure.value} ${figure.unit}`);
 }
 
@@ -79,4 +102,32 @@ const header = [
   ...rows,
   '',
 ];
-if (only.length === 0) await writeFile(new URL('../docs/benchmarks.md', import.meta.url), `${header.join('\n')}\n${sections.join('\n\n')}\n`);
+const doc = new URL('../docs/benchmarks.md', import.meta.url);
+if (only.length === 0) {
+  await writeFile(doc, `${header.join('\n')}\n${sections.join('\n\n')}\n`);
+} else {
+  // A partial run (`npm run bench -- 8`) refreshes only its benchmarks' rows and sections, by title.
+  let text = await readFile(doc, 'utf8');
+  selected.forEach((bench, i) => {
+    const heading = `## ${bench.id}. ${bench.title}`;
+    const rowStart = `| ${bench.id} | ${bench.title} |`;
+    const lines = text.split('\n');
+    const row = lines.findIndex((line) => line.startsWith(rowStart));
+    if (row !== -1) lines[row] = rows[i]!;
+    else {
+      // After the last row of the summary table, which comes before the first section.
+      const firstSection = lines.findIndex((line) => line.startsWith('## '));
+      const summary = lines.slice(0, firstSection === -1 ? lines.length : firstSection);
+      lines.splice(summary.findLastIndex((line) => /^\| \d+ \| /.test(line)) + 1, 0, rows[i]!);
+    }
+    text = lines.join('\n');
+    const at = text.indexOf(`${heading}\n`);
+    if (at === -1) {
+      text = `${text.trimEnd()}\n\n${sections[i]}\n`;
+    } else {
+      const next = text.indexOf('\n## ', at + heading.length);
+      text = `${text.slice(0, at)}${sections[i]}${next === -1 ? '\n' : `\n${text.slice(next)}`}`;
+    }
+  });
+  await writeFile(doc, text);
+}

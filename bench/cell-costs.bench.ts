@@ -1,0 +1,206 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createLogger, TenantManager } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
+import { createFsAdapter } from '@openclaw-mt/adapter-fs';
+import { connectGateway, createGateway, type GatewayConnection } from '@openclaw-mt/gateway';
+import {
+  cellProcessUsage,
+  createOpenClawRuntime,
+  DEFAULT_CELL_MALLOC_ARENA_MAX,
+  DEFAULT_CELL_NODE_OPTIONS,
+  deleteTenantUser,
+  installOpenClawRuntime,
+  listProcesses,
+  type OpenClawInstall,
+} from '@openclaw-mt/runtime-openclaw';
+import { type Benchmark, pause, percentile, round } from './harness.js';
+
+const TENANT = 'bench-costs';
+const SCOPES = ['operator.read', 'operator.write'];
+/** Quiet time after the first reply before memory is read: what an idle cell settles at. */
+const IDLE_MS = 20_000;
+const WARM_ROUNDS = 7;
+const FIRST_REPLY = 'sessions.list';
+const GiB = 1024 ** 3;
+const MiB = 2 ** 20;
+
+/** Connects until the gateway answers (it refuses or is not listening while it starts), then asks the first request. */
+async function connectAndAsk(url: string, token: string, direct: boolean, deadlineMs = 300_000): Promise<GatewayConnection> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const connection = await connectGateway({
+        url,
+        token,
+        scopes: SCOPES,
+        timeoutMs: 200_000,
+        ...(direct ? { client: { id: 'gateway-client', mode: 'backend', version: 'bench', platform: process.platform } } : {}),
+      });
+      await connection.request(FIRST_REPLY, {}, { timeoutMs: 200_000 });
+      return connection;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await pause(100);
+    }
+  }
+}
+
+/** Milliseconds for a client to connect to a warm gateway and get its first reply (median of a few). */
+async function warmReply(url: string, token: string, direct: boolean): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < WARM_ROUNDS; i++) {
+    await pause(200);
+    const started = performance.now();
+    const connection = await connectAndAsk(url, token, direct, 30_000);
+    samples.push(performance.now() - started);
+    connection.close();
+  }
+  return percentile(samples, 50);
+}
+
+/** A bare OpenClaw gateway, started as a cell is (same command, environment and heap limits), without the front door, sandbox or OS user. */
+async function bareGateway(install: OpenClawInstall, dir: string, port: number) {
+  const paths = { state: join(dir, 'state'), workspace: join(dir, 'workspace') };
+  for (const path of [paths.state, paths.workspace, join(paths.state, 'home'), join(paths.state, 'tmp'), join(paths.state, 'logs')])
+    await mkdir(path, { recursive: true });
+  const config = join(paths.state, 'openclaw.json');
+  await writeFile(config, `${JSON.stringify({ gateway: { mode: 'local' }, update: { checkOnStart: false } })}\n`);
+  const token = 'bench-bare-gateway-token-0123456789abcdef';
+  const child = spawn(
+    install.nodePath,
+    [install.entryPath, 'gateway', 'run', '--allow-unconfigured', '--auth', 'token', '--bind', 'loopback', '--port', String(port)],
+    {
+      cwd: paths.workspace,
+      detached: true,
+      stdio: 'ignore',
+      env: {
+        PATH: `${dirname(install.nodePath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        NO_COLOR: '1',
+        FORCE_COLOR: '0',
+        OPENCLAW_SKIP_CHANNELS: '1',
+        OPENCLAW_DISABLE_BONJOUR: '1',
+        OPENCLAW_NO_RESPAWN: '1',
+        OPENCLAW_EXEC_SHELL_SNAPSHOT: '0',
+        OPENCLAW_NO_AUTO_UPDATE: '1',
+        NODE_OPTIONS: DEFAULT_CELL_NODE_OPTIONS,
+        MALLOC_ARENA_MAX: DEFAULT_CELL_MALLOC_ARENA_MAX,
+        HOME: join(paths.state, 'home'),
+        TMPDIR: join(paths.state, 'tmp'),
+        OPENCLAW_STATE_DIR: paths.state,
+        OPENCLAW_CONFIG_PATH: config,
+        OPENCLAW_WORKSPACE_DIR: paths.workspace,
+        OPENCLAW_GATEWAY_TOKEN: token,
+      },
+    },
+  );
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    token,
+    pid: child.pid!,
+    stop: () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}
+
+/** 12 — what a tenant's cell costs: cold connect → first reply, idle memory of the whole tree, cells per GiB; next to a bare OpenClaw gateway. */
+export const cellCosts: Benchmark = {
+  id: 13,
+  title: 'OpenClaw cell costs: cold connect → first reply, idle memory per cell, cells per GiB',
+  floor:
+    'a bare `openclaw gateway run` started the same way in the same run (same command, environment and heap limits; no front door, sandbox or OS user): spawn → connect → first reply',
+  async run() {
+    const install = await installOpenClawRuntime({ dir: process.env.OPENCLAW_MT_RUNTIME_DIR ?? '/tmp/openclaw-mt-runtime-cache' });
+    const dataDir = await mkdtemp(join(tmpdir(), 'ocmt-bench-costs-'));
+    const logger = createLogger({ tag: 'openclaw', level: 1 });
+
+    // The floor: a bare gateway, cold (its own fresh state and compile cache).
+    const bare = await bareGateway(install, join(dataDir, 'bare'), 47_301);
+    let bareColdMs: number;
+    let bareWarmMs: number;
+    let bareTree: { rssBytes: number; processes: number };
+    try {
+      const started = performance.now();
+      const first = await connectAndAsk(bare.url, bare.token, true);
+      bareColdMs = performance.now() - started;
+      first.close();
+      await pause(IDLE_MS);
+      bareTree = cellProcessUsage(await listProcesses(), { rootPid: bare.pid });
+      bareWarmMs = await warmReply(bare.url, bare.token, true);
+    } finally {
+      bare.stop();
+    }
+
+    // The cell: a cold tenant through the front door, with every default (sandbox and OS user as root).
+    const manager = new TenantManager({ ...createFsAdapter({ dataDir: join(dataDir, 'front-door') }), idleTimeoutMs: 0 });
+    const runtime = createOpenClawRuntime({ install, logger });
+    const gateway = createGateway({ manager, runtime, port: 0, handshakeTimeoutMs: 180_000, quotas: { connections: 100 }, logger });
+    let cellColdMs: number;
+    let cellWarmMs: number;
+    let cellTree: { rssBytes: number; diskBytes: number; storedBytes: number };
+    let activationMs: number | undefined;
+    try {
+      const { url } = await gateway.listen();
+      const { token } = await manager.tokens.create(TENANT);
+      const started = performance.now();
+      const first = await connectAndAsk(url, token, false);
+      cellColdMs = performance.now() - started;
+      const info = runtime.cells().find((cell) => cell.tenantId === TENANT);
+      if (info?.readyAt !== undefined && info.startedAt !== undefined) activationMs = info.readyAt - info.startedAt;
+      // The tenant stays active with one open session, as a connected client keeps it.
+      await pause(IDLE_MS);
+      const usage = (await runtime.cellUsage()).find((cell) => cell.tenantId === TENANT)!;
+      cellTree = usage;
+      cellWarmMs = await warmReply(url, token, false);
+      first.close();
+    } finally {
+      await gateway.close();
+      if (runtime.osUsers)
+        await deleteTenantUser(TENANT, join(dataDir, 'front-door', 'workspaces', tenantDirName(TENANT))).catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+
+    const sandbox = runtime.sandboxed ? 'sandboxed' : 'not sandboxed';
+    return {
+      figures: [
+        { label: 'bare gateway: spawn → first reply (cold)', value: round(bareColdMs, 0), unit: 'ms' },
+        { label: 'cell: cold tenant connect → first reply, through the front door', value: round(cellColdMs, 0), unit: 'ms' },
+        ...(activationMs === undefined ? [] : [{ label: 'cell: spawn → ready (connect.challenge)', value: activationMs, unit: 'ms' }]),
+        { label: 'bare gateway: connect → first reply (warm, median)', value: round(bareWarmMs, 1), unit: 'ms' },
+        { label: 'cell: connect → first reply through the front door (warm, median)', value: round(cellWarmMs, 1), unit: 'ms' },
+        { label: 'bare gateway: idle RSS of its process tree', value: round(bareTree.rssBytes / MiB, 0), unit: 'MiB' },
+        { label: 'bare gateway: processes', value: bareTree.processes, unit: '' },
+        { label: 'cell: idle RSS of its whole process tree', value: round(cellTree.rssBytes / MiB, 0), unit: 'MiB' },
+        { label: 'cell: disk of its directories', value: round(cellTree.diskBytes / MiB, 1), unit: 'MiB' },
+        {
+          label: 'cell: disk without rebuildable caches (what the quota counts)',
+          value: round(cellTree.storedBytes / MiB, 1),
+          unit: 'MiB',
+        },
+        { label: 'bare gateways per GiB', value: round(GiB / bareTree.rssBytes, 2), unit: '' },
+        { label: 'cells per GiB', value: round(GiB / cellTree.rssBytes, 2), unit: '' },
+        { label: 'host load average (1 min) at the end', value: round(loadavg()[0]!, 1), unit: '' },
+      ],
+      ratio: round(cellColdMs / bareColdMs, 2),
+      goal: { op: '<=', value: 1.25 },
+      ratioMeaning: 'cold tenant connect → first reply through the front door ÷ a bare gateway’s spawn → first reply',
+      notes: [
+        `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides.`,
+        `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox and its relay. Warm figures are medians of ${WARM_ROUNDS} new connections.`,
+        // The ratio says what the front door adds; the project's absolute goals are reported beside it.
+        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB), cold connect → first reply ≤ 5 s (${goalText(cellColdMs <= 5_000)}: ${round(cellColdMs / 1000, 1)} s).`,
+      ],
+    };
+  },
+};
+
+function goalText(met: boolean): string {
+  return met ? 'met' : '**not met**';
+}
