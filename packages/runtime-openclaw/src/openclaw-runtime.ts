@@ -16,7 +16,7 @@ import { OpenClawCell, type CellInfo, type CellSettings, type CellUsage, type Re
 import { CellSpares, type SpareSettings } from './bridge/cell-spares.js';
 import { CellMemoryEstimate, cellsForBudget, memoryAdmissionError } from './cell/capacity.js';
 import { listProcesses } from './os/process-table.js';
-import { createBridgeDevice } from './bridge/bridge-device.js';
+import { createBridgeDevice, type BridgeDevice, type loadBridgeDevice } from './bridge/bridge-device.js';
 import { DEFAULT_LOCKED_CONFIG_PATHS, managedConfigOf, type JsonObject } from './config/cell-config.js';
 import { openClawMethodPolicy } from './policy/method-policy.js';
 import type { PrivilegeGrants } from './policy/privileges.js';
@@ -63,6 +63,11 @@ export interface OpenClawRuntimeOptions {
   scopes?: readonly string[];
   /** Tenants (ids, or `"*"`) trusted with `operator.admin` and with terminals (`terminal.*`); none by default. */
   privileges?: PrivilegeGrants;
+  /**
+   * The front door's device identity towards its cells (see {@link loadBridgeDevice}); default a new
+   * in-memory one, which each cell pairs again after every restart of the front door.
+   */
+  device?: BridgeDevice;
   /** Extra environment for every cell (never provider keys: wire `models` instead). */
   env?: Readonly<Record<string, string>>;
   /**
@@ -242,7 +247,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     scopes: options.scopes ?? OPENCLAW_OPERATOR_SCOPES,
     privileges: options.privileges ?? {},
     clientVersion: packageVersion,
-    device: createBridgeDevice(),
+    device: options.device ?? createBridgeDevice(),
     log,
   };
   const spareSettings: SpareSettings | undefined =

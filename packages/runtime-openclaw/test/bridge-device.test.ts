@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConnectParams, verifyDeviceIdentity } from '@openclaw-mt/gateway/protocol';
 import { WebSocketServer } from 'ws';
-import { createBridgeDevice } from '../src/bridge/bridge-device.js';
+import { createBridgeDevice, loadBridgeDevice } from '../src/bridge/bridge-device.js';
 import { CellConnection } from '../src/bridge/cell-connection.js';
 
 // The front door's device identity towards a cell: every connect it makes is signed over that
@@ -85,5 +88,48 @@ describe('the front door’s device identity towards cells', () => {
 
   it('makes a different identity each time', () => {
     expect(createBridgeDevice().id).not.toBe(createBridgeDevice().id);
+  });
+});
+
+describe('the device identity kept in a file', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('is made once, operator-only, and is the same identity on every later start', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ocmt-device-'));
+    const path = join(dir, 'state', 'device.pem');
+    const [first, racing] = await Promise.all([loadBridgeDevice(path), loadBridgeDevice(path)]);
+    expect(racing.id).toBe(first.id);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'state'))).mode & 0o777).toBe(0o700);
+    const again = await loadBridgeDevice(path);
+    expect(again.id).toBe(first.id);
+    // The reloaded key signs as the first one did: a cell that paired the first accepts the second.
+    const cell = await checkingCell();
+    try {
+      const connection = await CellConnection.open({
+        port: cell.port,
+        token: TOKEN,
+        scopes: ['operator.read'],
+        clientVersion: 't',
+        device: again,
+        timeoutMs: 5_000,
+      });
+      connection.close();
+      expect(cell.seen).toEqual([{ device: expect.objectContaining({ id: first.id }), verified: true }]);
+    } finally {
+      await cell.close();
+    }
+  });
+
+  it('refuses a file that holds no Ed25519 key, and leaves it as it was', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ocmt-device-'));
+    const path = join(dir, 'device.pem');
+    await writeFile(path, 'not a key\n', { mode: 0o600 });
+    await expect(loadBridgeDevice(path)).rejects.toMatchObject({ code: 'CONFIG_INVALID', details: { reason: 'bridge-device-key' } });
+    expect(await readFile(path, 'utf8')).toBe('not a key\n');
   });
 });

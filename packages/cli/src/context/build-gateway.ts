@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   createLogger,
   isMultiTenantError,
@@ -15,6 +16,7 @@ import {
   createControlUiRoute,
   createOpenClawRuntime,
   followMemoryCapacity,
+  loadBridgeDevice,
   openClawRuntimeOptionsFromSettings,
   parseOpenClawRuntimeSettings,
   type OpenClawRuntime,
@@ -23,6 +25,9 @@ import { advertiseAdminUrl, ensureAdminToken } from './admin-token.js';
 import { backendFindings } from './backend-findings.js';
 import { modelEndpoint, type ModelEndpoint } from './model-endpoint.js';
 import { openStores, type OpenedStores } from './open-stores.js';
+
+/** The front door's device key towards its OpenClaw gateways, under `dataDir` (0600). */
+const BRIDGE_DEVICE_FILE = 'openclaw-bridge-device.pem';
 
 /** Command-line overrides of the config's gateway settings. */
 export interface GatewayOverrides {
@@ -90,6 +95,8 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     models = fromSettings.models === undefined ? undefined : modelEndpoint(fromSettings.models);
     const openclaw = createOpenClawRuntime({
       ...fromSettings.options,
+      // One device per front door (and per node of a fleet), kept across restarts so cells pair it once.
+      device: await loadBridgeDevice(join(config.dataDir, BRIDGE_DEVICE_FILE)),
       ...(models === undefined ? {} : { models: models.cells }),
       logger: logger.withTag('openclaw'),
     });

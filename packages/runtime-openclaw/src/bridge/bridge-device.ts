@@ -1,8 +1,12 @@
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { MultiTenantError } from '@openclaw-mt/core';
+import { createFileExclusive } from '@openclaw-mt/core/helpers';
 
 /**
- * The front door's own device identity towards its cells: an Ed25519 key made once per runtime,
- * held in memory only. A cell pairs a loopback client that holds its token and signs the challenge
+ * The front door's own device identity towards its cells: an Ed25519 key, kept in an operator-only
+ * file so a restarted front door is the device its cells already paired (else in memory). A cell pairs a loopback client that holds its token and signs the challenge
  * silently, and some of OpenClaw's methods want a paired device on top of a scope (the live
  * message feed with approvals the Control UI subscribes to asks `operator.approvals` and a
  * device). The identity grants nothing the cell's token does not already grant.
@@ -40,11 +44,42 @@ export interface DeviceConnectField {
 // DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw key follows it.
 const ED25519_SPKI_PREFIX_LENGTH = 12;
 
-/** Makes a fresh device identity. */
+/** Makes a fresh device identity, held in memory only. */
 export function createBridgeDevice(): BridgeDevice {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX_LENGTH);
-  const key: KeyObject = privateKey;
+  return deviceOf(generateKeyPairSync('ed25519').privateKey);
+}
+
+/**
+ * The device identity kept in `path` (a PKCS#8 PEM, 0600 in a 0700 directory), made there on first
+ * use. Two processes starting at once agree on one key: the file is created exclusively and read back.
+ * A file that holds no Ed25519 key is refused (`CONFIG_INVALID`), never replaced.
+ */
+export async function loadBridgeDevice(path: string): Promise<BridgeDevice> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const fresh = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' });
+  await createFileExclusive(path, fresh, { mode: 0o600 });
+  const key = ed25519KeyOf(await readFile(path, 'utf8'));
+  if (key === undefined) {
+    throw new MultiTenantError(
+      'CONFIG_INVALID',
+      `${path} holds no Ed25519 private key (the front door's device identity towards its OpenClaw gateways); delete it to make a new one.`,
+      { details: { reason: 'bridge-device-key' } },
+    );
+  }
+  return deviceOf(key);
+}
+
+function ed25519KeyOf(pem: string): KeyObject | undefined {
+  try {
+    const key = createPrivateKey(pem);
+    return key.asymmetricKeyType === 'ed25519' ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function deviceOf(key: KeyObject): BridgeDevice {
+  const raw = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX_LENGTH);
   return {
     id: createHash('sha256').update(raw).digest('hex'),
     publicKey: raw.toString('base64url'),
