@@ -242,6 +242,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     coldStartWaitMs: positive(options.coldStartWaitMs, 120_000, 'coldStartWaitMs'),
     helloHoldMs: positive(options.helloHoldMs, DEFAULT_HELLO_HOLD_MS, 'helloHoldMs'),
     lastFeatures: {},
+    lastServer: { version: install.openclawVersion },
     policy,
     lockedPaths,
     scopes: options.scopes ?? OPENCLAW_OPERATOR_SCOPES,

@@ -423,11 +423,19 @@ describe('openclaw runtime (fake cell)', () => {
     open.push(client);
     expect(client.hello.snapshot).toMatchObject({ tenantId: 'slow', runtime: 'openclaw', starting: true });
     expect(client.hello.auth).toEqual({ method: 'token', role: 'operator', scopes: LEAST });
+    // Before any cell has answered, the early hello names the installed OpenClaw, not the front door.
+    expect(client.hello.server).toMatchObject({ version: '2026.9.6-fake' });
     expect(await client.request('health')).toMatchObject({ ok: true, status: 'startup-sidecars', tenantId: 'slow' });
     expect(await client.request('echo', { after: 'start' })).toEqual({ after: 'start' });
     // Once the cell answers, health is the cell's own.
     expect(await client.request('health')).toMatchObject({ ok: true, pid: expect.any(Number) });
     expect(await failure(client.request('update.run', {}))).toMatchObject({ code: 'BAD_REQUEST' });
+    // A later early hello names the cells' own server, as the last cell hello gave it.
+    const second = await tenant('slow2', { fake: { startDelayMs: 2_500 } });
+    const early = await connectGateway({ url: h!.url, token: second, scopes: ADMIN, timeoutMs: 2_000 });
+    open.push(early);
+    expect(early.hello.snapshot).toMatchObject({ starting: true });
+    expect(early.hello.server).toMatchObject({ version: 'fake-2026.9.6', buildId: 'fake-build-1' });
   });
 
   it("gives OpenClaw's Control UI the startup answer instead of an early hello, so its hello is always the cell's", async () => {

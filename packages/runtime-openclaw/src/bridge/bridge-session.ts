@@ -29,6 +29,8 @@ export interface BridgeSettings {
   helloHoldMs: number;
   /** The features of the last cell hello seen (one install: every cell offers the same), for hellos given before a cell is up. */
   lastFeatures: { methods?: string[]; events?: string[]; capabilities?: string[] };
+  /** The `server` of the last cell hello seen (OpenClaw's version and build), likewise; seeded with the install's version. */
+  lastServer: Record<string, unknown>;
   policy: OpenClawMethodPolicy;
   lockedPaths: readonly string[];
   /** The most a client may be granted on its cell (`operator.admin` only for tenants granted it). */
@@ -127,6 +129,7 @@ function helloFor(
 function startingHello(context: SessionContext, settings: BridgeSettings, privileges: TenantPrivileges): Record<string, unknown> {
   const profile = bridgeProfile(context.connect as Record<string, unknown>, { scopes: scopesFor(settings.scopes, privileges) });
   return {
+    server: settings.lastServer,
     features: featuresFor(settings.lastFeatures, settings.policy, privileges),
     snapshot: { tenantId: context.tenantId, runtime: 'openclaw', starting: true },
     auth: { method: 'token', role: 'operator', scopes: profile.scopes },
@@ -288,6 +291,8 @@ export async function openBridgeSession(
     settings.lastFeatures.methods = strings(features.methods) ?? settings.lastFeatures.methods;
     settings.lastFeatures.events = strings(features.events) ?? settings.lastFeatures.events;
     settings.lastFeatures.capabilities = strings(features.capabilities) ?? settings.lastFeatures.capabilities;
+    const server = serverOf(opened.hello);
+    if (Object.keys(server).length > 0) settings.lastServer = server;
     opened.onEvent((event) => {
       if (!DROPPED_EVENTS.has(event.event)) context.sendEvent(event);
     });
