@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createLogger, TenantManager } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
@@ -9,6 +9,7 @@ import { connectGateway, createGateway, type GatewayConnection } from '@openclaw
 import {
   cellProcessUsage,
   createOpenClawRuntime,
+  cellLaunch,
   DEFAULT_CELL_MALLOC_ARENA_MAX,
   DEFAULT_CELL_NODE_OPTIONS,
   deleteTenantUser,
@@ -69,33 +70,21 @@ async function bareGateway(install: OpenClawInstall, dir: string, port: number) 
   const config = join(paths.state, 'openclaw.json');
   await writeFile(config, `${JSON.stringify({ gateway: { mode: 'local' }, update: { checkOnStart: false } })}\n`);
   const token = 'bench-bare-gateway-token-0123456789abcdef';
-  const child = spawn(
-    install.nodePath,
-    [install.entryPath, 'gateway', 'run', '--allow-unconfigured', '--auth', 'token', '--bind', 'loopback', '--port', String(port)],
-    {
-      cwd: paths.workspace,
-      detached: true,
-      stdio: 'ignore',
-      env: {
-        PATH: `${dirname(install.nodePath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        NO_COLOR: '1',
-        FORCE_COLOR: '0',
-        OPENCLAW_SKIP_CHANNELS: '1',
-        OPENCLAW_DISABLE_BONJOUR: '1',
-        OPENCLAW_NO_RESPAWN: '1',
-        OPENCLAW_EXEC_SHELL_SNAPSHOT: '0',
-        OPENCLAW_NO_AUTO_UPDATE: '1',
-        NODE_OPTIONS: DEFAULT_CELL_NODE_OPTIONS,
-        MALLOC_ARENA_MAX: DEFAULT_CELL_MALLOC_ARENA_MAX,
-        HOME: join(paths.state, 'home'),
-        TMPDIR: join(paths.state, 'tmp'),
-        OPENCLAW_STATE_DIR: paths.state,
-        OPENCLAW_CONFIG_PATH: config,
-        OPENCLAW_WORKSPACE_DIR: paths.workspace,
-        OPENCLAW_GATEWAY_TOKEN: token,
-      },
+  const launch = cellLaunch(install, port);
+  const child = spawn(launch.command[0]!, launch.command.slice(1), {
+    cwd: paths.workspace,
+    detached: true,
+    stdio: 'ignore',
+    env: {
+      ...launch.env,
+      HOME: join(paths.state, 'home'),
+      TMPDIR: join(paths.state, 'tmp'),
+      OPENCLAW_STATE_DIR: paths.state,
+      OPENCLAW_CONFIG_PATH: config,
+      OPENCLAW_WORKSPACE_DIR: paths.workspace,
+      OPENCLAW_GATEWAY_TOKEN: token,
     },
-  );
+  });
   return {
     url: `ws://127.0.0.1:${port}`,
     token,

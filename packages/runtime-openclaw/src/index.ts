@@ -10,6 +10,7 @@ export {
 } from './openclaw-runtime.js';
 export {
   CELL_CACHE_ALLOWANCE_BYTES,
+  cellLaunch,
   DEFAULT_CELL_MALLOC_ARENA_MAX,
   DEFAULT_CELL_NODE_OPTIONS,
   type CellInfo,

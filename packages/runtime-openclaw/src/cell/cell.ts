@@ -157,6 +157,45 @@ export const DEFAULT_CELL_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-sp
 export const DEFAULT_CELL_MALLOC_ARENA_MAX = '2';
 
 /**
+ * How every cell launches OpenClaw, before its own paths, token and the operator's `env`: the install's
+ * Node first on `PATH`, no colour, none of OpenClaw's channels, discovery, self-respawn or self-update,
+ * and the default heap and arena limits. The benchmarks start their bare reference gateway the same way.
+ */
+export function cellLaunch(
+  install: Pick<OpenClawInstall, 'nodePath' | 'entryPath'>,
+  port: number,
+): { env: NodeJS.ProcessEnv; command: string[] } {
+  return {
+    env: {
+      PATH: `${dirname(install.nodePath)}${delimiter}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+      OPENCLAW_SKIP_CHANNELS: '1',
+      OPENCLAW_DISABLE_BONJOUR: '1',
+      OPENCLAW_NO_RESPAWN: '1',
+      OPENCLAW_EXEC_SHELL_SNAPSHOT: '0',
+      OPENCLAW_NO_AUTO_UPDATE: '1',
+      NODE_OPTIONS: DEFAULT_CELL_NODE_OPTIONS,
+      MALLOC_ARENA_MAX: DEFAULT_CELL_MALLOC_ARENA_MAX,
+    },
+    // The token travels by environment (readable only by the cell's own user), never on the command line.
+    command: [
+      install.nodePath,
+      install.entryPath,
+      'gateway',
+      'run',
+      '--allow-unconfigured',
+      '--auth',
+      'token',
+      '--bind',
+      'loopback',
+      '--port',
+      String(port),
+    ],
+  };
+}
+
+/**
  * One tenant's OpenClaw gateway: a child process with its own state, config, workspace, port, token
  * and (as root) OS user. Starts on demand, reports readiness by the `connect.challenge` event,
  * restarts after crashes with capped backoff, treats exit code 78 as a config error, and stops
@@ -297,17 +336,9 @@ export class OpenClawCell {
       this.modelOrigin = `http://127.0.0.1:${insideModelPort(port)}`;
       await this.renderConfig();
     }
+    const launch = cellLaunch(settings.install, port);
     const env: NodeJS.ProcessEnv = {
-      PATH: `${dirname(settings.install.nodePath)}${delimiter}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
-      NO_COLOR: '1',
-      FORCE_COLOR: '0',
-      OPENCLAW_SKIP_CHANNELS: '1',
-      OPENCLAW_DISABLE_BONJOUR: '1',
-      OPENCLAW_NO_RESPAWN: '1',
-      OPENCLAW_EXEC_SHELL_SNAPSHOT: '0',
-      OPENCLAW_NO_AUTO_UPDATE: '1',
-      NODE_OPTIONS: DEFAULT_CELL_NODE_OPTIONS,
-      MALLOC_ARENA_MAX: DEFAULT_CELL_MALLOC_ARENA_MAX,
+      ...launch.env,
       ...Object.fromEntries(PASSED_ENV.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]])),
       ...settings.env,
       // Last, so no operator setting can move a cell out of its tenant's tree or change its credential.
@@ -318,20 +349,7 @@ export class OpenClawCell {
       OPENCLAW_WORKSPACE_DIR: paths.workspaceDir,
       OPENCLAW_GATEWAY_TOKEN: token,
     };
-    // The token travels by environment (readable only by the cell's own user), never on the command line.
-    const gatewayCommand = [
-      settings.install.nodePath,
-      settings.install.entryPath,
-      'gateway',
-      'run',
-      '--allow-unconfigured',
-      '--auth',
-      'token',
-      '--bind',
-      'loopback',
-      '--port',
-      String(port),
-    ];
+    const gatewayCommand = launch.command;
     let file = settings.install.nodePath;
     let args = gatewayCommand.slice(1);
     let forwarder: SocketForwarder | undefined;
