@@ -82,7 +82,7 @@ describe('OpenClaw HTTP APIs through the front door (fake cells)', () => {
       runtime: {
         install: install.dir,
         osUsers: false,
-        ports: { first: 37_000, last: 37_999, stride: 8 },
+        ports: { first: 38_000, last: 38_999, stride: 8 },
         httpApis: { openai: true, responses: true, hooks: true },
         privileges: { admin: ['alice'] },
         logger: quiet,
