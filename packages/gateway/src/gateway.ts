@@ -14,6 +14,8 @@ import { fleetRoutes } from './fleet/fleet-routes.js';
 import type { GatewayObserver } from './connection/gateway-observer.js';
 import { createClientAddressResolver, trustProxyProblem, type TrustProxy } from './http/client-address.js';
 import type { HttpRoute } from './http/http-route.js';
+import { tenantHttpDoor } from './http/tenant-http-door.js';
+import type { TenantHttpRoute } from './http/tenant-http-route.js';
 import { listenError } from './http/listen-error.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { AuthRateLimiter, authLockoutError, type AuthRateLimitOptions } from './limits/auth-rate-limiter.js';
@@ -71,6 +73,11 @@ export interface GatewayOptions {
   observer?: GatewayObserver;
   /** Extra HTTP routes on the gateway's port, tried in order (e.g. the Cloud Backend's push route). */
   httpRoutes?: readonly HttpRoute[];
+  /**
+   * HTTP surfaces of tenants on the gateway's port, tried before `httpRoutes`: each request is
+   * authenticated like a WebSocket login, pinned to its tenant and counted against its request quota.
+   */
+  tenantHttpRoutes?: readonly TenantHttpRoute[];
   /**
    * Joins a fleet: any node accepts any tenant, forwarding sessions to the node that owns the tenant over
    * an internal port guarded by the fleet secret. Needs a manager whose coordinator keeps a node directory.
@@ -254,8 +261,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (change.type === 'rotated') void followRotation(change.tokenHash);
   });
 
+  const tenantDoor =
+    options.tenantHttpRoutes === undefined || options.tenantHttpRoutes.length === 0
+      ? undefined
+      : tenantHttpDoor(options.tenantHttpRoutes, {
+          manager,
+          authLimiter,
+          requestRate,
+          quotasFor,
+          clientAddress: (request) => clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for']),
+          closing: () => closing !== undefined,
+          log,
+        });
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPreAuthBytes, perMessageDeflate: false });
   const server = createServer((request, response) => {
+    if (tenantDoor?.(request, response) === true) return;
     for (const route of options.httpRoutes ?? []) if (route(request, response)) return;
     if (request.url === '/healthz') {
       response.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' });

@@ -62,3 +62,5 @@ export {
   type InstallRuntimeResult,
 } from './install/runtime-install.js';
 export { createControlUiRoute, controlUiDirectory, type ControlUiRouteOptions } from './control-ui/control-ui-route.js';
+export { createHttpApiRoute, MAX_HOOKS_BODY_BYTES, MAX_V1_BODY_BYTES, type HttpApiRouteOptions } from './http-api/http-api-route.js';
+export type { HttpApi, HttpApiSettings } from './http-api/http-apis.js';

@@ -19,7 +19,8 @@ import { listProcesses } from './os/process-table.js';
 import { createBridgeDevice, type BridgeDevice, type loadBridgeDevice } from './bridge/bridge-device.js';
 import { DEFAULT_LOCKED_CONFIG_PATHS, managedConfigOf, type JsonObject } from './config/cell-config.js';
 import { openClawMethodPolicy } from './policy/method-policy.js';
-import type { PrivilegeGrants } from './policy/privileges.js';
+import { checkHttpApiPrivilege, privilegesOf, type PrivilegeGrants } from './policy/privileges.js';
+import { HTTP_API_LOCKED_PATHS, type HttpApi, type HttpApiSettings } from './http-api/http-apis.js';
 import { PortAllocator, type PortRange } from './cell/port-allocator.js';
 import { resolveOpenClawInstall, type OpenClawInstall } from './install/runtime-install.js';
 import { assertUsableByOthers } from './os/tenant-ownership.js';
@@ -68,6 +69,11 @@ export interface OpenClawRuntimeOptions {
    * in-memory one, which each cell pairs again after every restart of the front door.
    */
   device?: BridgeDevice;
+  /**
+   * OpenClaw's HTTP surfaces to serve through the front door (all off by default): each cell's config
+   * turns on exactly these (and no tenant can change that); {@link createHttpApiRoute} serves them.
+   */
+  httpApis?: HttpApiSettings;
   /** Extra environment for every cell (never provider keys: wire `models` instead). */
   env?: Readonly<Record<string, string>>;
   /**
@@ -159,6 +165,19 @@ export interface OpenClawRuntime extends TenantRuntime {
    * the token to a client or write it to a log.
    */
   cellEndpoint(tenantId: string): { port: number; token: string } | undefined;
+  /** The HTTP surfaces the operator enabled. */
+  readonly httpApis: Readonly<HttpApiSettings>;
+  /**
+   * Refuses (coded) a tenant's request to an HTTP surface it may not use: one not enabled (`NOT_FOUND`),
+   * or `/v1/*` without the `admin` privilege (`BAD_REQUEST`, HTTP 403, `details.privilege: "admin"`).
+   */
+  checkHttpApi(tenantId: string, api: HttpApi): void;
+  /**
+   * Where a tenant's HTTP request goes: its cell's port and the credential the cell expects for `api`,
+   * once the cell is ready. A cold cell is waited for up to `coldStartWaitMs`, then a retryable
+   * `BACKEND_UNAVAILABLE` (with `retryAfterMs`). The tenant must be active (pinned by the caller).
+   */
+  httpTarget(tenantId: string, api: HttpApi, signal: AbortSignal): Promise<{ port: number; credential: string }>;
 }
 
 function positive(value: number | undefined, fallback: number, key: string): number {
@@ -216,7 +235,9 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
   }
   if (!wantSandbox) log.warn('The cell sandbox is off: every OpenClaw cell sees the host file system, its processes and its network.');
   const policy = openClawMethodPolicy(options.methods);
-  const lockedPaths = options.lockedConfigPaths ?? DEFAULT_LOCKED_CONFIG_PATHS;
+  // The HTTP surfaces' keys are enforced whatever the operator locks, so tenants may never change them.
+  const lockedPaths = [...(options.lockedConfigPaths ?? DEFAULT_LOCKED_CONFIG_PATHS), ...HTTP_API_LOCKED_PATHS];
+  const httpApis: HttpApiSettings = { ...options.httpApis };
   const configKey = options.configKey ?? 'openclaw';
   const settings: CellSettings = {
     install,
@@ -226,6 +247,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     configKey,
     lockedPaths,
     env: options.env ?? {},
+    httpApis,
     ...(support === undefined ? {} : { sandbox: { support, egress, relayPath: relayScriptPath() } }),
     ...(options.models === undefined ? {} : { models: options.models }),
     startTimeoutMs: positive(options.startTimeoutMs, 120_000, 'startTimeoutMs'),
@@ -467,6 +489,27 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       await measure(10_000);
       return cellsForBudget(budget, estimate.bytes);
     },
-    cellEndpoint: (tenantId) => cells.get(tenantId)?.cell.endpoint,
+    cellEndpoint: (tenantId) => {
+      const endpoint = cells.get(tenantId)?.cell.endpoint;
+      return endpoint === undefined ? undefined : { port: endpoint.port, token: endpoint.token };
+    },
+    httpApis,
+
+    checkHttpApi(tenantId, api) {
+      if (httpApis[api] !== true)
+        throw new MultiTenantError('NOT_FOUND', 'This HTTP API is not enabled on this gateway.', { details: { api } });
+      checkHttpApiPrivilege(api, privilegesOf(bridge.privileges, tenantId));
+    },
+
+    async httpTarget(tenantId, api, signal) {
+      const entry = cells.get(tenantId);
+      if (entry === undefined) throw startingError();
+      if (entry.refused !== undefined) await retryRefused(entry, entry.quotas?.workspaceBytes ?? Number.POSITIVE_INFINITY);
+      await entry.cell.waitReady(bridge.coldStartWaitMs, signal);
+      const endpoint = entry.cell.endpoint;
+      const credential = api === 'hooks' ? endpoint?.hooksToken : endpoint?.token;
+      if (endpoint === undefined || credential === undefined) throw startingError();
+      return { port: endpoint.port, credential };
+    },
   };
 }

@@ -339,7 +339,12 @@ describe('openclaw runtime (fake cell)', () => {
     const { tenant, runtime } = await start();
     const alice = await connect(await tenant('alice'));
     const { config: before } = (await alice.request('config.get')) as { config: Record<string, unknown> };
-    expect(before.gateway).toEqual({ mode: 'local' });
+    // OpenClaw's HTTP surfaces are enforced off unless the operator enables them.
+    expect(before.gateway).toEqual({
+      mode: 'local',
+      http: { endpoints: { chatCompletions: { enabled: false }, responses: { enabled: false } } },
+    });
+    expect(before.hooks).toEqual({ enabled: false });
     // Repeating the locked keys unchanged is fine; leaving them out is fine too: they come back.
     await alice.request('config.set', { raw: JSON.stringify({ gateway: before.gateway, ui: { theme: 'dark' } }) });
     await alice.request('config.set', { raw: JSON.stringify({ ui: { theme: 'light' } }) });

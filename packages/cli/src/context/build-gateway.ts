@@ -9,11 +9,19 @@ import {
 } from '@openclaw-mt/core';
 import { builtinRules, Monitor } from '@openclaw-mt/core/monitor';
 import { createAdminServer, createGatewayMetrics, type AdminServer } from '@openclaw-mt/gateway/admin';
-import { createCloudPushRoute, createGateway, createWorkspaceRuntime, type Gateway, type TenantRuntime } from '@openclaw-mt/gateway';
+import {
+  createCloudPushRoute,
+  createGateway,
+  createWorkspaceRuntime,
+  type Gateway,
+  type TenantHttpRoute,
+  type TenantRuntime,
+} from '@openclaw-mt/gateway';
 import { gatewayOptionsFromSettings, parseAdminSettings, parseGatewaySettings } from '@openclaw-mt/gateway/config';
 import {
   controlUiDirectory,
   createControlUiRoute,
+  createHttpApiRoute,
   createOpenClawRuntime,
   followMemoryCapacity,
   loadBridgeDevice,
@@ -176,9 +184,15 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     // The Control UI answers every other GET, so it goes last.
     ...(controlUi === undefined ? [] : [controlUi]),
   ];
+  // OpenClaw's own HTTP APIs, per tenant, when the operator enabled any: authenticated and pinned by the gateway.
+  const tenantHttpRoutes: TenantHttpRoute[] =
+    openclawRuntime === undefined || !Object.values(openclawRuntime.httpApis).some(Boolean)
+      ? []
+      : [createHttpApiRoute({ runtime: openclawRuntime })];
   const gateway = createGateway({
     ...gatewayOptionsFromSettings(settings),
     ...(httpRoutes.length === 0 ? {} : { httpRoutes }),
+    ...(tenantHttpRoutes.length === 0 ? {} : { tenantHttpRoutes }),
     ...(overrides.bind === undefined ? {} : { host: overrides.bind }),
     ...(overrides.port === undefined ? {} : { port: overrides.port }),
     manager,

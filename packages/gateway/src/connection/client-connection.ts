@@ -10,8 +10,8 @@ import { forOpenClawControlUi, OPENCLAW_CONTROL_UI_CLIENT_ID } from '../protocol
 import { toErrorShape } from '../protocol/error-shape.js';
 import { errorFrame, eventFrame, okFrame, type EventFrame, type Frame, type RequestFrame } from '../protocol/frames.js';
 import { parseRequestFrame, recoverRequestId } from '../protocol/parse-frame.js';
-import { authLockoutError, type AuthRateLimiter } from '../limits/auth-rate-limiter.js';
-import { credentialFingerprint } from '../limits/credential-fingerprint.js';
+import type { AuthRateLimiter } from '../limits/auth-rate-limiter.js';
+import { authenticateCounted } from '../limits/counted-authentication.js';
 import type { RequestRate } from '../limits/request-rate.js';
 import type { TenantQuotas } from '../limits/tenant-quotas.js';
 import type { RuntimeSession, TenantRuntime } from '../runtime/tenant-runtime.js';
@@ -79,9 +79,6 @@ function failureCloseCode(error: unknown): number {
   if (error.code === 'INTERNAL') return CloseCodes.internal;
   return CloseCodes.policy;
 }
-
-// Auth failures that count against the client's address (guessing); outages and capacity do not.
-const GUESSING = new Set(['TOKEN_MALFORMED', 'TOKEN_UNKNOWN', 'TOKEN_REVOKED', 'TOKEN_EXPIRED', 'TENANT_SUSPENDED', 'TENANT_UNKNOWN']);
 
 /**
  * One client WebSocket: challenge, a single `connect` with a gateway token, then frames bound to
@@ -258,28 +255,13 @@ export class ClientConnection implements RegisteredConnection {
     if (fromFrame !== undefined && fromHeader !== undefined && fromFrame !== fromHeader) {
       throw new MultiTenantError('BAD_REQUEST', 'The Authorization header and auth.token name different tokens.');
     }
-    const token = fromFrame ?? fromHeader;
-    // Counted before it is checked, so concurrent guesses cannot race past the limit.
-    const attempt = authLimiter.begin(this.info.address, credentialFingerprint(token));
-    if (attempt.mode === 'refused') throw authLockoutError(attempt.retryAfterMs);
-    try {
-      if (token === undefined)
-        throw new MultiTenantError('TOKEN_MALFORMED', 'A gateway token is required (auth.token or Authorization: Bearer).', {
-          details: { reason: 'token-missing' },
-        });
-      const result = manager.authenticateCached(token) ?? (await manager.authenticate(token));
-      attempt.succeeded();
-      return result;
-    } catch (error) {
-      if (!isMultiTenantError(error) || !GUESSING.has(error.code)) {
-        attempt.abandoned();
-        throw error;
-      }
-      attempt.failed();
-      // The address used up its answers: a wrong credential learns nothing more than "wait".
-      if (attempt.mode === 'hidden') throw authLockoutError(attempt.retryAfterMs);
-      throw error;
-    }
+    return authenticateCounted(
+      authLimiter,
+      manager,
+      this.info.address,
+      fromFrame ?? fromHeader,
+      'A gateway token is required (auth.token or Authorization: Bearer).',
+    );
   }
 
   private async bind(auth: AuthResult, params: ConnectParams, protocol: number, requestId: string, connectText: string): Promise<void> {

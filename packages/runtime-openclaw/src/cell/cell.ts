@@ -19,6 +19,7 @@ import { SANDBOX_RELAY_PATH, sandboxCommand, type CellEgress } from '../sandbox/
 import type { SandboxSupport } from '../sandbox/sandbox-support.js';
 import { forwardPortToSocket, type SocketForwarder } from '../sandbox/socket-forwarder.js';
 import { insideModelPort, type CellModels } from './cell-models.js';
+import { HOOKS_TOKEN_ENV, type HttpApiSettings } from '../http-api/http-apis.js';
 
 /** Where a cell is in its life. */
 export type CellState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping';
@@ -52,6 +53,8 @@ export interface CellSettings {
   sandbox?: CellSandbox;
   /** The model gateway every cell's providers point at; absent: providers as the config says. */
   models?: CellModels;
+  /** OpenClaw's HTTP surfaces the front door serves. */
+  httpApis: HttpApiSettings;
   startTimeoutMs: number;
   stopTimeoutMs: number;
   restart: Required<RestartPolicy>;
@@ -64,6 +67,15 @@ export interface CellSandbox {
   egress: CellEgress;
   /** Host path of the relay script. */
   relayPath: string;
+}
+
+/** Where a ready cell listens and the private credentials it accepts. */
+export interface CellEndpoint {
+  port: number;
+  /** The gateway token (WebSocket and `/v1/*`). */
+  token: string;
+  /** The hooks token (`/hooks/*`), when hooks are on. */
+  hooksToken?: string;
 }
 
 /** A cell, as operators and tests see it. */
@@ -133,6 +145,8 @@ interface Run {
   child: ChildProcess;
   port: number;
   token: string;
+  /** The hooks token of this process (present when hooks are on). */
+  hooksToken: string | undefined;
   aborter: AbortController;
   exited: Promise<void>;
   alive: boolean;
@@ -293,7 +307,7 @@ export class OpenClawCell {
     return this.configFile!.render({
       defaults: this.settings.defaults,
       managed: managedConfigOf(this.config, this.settings.configKey),
-      enforced: enforcedConfig(this.paths, providers),
+      enforced: enforcedConfig(this.paths, providers, this.settings.httpApis),
     });
   }
 
@@ -302,9 +316,11 @@ export class OpenClawCell {
     return this.configFile?.rendered ?? {};
   }
 
-  /** The port and private token of the running process, for the bridge (never for clients). */
-  get endpoint(): { port: number; token: string } | undefined {
-    return this.state === 'ready' && this.run !== undefined ? { port: this.run.port, token: this.run.token } : undefined;
+  /** The port and private tokens of the running process, for the bridge and the HTTP door (never for clients). */
+  get endpoint(): CellEndpoint | undefined {
+    if (this.state !== 'ready' || this.run === undefined) return undefined;
+    const { port, token, hooksToken } = this.run;
+    return { port, token, ...(hooksToken === undefined ? {} : { hooksToken }) };
   }
 
   /** Starts a process unless one is starting or running. */
@@ -331,6 +347,8 @@ export class OpenClawCell {
       return;
     }
     const token = randomBytes(32).toString('base64url');
+    // A token of its own for hooks: OpenClaw warns when it equals the gateway token, and it opens less.
+    const hooksToken = settings.httpApis.hooks === true ? randomBytes(32).toString('base64url') : undefined;
     const isolated = settings.sandbox?.egress === 'none' && this.runDir !== undefined;
     if (isolated && this.modelCredential !== undefined) {
       this.modelOrigin = `http://127.0.0.1:${insideModelPort(port)}`;
@@ -348,6 +366,7 @@ export class OpenClawCell {
       OPENCLAW_CONFIG_PATH: paths.configPath,
       OPENCLAW_WORKSPACE_DIR: paths.workspaceDir,
       OPENCLAW_GATEWAY_TOKEN: token,
+      ...(hooksToken === undefined ? {} : { [HOOKS_TOKEN_ENV]: hooksToken }),
     };
     const gatewayCommand = launch.command;
     let file = settings.install.nodePath;
@@ -402,6 +421,7 @@ export class OpenClawCell {
       child,
       port,
       token,
+      hooksToken,
       aborter: new AbortController(),
       exited: new Promise<void>((resolve) => (exited = resolve)),
       alive: true,
@@ -409,7 +429,7 @@ export class OpenClawCell {
     };
     this.run = run;
     const onOutput = (chunk: Buffer) => {
-      for (const line of this.tail.push(chunk)) settings.log.debug(`[${this.tenantId}] ${line.replaceAll(token, '[redacted]')}`);
+      for (const line of this.tail.push(chunk)) settings.log.debug(`[${this.tenantId}] ${redact(line, [token, hooksToken])}`);
     };
     child.stdout!.on('data', onOutput);
     child.stderr!.on('data', onOutput);
@@ -449,7 +469,7 @@ export class OpenClawCell {
     if (this.state === 'stopping') return;
     this.crashes++;
     if (this.user !== undefined) void killUserProcesses(this.user.uid);
-    const secrets = [run.token];
+    const secrets = [run.token, ...(run.hooksToken === undefined ? [] : [run.hooksToken])];
     if (code === 78) {
       this.fail(
         new MultiTenantError(
@@ -660,6 +680,12 @@ export class OpenClawCell {
     }
     return this.disk.usage;
   }
+}
+
+function redact(line: string, secrets: ReadonlyArray<string | undefined>): string {
+  let out = line;
+  for (const secret of secrets) if (secret !== undefined) out = out.replaceAll(secret, '[redacted]');
+  return out;
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

@@ -4,6 +4,7 @@ import { MultiTenantError, type JsonValue, type TenantConfig } from '@openclaw-m
 import { WorkspaceLayout, mergeTenantConfig } from '@openclaw-mt/core/contracts';
 import { parseJson5 } from './json5.js';
 import type { TenantFileIO } from '../os/tenant-file-io.js';
+import { httpApiConfig, type HttpApiSettings } from '../http-api/http-apis.js';
 
 /** A JSON object (an OpenClaw config or a part of one). */
 export type JsonObject = { [key: string]: JsonValue };
@@ -69,11 +70,14 @@ const BUILT_IN_DEFAULTS: JsonObject = { update: { checkOnStart: false } };
  * come from the command line and environment, which win over the file even across in-place
  * restarts), a log file inside the tenant's own state directory instead of OpenClaw's shared
  * `/tmp/openclaw`, the model gateway as every provider's URL and key (when one is wired), and no chat commands that write config (`/config`, `/debug`), install plugins
- * (`/plugins`) or update and restart the cell (`/update`, `/restart`).
+ * (`/plugins`) or update and restart the cell (`/update`, `/restart`), and OpenClaw's HTTP surfaces
+ * exactly as the operator enabled them (hooks with the cell's own token, by environment).
  */
-export function enforcedConfig(paths: CellPaths, providers?: JsonObject): JsonObject {
+export function enforcedConfig(paths: CellPaths, providers?: JsonObject, httpApis: HttpApiSettings = {}): JsonObject {
+  const http = httpApiConfig(httpApis);
   return {
-    gateway: { mode: 'local' },
+    gateway: { mode: 'local', ...(http.gateway as JsonObject) },
+    hooks: http.hooks!,
     logging: { file: join(paths.logDir, 'openclaw.log') },
     commands: { config: false, plugins: false, debug: false, restart: false },
     // The model gateway's address and this cell's credential: no layer can point a provider elsewhere.

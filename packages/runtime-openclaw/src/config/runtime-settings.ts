@@ -76,6 +76,12 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
   spareMaxAgeMs: ms.optional(),
   /** The model gateway every cell's providers point at (serve starts it). */
   models: modelGatewaySettingsSchema.optional(),
+  /**
+   * OpenClaw's HTTP surfaces, served per tenant on the front door's port (all off by default):
+   * `openai` (`/v1/chat/completions`, `/v1/models`, `/v1/embeddings`; tenants granted `admin` only),
+   * `responses` (`/v1/responses`; `admin` only) and `hooks` (`/hooks/*`; every tenant).
+   */
+  httpApis: z.strictObject({ openai: z.boolean().optional(), responses: z.boolean().optional(), hooks: z.boolean().optional() }).optional(),
   /** Serve OpenClaw's Control UI on the front door's port (default true). */
   controlUi: z.boolean().optional(),
   /**

@@ -1,4 +1,5 @@
 import { MultiTenantError } from '@openclaw-mt/core';
+import type { HttpApi } from '../http-api/http-apis.js';
 
 /** OpenClaw's scope for everything that changes the cell itself: config writes, terminals, agent sandbox modes. */
 export const ADMIN_SCOPE = 'operator.admin';
@@ -52,4 +53,17 @@ export function checkPrivilege(method: string, privileges: TenantPrivileges): vo
   throw new MultiTenantError('BAD_REQUEST', `${method} is not enabled for this account; the operator can enable terminals per tenant.`, {
     details: { reason: 'privilege-required', privilege: 'terminal' },
   });
+}
+
+/**
+ * Refuses `/v1/*` to a tenant without `admin`: OpenClaw grants a bearer there its full operator
+ * (`operator.admin`, owner semantics). `BAD_REQUEST`, HTTP 403, `details.reason: "privilege-required"`.
+ */
+export function checkHttpApiPrivilege(api: HttpApi, privileges: TenantPrivileges): void {
+  if (api === 'hooks' || privileges.admin) return;
+  throw new MultiTenantError(
+    'BAD_REQUEST',
+    "OpenClaw's /v1 API acts as the gateway's full operator, so it needs the admin privilege; the operator can grant it per tenant.",
+    { details: { reason: 'privilege-required', privilege: 'admin', status: 403 } },
+  );
 }

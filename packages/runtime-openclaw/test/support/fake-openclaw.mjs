@@ -1,6 +1,7 @@
 // A stand-in for the `openclaw` package's entry, speaking enough of the Gateway protocol for the
 // runtime's supervision and bridge tests. Behaviour comes from the `fake` key of its config file.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 
 const args = process.argv.slice(2);
@@ -27,8 +28,62 @@ if (fake.exitCode !== undefined) {
 if (fake.ignoreSigterm) process.on('SIGTERM', () => process.stdout.write('ignoring SIGTERM\n'));
 else process.on('SIGTERM', () => process.exit(0));
 
+// OpenClaw's HTTP surfaces, as far as the front door's tests need them: each checks the config that
+// enables it and the credential it expects, then echoes what it received. A streamed chat completion
+// sends one event and waits for `GET /v1/models/release` before sending the rest.
+const streams = [];
+function answerHttp(request, response) {
+  const chunks = [];
+  request.on('data', (chunk) => chunks.push(chunk));
+  request.on('end', () => {
+    const config = readConfig();
+    const path = request.url.split('?')[0];
+    const reply = (status, body) => {
+      response.writeHead(status, { 'content-type': 'application/json', 'x-fake-cell': 'yes' });
+      response.end(JSON.stringify(body));
+    };
+    const body = Buffer.concat(chunks).toString();
+    const echo = {
+      path: request.url,
+      method: request.method,
+      headers: request.headers,
+      bodyBytes: Buffer.byteLength(body),
+      name: config.fake?.name,
+    };
+    if (path.startsWith('/v1/')) {
+      const endpoints = config.gateway?.http?.endpoints ?? {};
+      if (!(path === '/v1/responses' ? endpoints.responses?.enabled : endpoints.chatCompletions?.enabled))
+        return reply(404, { error: 'disabled' });
+      if (request.headers.authorization !== `Bearer ${token}`) return reply(401, { error: 'unauthorized' });
+      if (path === '/v1/models/release') {
+        for (const stream of streams.splice(0)) stream.end('data: two\n\ndata: [DONE]\n\n');
+        return reply(200, { released: true });
+      }
+      if (path === '/v1/chat/completions' && body.includes('"stream":true')) {
+        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        response.write('data: one\n\n');
+        streams.push(response);
+        return;
+      }
+      return reply(200, echo);
+    }
+    if (path.startsWith('/hooks')) {
+      const hooksToken = process.env.OPENCLAW_MT_HOOKS_TOKEN;
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: OpenClaw's own reference to an environment variable
+      if (config.hooks?.enabled !== true || config.hooks.token !== '${OPENCLAW_MT_HOOKS_TOKEN}' || !hooksToken)
+        return reply(404, { error: 'disabled' });
+      const bearer = request.headers.authorization?.replace(/^Bearer /, '');
+      if ((bearer ?? request.headers['x-openclaw-token']) !== hooksToken) return reply(401, { error: 'unauthorized' });
+      return reply(200, echo);
+    }
+    reply(404, { error: 'not found' });
+  });
+}
+
 setTimeout(() => {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port });
+  const server = createServer(answerHttp);
+  server.listen(port, '127.0.0.1');
+  const wss = new WebSocketServer({ server });
   wss.on('connection', (socket) => {
     stats.connections++;
     stats.open++;

@@ -60,7 +60,8 @@ export interface OpenClawHarness {
 export async function startOpenClawGateway(options: {
   runtime: OpenClawRuntimeOptions;
   manager?: Partial<TenantManagerOptions>;
-  gateway?: Partial<GatewayOptions>;
+  /** Gateway options, or a function of the runtime giving them (for routes that need it). */
+  gateway?: Partial<GatewayOptions> | ((runtime: OpenClawRuntime) => Partial<GatewayOptions>);
   dataDir?: string;
 }): Promise<OpenClawHarness> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ocmt-openclaw-')));
@@ -69,7 +70,14 @@ export async function startOpenClawGateway(options: {
   // The fake entry imports from this repository, which a sandbox does not show: tests of the sandbox opt in.
   const runtime = createOpenClawRuntime({ sandbox: false, ...options.runtime });
   // The handshake must outlive a cold start (see the runtime's coldStartWaitMs).
-  const gateway = createGateway({ manager, runtime, port: 0, drainTimeoutMs: 500, handshakeTimeoutMs: 180_000, ...options.gateway });
+  const gateway = createGateway({
+    manager,
+    runtime,
+    port: 0,
+    drainTimeoutMs: 500,
+    handshakeTimeoutMs: 180_000,
+    ...(typeof options.gateway === 'function' ? options.gateway(runtime) : options.gateway),
+  });
   const { url } = await gateway.listen();
   return {
     gateway,

@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConsolaInstance } from 'consola';
+import { MultiTenantError, isMultiTenantError, type Lease, type TenantManager } from '@openclaw-mt/core';
+import { shuttingDownError } from '../connection/shutting-down-error.js';
+import type { AuthRateLimiter } from '../limits/auth-rate-limiter.js';
+import { authenticateCounted } from '../limits/counted-authentication.js';
+import type { RequestRate } from '../limits/request-rate.js';
+import type { TenantQuotas } from '../limits/tenant-quotas.js';
+import { sendHttpError } from './http-error-response.js';
+import type { HttpRoute } from './http-route.js';
+import type { TenantHttpRoute } from './tenant-http-route.js';
+
+/** What the door shares with the rest of the gateway. */
+export interface TenantHttpServices {
+  manager: TenantManager;
+  authLimiter: AuthRateLimiter;
+  requestRate: RequestRate;
+  quotasFor(lease: Lease): TenantQuotas;
+  /** The client's address, as the WebSocket path resolves it (trusted proxies included). */
+  clientAddress(request: IncomingMessage): string;
+  closing(): boolean;
+  log: ConsolaInstance;
+}
+
+function bearerOf(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** A tenant served by another node of the fleet: this node has no HTTP path to it, so the client retries. */
+function elsewhereError(): MultiTenantError {
+  return new MultiTenantError('BACKEND_UNAVAILABLE', 'Another gateway node is serving this account right now; retry shortly.', {
+    retryAfterMs: 2_000,
+    details: { reason: 'tenant-on-other-node' },
+  });
+}
+
+async function serveTenantRequest(
+  route: TenantHttpRoute,
+  request: IncomingMessage,
+  response: ServerResponse,
+  services: TenantHttpServices,
+): Promise<void> {
+  const { manager, requestRate } = services;
+  if (services.closing()) throw shuttingDownError('The gateway is shutting down; retry shortly.');
+  const token = route.credentialOf === undefined ? bearerOf(request) : route.credentialOf(request);
+  const auth = await authenticateCounted(
+    services.authLimiter,
+    manager,
+    services.clientAddress(request),
+    token,
+    'A gateway token is required (Authorization: Bearer <token>).',
+  );
+  route.authorize?.(auth.tenantId, request);
+  const aborter = new AbortController();
+  const abort = () => aborter.abort();
+  // `close` on the response also fires after a normal finish; by then nothing listens to the signal.
+  response.once('close', abort);
+  let lease: Lease;
+  try {
+    lease = await manager.acquire(auth.tenantId);
+  } catch (error) {
+    response.off('close', abort);
+    throw isMultiTenantError(error, 'LEASE_HELD') ? elsewhereError() : error;
+  }
+  try {
+    if (aborter.signal.aborted) return;
+    const quotas = services.quotasFor(lease);
+    const waitMs = requestRate.take(auth.tenantId, quotas.requestsPerMinute);
+    if (waitMs > 0) {
+      throw new MultiTenantError('RATE_LIMITED', `At most ${quotas.requestsPerMinute} requests per minute.`, {
+        retryAfterMs: waitMs,
+        details: { quota: 'requestsPerMinute' },
+      });
+    }
+    await route.serve(request, response, { tenantId: auth.tenantId, lease, quotas, signal: aborter.signal });
+  } finally {
+    response.off('close', abort);
+    lease.release();
+  }
+}
+
+/**
+ * The gateway's door for tenant HTTP routes: picks the route a request is for, and serves it as one
+ * authenticated, pinned, rate-limited request (see {@link TenantHttpRoute}). Failures become JSON
+ * coded errors; a response that already started is cut instead.
+ */
+export function tenantHttpDoor(routes: readonly TenantHttpRoute[], services: TenantHttpServices): HttpRoute {
+  return (request, response) => {
+    const route = routes.find((candidate) => candidate.matches(request));
+    if (route === undefined) return false;
+    void serveTenantRequest(route, request, response, services).catch((error: unknown) => {
+      if (!isMultiTenantError(error)) services.log.warn(`${request.method} ${(request.url ?? '').split('?')[0]} failed:`, error);
+      if (response.headersSent) response.destroy();
+      else sendHttpError(response, error, { connection: 'close' });
+    });
+    return true;
+  };
+}
