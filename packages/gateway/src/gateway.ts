@@ -13,12 +13,13 @@ import { openOwnerLink } from './fleet/owner-link.js';
 import { fleetRoutes } from './fleet/fleet-routes.js';
 import type { GatewayObserver } from './connection/gateway-observer.js';
 import { createClientAddressResolver, trustProxyProblem, type TrustProxy } from './http/client-address.js';
-import type { HttpRoute } from './http/http-route.js';
+import type { HttpRoute, HttpRouteContext } from './http/http-route.js';
 import { tenantHttpDoor } from './http/tenant-http-door.js';
 import type { TenantHttpRoute } from './http/tenant-http-route.js';
 import { listenError } from './http/listen-error.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
 import { AuthRateLimiter, authLockoutError, type AuthRateLimitOptions } from './limits/auth-rate-limiter.js';
+import { authenticateCounted } from './limits/counted-authentication.js';
 import { credentialFingerprint } from './limits/credential-fingerprint.js';
 import { PreAuthBudget, type PreAuthLimitOptions } from './limits/pre-auth-budget.js';
 import { RequestRate } from './limits/request-rate.js';
@@ -273,10 +274,23 @@ export function createGateway(options: GatewayOptions): Gateway {
           closing: () => closing !== undefined,
           log,
         });
+  const routeContext = (request: IncomingMessage): HttpRouteContext => ({
+    authenticate: (token) =>
+      authenticateCounted(
+        authLimiter,
+        manager,
+        clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for']),
+        token,
+        'A gateway token is required (Authorization: Bearer <token>).',
+      ),
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPreAuthBytes, perMessageDeflate: false });
   const server = createServer((request, response) => {
     if (tenantDoor?.(request, response) === true) return;
-    for (const route of options.httpRoutes ?? []) if (route(request, response)) return;
+    if (options.httpRoutes !== undefined) {
+      const context = routeContext(request);
+      for (const route of options.httpRoutes) if (route(request, response, context)) return;
+    }
     if (request.url === '/healthz') {
       response.writeHead(closing ? 503 : 200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ ok: !closing }));

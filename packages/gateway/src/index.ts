@@ -6,7 +6,7 @@
  */
 export { createGateway, DEFAULT_PORT, type Gateway, type GatewayOptions } from './gateway.js';
 export type { GatewayObserver } from './connection/gateway-observer.js';
-export type { HttpRoute } from './http/http-route.js';
+export type { HttpRoute, HttpRouteContext } from './http/http-route.js';
 export type { TenantHttpRoute, TenantHttpRequest } from './http/tenant-http-route.js';
 export { httpStatusOf, sendHttpError } from './http/http-error-response.js';
 export { createCloudPushRoute, DEFAULT_PUSH_PATH, type CloudPushRouteOptions } from './http/cloud-push-route.js';

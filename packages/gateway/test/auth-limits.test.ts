@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { createToken } from '@openclaw-mt/core/tokens';
-import { connectGateway } from '@openclaw-mt/gateway';
+import { isMultiTenantError } from '@openclaw-mt/core';
+import { connectGateway, type HttpRoute } from '@openclaw-mt/gateway';
 import { handshake, upgradeRequest } from './support/raw-connect.js';
 import { startGateway } from './support/harness.js';
 
@@ -81,5 +82,32 @@ describe('brute-force limits', () => {
     const other = await connectGateway({ url, token: neighbour });
     expect(other.hello.snapshot).toMatchObject({ tenantId: 'behind-nat' });
     other.close();
+  });
+
+  test('a token checked by an extra HTTP route counts against the same limit as WebSocket logins', async () => {
+    // A route that signs a request in with the gateway's own check (as the Control UI's settings endpoint does).
+    const whoAmI: HttpRoute = (request, response, context) => {
+      if (request.url !== '/whoami') return false;
+      const bearer = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+      context.authenticate(bearer).then(
+        (auth) => response.end(auth.tenantId),
+        (error: unknown) => {
+          response.statusCode = 400;
+          response.end(isMultiTenantError(error) ? error.code : 'INTERNAL');
+        },
+      );
+      return true;
+    };
+    const { manager, url, stop } = await startGateway({ gateway: { ...limits, httpRoutes: [whoAmI] } });
+    stops.push(stop);
+    const base = url.replace(/^ws/, 'http');
+    const own = (await manager.tokens.create('web-user')).token;
+    const ask = async (token: string) => (await fetch(`${base}/whoami`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(await ask(own)).toBe('web-user');
+    for (let i = 0; i < LIMIT - 1; i++) expect(await ask(createToken())).toBe('TOKEN_UNKNOWN');
+    // The last answer goes to a WebSocket guess; after it, both doors say only "wait".
+    expect(await handshake(url, createToken())).toBe('TOKEN_UNKNOWN');
+    expect(await ask(createToken())).toBe('RATE_LIMITED');
+    expect(await handshake(url, createToken())).toBe('RATE_LIMITED');
   });
 });

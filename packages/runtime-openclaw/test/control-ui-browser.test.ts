@@ -84,7 +84,6 @@ describe.skipIf(!canRun)('the Control UI through the front door, in a real brows
     models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
     const route = await createControlUiRoute({
       directory: controlUiDirectory(install!),
-      authenticate: (token) => h.manager.authenticate(token),
       openclawVersion: install!.openclawVersion,
     });
     h = await startOpenClawGateway({

@@ -41,16 +41,17 @@ describe('Control UI route', () => {
     await writeFile(join(bundle, 'favicon.svg'), '<svg/>');
     await writeFile(join(dir, 'secret.txt'), SECRET);
     await symlink(join(dir, 'secret.txt'), join(bundle, 'assets', 'linked.txt'));
-    const route = await createControlUiRoute({
-      directory: bundle,
-      openclawVersion: '2026.9.6',
-      async authenticate(token: unknown): Promise<AuthResult> {
+    const route = await createControlUiRoute({ directory: bundle, openclawVersion: '2026.9.6' });
+    // The gateway's counted token check, as the route sees it.
+    const context = {
+      async authenticate(token: string | undefined): Promise<AuthResult> {
         if (token === 'gt_valid') return { tenantId: 'alice', tokenHash: 'h' };
+        if (token === 'gt_locked_out') throw new MultiTenantError('RATE_LIMITED', 'Too many failed logins.', { retryAfterMs: 4_000 });
         throw new MultiTenantError('TOKEN_UNKNOWN', 'unknown token');
       },
-    });
+    };
     server = createServer((request, response) => {
-      if (!route(request, response)) {
+      if (!route(request, response, context)) {
         response.writeHead(426);
         response.end('gateway');
       }
@@ -105,6 +106,10 @@ describe('Control UI route', () => {
     expect(anonymous.status).toBe(401);
     const wrong = await fetch(`${base}/control-ui-config.json`, { headers: { authorization: 'Bearer gt_wrong' } });
     expect(wrong.status).toBe(401);
+    const lockedOut = await fetch(`${base}/control-ui-config.json`, { headers: { authorization: 'Bearer gt_locked_out' } });
+    expect(lockedOut.status).toBe(429);
+    expect(lockedOut.headers.get('retry-after')).toBe('4');
+    expect(await lockedOut.json()).toMatchObject({ error: { code: 'RATE_LIMITED', retryAfterMs: 4_000 } });
     expect(await wrong.json()).toMatchObject({ error: { code: 'TOKEN_UNKNOWN' } });
     const signedIn = await fetch(`${base}/__openclaw__/control-ui-config.json`, { headers: { authorization: 'Bearer gt_valid' } });
     expect(signedIn.status).toBe(200);

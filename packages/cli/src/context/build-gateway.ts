@@ -119,13 +119,12 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     runtime = createWorkspaceRuntime();
   }
   // Read before the stores open too: a Control UI the operator asked for fails fast when the runtime lacks it;
-  // the default serves it only where the runtime has it. Tokens are checked by the manager.
+  // the default serves it only where the runtime has it. Its sign-in check is the gateway's, counted like a login.
   const controlUi =
     controlUiFor === undefined
       ? undefined
       : await createControlUiRoute({
           directory: controlUiDirectory(controlUiFor.install),
-          authenticate: (token) => manager.authenticate(token),
           openclawVersion: controlUiFor.install.openclawVersion,
         }).catch((error: unknown) => {
           if (controlUiRequired || !isControlUiMissing(error)) throw error;

@@ -7,7 +7,6 @@ import { authenticateCounted } from '../limits/counted-authentication.js';
 import type { RequestRate } from '../limits/request-rate.js';
 import type { TenantQuotas } from '../limits/tenant-quotas.js';
 import { sendHttpError } from './http-error-response.js';
-import type { HttpRoute } from './http-route.js';
 import type { TenantHttpRoute } from './tenant-http-route.js';
 
 /** What the door shares with the rest of the gateway. */
@@ -86,7 +85,10 @@ async function serveTenantRequest(
  * authenticated, pinned, rate-limited request (see {@link TenantHttpRoute}). Failures become JSON
  * coded errors; a response that already started is cut instead.
  */
-export function tenantHttpDoor(routes: readonly TenantHttpRoute[], services: TenantHttpServices): HttpRoute {
+export function tenantHttpDoor(
+  routes: readonly TenantHttpRoute[],
+  services: TenantHttpServices,
+): (request: IncomingMessage, response: ServerResponse) => boolean {
   return (request, response) => {
     const route = routes.find((candidate) => candidate.matches(request));
     if (route === undefined) return false;

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { MultiTenantError, type AuthResult } from '@openclaw-mt/core';
-import type { HttpRoute } from '@openclaw-mt/gateway';
+import { isMultiTenantError, MultiTenantError } from '@openclaw-mt/core';
+import type { HttpRoute, HttpRouteContext } from '@openclaw-mt/gateway';
 import type { OpenClawInstall } from '../install/runtime-install.js';
 import { loadControlUiAssets, type ControlUiAsset, type ControlUiAssets } from './control-ui-assets.js';
 import { prepareControlUiPage, type ControlUiPage } from './control-ui-page.js';
@@ -13,8 +13,6 @@ import { prepareControlUiPage, type ControlUiPage } from './control-ui-page.js';
 export interface ControlUiRouteOptions {
   /** The bundle's directory: {@link controlUiDirectory} of the install the cells run. */
   directory: string;
-  /** Checks the gateway token a signed-in page sends (the tenant manager). */
-  authenticate(token: unknown): Promise<AuthResult>;
   /** The OpenClaw version the cells run, reported to the page. */
   openclawVersion: string;
 }
@@ -42,10 +40,11 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
-function sendJson(response: ServerResponse, status: number, body: unknown, head: boolean): void {
+function sendJson(response: ServerResponse, status: number, body: unknown, head: boolean, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     ...SECURITY_HEADERS,
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
     'cache-control': 'no-store',
@@ -125,11 +124,23 @@ function bootConfig(openclawVersion: string): Record<string, unknown> {
   };
 }
 
-async function sendBootConfig(request: IncomingMessage, response: ServerResponse, options: ControlUiRouteOptions): Promise<void> {
+async function sendBootConfig(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: ControlUiRouteOptions,
+  context: HttpRouteContext,
+): Promise<void> {
   const head = request.method === 'HEAD';
   try {
-    await options.authenticate(bearerOf(request));
+    // Counted like a WebSocket login: this endpoint is no way around the brute-force limiter.
+    await context.authenticate(bearerOf(request));
   } catch (error) {
+    if (isMultiTenantError(error, 'RATE_LIMITED')) {
+      sendJson(response, 429, { error: { code: error.code, message: error.message, retryAfterMs: error.retryAfterMs } }, head, {
+        'retry-after': String(Math.max(1, Math.ceil((error.retryAfterMs ?? 1_000) / 1_000))),
+      });
+      return;
+    }
     const code = error instanceof MultiTenantError ? error.code : 'TOKEN_UNKNOWN';
     sendJson(response, 401, { error: { code, message: 'Sign in with your gateway token.' } }, head);
     return;
@@ -149,12 +160,12 @@ async function sendBootConfig(request: IncomingMessage, response: ServerResponse
 export async function createControlUiRoute(options: ControlUiRouteOptions): Promise<HttpRoute> {
   const assets = await loadControlUiAssets(options.directory);
   const page = prepareControlUiPage(await readFile(assets.files.get('/index.html')!.path, 'utf8'));
-  return (request, response) => {
+  return (request, response, context) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return false;
     const pathname = (request.url ?? '/').split('?')[0]!;
     if (FRONT_DOOR_PATHS.has(pathname)) return false;
     if (BOOT_CONFIG_PATHS.has(pathname)) {
-      void sendBootConfig(request, response, options).catch(() => response.destroy());
+      void sendBootConfig(request, response, options, context).catch(() => response.destroy());
       return true;
     }
     if (pathname === '/' || pathname === '/index.html') {
