@@ -1,5 +1,6 @@
 import { PUSH_SIGNATURE_HEADER, signPush } from '@openclaw-mt/core/cloud';
 import type { createLogger } from '@openclaw-mt/core';
+import { createBackoff } from '@openclaw-mt/core/helpers';
 import type { ChangeRecord } from './database.js';
 
 /** Delivers signed change events to gateways (contract v1.1 pushes). */
@@ -20,7 +21,7 @@ export interface PushSenderOptions {
   targets?: readonly string[];
   now: () => number;
   log: ReturnType<typeof createLogger> | undefined;
-  /** Attempts per target (default 4: at once, then after 0.25, 1 and 4 s). */
+  /** Attempts per target (default 4: at once, then after 0.25, 1 and 4 s; later pauses stay at 30 s). */
   attempts?: number;
   timeoutMs?: number;
 }
@@ -36,10 +37,11 @@ export function createPushSender(options: PushSenderOptions): PushSender {
   const inflight = new Set<Promise<void>>();
   const attempts = options.attempts ?? 4;
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const pauseBefore = createBackoff({ initialMs: 250, factor: 4, maxMs: 30_000, jitter: 'none' });
 
   const deliver = async (target: string, id: string, body: string) => {
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250 * 4 ** (attempt - 1)).unref());
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, pauseBefore(attempt)).unref());
       try {
         const response = await fetch(target, {
           method: 'POST',
