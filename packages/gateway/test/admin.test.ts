@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { createAdminServer, createGatewayMetrics } from '@openclaw-mt/gateway/admin';
 import { createGateway, connectGateway } from '@openclaw-mt/gateway';
-import { createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
+import { createMemoryAdapter, MultiTenantError, TenantManager } from '@openclaw-mt/core';
+import { createPushReceiver, signPush } from '@openclaw-mt/core/cloud';
 import { createMemoryAuditLog } from '@openclaw-mt/core/testing';
 import { Monitor } from '@openclaw-mt/core/monitor';
 
@@ -83,6 +84,37 @@ describe('admin endpoint', () => {
     const series = text.split('\n').filter((line) => line.startsWith('openclaw_mt_'));
     expect(series.length).toBeGreaterThan(0);
     expect(series.filter((line) => !line.includes('node="node-a-1234"'))).toEqual([]);
+  });
+
+  test('the Cloud Backend in /metrics: verification health, outages by code, pushes by outcome', async () => {
+    const manager = new TenantManager({ ...createMemoryAdapter(), capacity: 4, idleTimeoutMs: 0 });
+    stops.push(() => manager.close());
+    const secret = 'push-secret-for-metrics-0123456789abcdef';
+    const push = createPushReceiver({ secrets: [secret], apply: async () => ({ applied: 0, rejected: 0, tokenEvents: 0 }) });
+    const metrics = createGatewayMetrics({ manager, connections: () => 0, push });
+    stops.push(async () => metrics.close());
+    expect(metric(await metrics.render(), 'openclaw_mt_backend_healthy')).toBe(1);
+
+    await manager.hooks.callHook('backend:failed', { error: new MultiTenantError('BACKEND_UNAVAILABLE', 'verify timed out') });
+    let text = await metrics.render();
+    expect(metric(text, 'openclaw_mt_backend_healthy')).toBe(0);
+    expect(metric(text, 'openclaw_mt_backend_outages_total{code="BACKEND_UNAVAILABLE"}')).toBe(1);
+    await manager.hooks.callHook('backend:recovered', { downtimeMs: 1_500 });
+    expect(metric(await metrics.render(), 'openclaw_mt_backend_healthy')).toBe(1);
+
+    const body = JSON.stringify({ id: 'evt_1', createdAt: Date.now(), users: [] });
+    const signed = { signature: signPush(secret, body, Date.now() / 1000), body };
+    expect((await push.handle(signed)).status).toBe(200);
+    expect((await push.handle(signed)).status).toBe(200);
+    expect(
+      (await push.handle({ signature: signPush('wrong-secret-0123456789abcdef0123456789', body, Date.now() / 1000), body })).status,
+    ).toBe(401);
+    text = await metrics.render();
+    expect(metric(text, 'openclaw_mt_cloud_pushes_total{outcome="accepted"}')).toBe(1);
+    expect(metric(text, 'openclaw_mt_cloud_pushes_total{outcome="duplicate"}')).toBe(1);
+    expect(metric(text, 'openclaw_mt_cloud_pushes_total{outcome="refused"}')).toBe(1);
+    // A second scrape counts nothing twice.
+    expect(metric(await metrics.render(), 'openclaw_mt_cloud_pushes_total{outcome="accepted"}')).toBe(1);
   });
 
   test('lists active tenants with their connections, evicts (audited) and cleans up', async () => {

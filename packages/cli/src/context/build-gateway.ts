@@ -173,6 +173,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     ...(stores.cloud ? { sync: stores.cloud.sync } : {}),
     ...(monitor ? { monitor } : {}),
     ...(usage === undefined ? {} : { usage }),
+    ...(stores.cloud?.push ? { push: stores.cloud.push } : {}),
     // Each node of a fleet is scraped on its own; the label says which node a figure is from.
     ...(settings.fleet.secret !== undefined && stores.coordinator ? { nodeId: stores.coordinator.nodeId } : {}),
   });

@@ -1,4 +1,4 @@
-import type { ConfigSyncService } from '@openclaw-mt/core/cloud';
+import type { ConfigSyncService, PushReceiver } from '@openclaw-mt/core/cloud';
 import { hostMemory, type Monitor, type TenantUsage } from '@openclaw-mt/core/monitor';
 import type { TenantManager, TenantManagerStats } from '@openclaw-mt/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -15,6 +15,8 @@ export interface GatewayMetricsSources {
   nodeId?: string;
   /** What each active tenant's own processes cost (the runtime's `usage`); per-tenant gauges when given. */
   usage?: () => Promise<TenantUsage[]>;
+  /** The Cloud Backend's push receiver, when pushes are on: counters of what it accepted and refused. */
+  push?: PushReceiver;
 }
 
 /** Prometheus metrics of one gateway: a registry to serve and an observer to pass to `createGateway`. */
@@ -227,8 +229,47 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
     perTenant('openclaw_mt_tenant_disk_bytes', "Disk an active tenant's directories occupy", (tenant) => tenant.diskBytes);
   }
 
+  // Token verification against the Cloud Backend: one series whatever the adapter, 1 until an outage is seen.
+  let backendHealthy = true;
+  new Gauge({
+    name: 'openclaw_mt_backend_healthy',
+    help: '1 while token verification against the Cloud Backend works (always 1 without one)',
+    registers: [registry],
+    collect() {
+      this.set(backendHealthy ? 1 : 0);
+    },
+  });
+  const backendOutages = new Counter({
+    name: 'openclaw_mt_backend_outages_total',
+    help: 'Times token verification against the Cloud Backend started failing, by error code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  if (sources.push) {
+    const push = sources.push;
+    const counted = { accepted: 0, duplicates: 0, refused: 0 };
+    new Counter({
+      name: 'openclaw_mt_cloud_pushes_total',
+      help: 'Signed pushes from the Cloud Backend, by outcome (accepted, duplicate, refused)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const now = push.stats();
+        this.inc({ outcome: 'accepted' }, now.accepted - counted.accepted);
+        this.inc({ outcome: 'duplicate' }, now.duplicates - counted.duplicates);
+        this.inc({ outcome: 'refused' }, now.refused - counted.refused);
+        Object.assign(counted, now);
+      },
+    });
+  }
+
   const started = new Map<string, number>();
   const unhook = manager.hooks.addHooks({
+    'backend:failed': ({ error }) => {
+      backendHealthy = false;
+      backendOutages.inc({ code: error.code });
+    },
+    'backend:recovered': () => void (backendHealthy = true),
     'tenant:activate': ({ tenantId }) => void started.set(tenantId, performance.now()),
     'tenant:activated': ({ tenantId }) => {
       const at = started.get(tenantId);
