@@ -99,6 +99,12 @@ describe('Control UI route', () => {
     const icon = await fetch(`${base}/__openclaw__/workspace-icon/agent%3Amain%3Amain`);
     expect(icon.status).toBe(404);
     expect(icon.headers.get('content-type')).toContain('application/json');
+    // Nor are OpenClaw's HTTP APIs when they are not enabled: a client gets a 404, not the page.
+    for (const path of ['/v1/models', '/v1/chat/completions', '/hooks', '/hooks/wake']) {
+      const api = await fetch(`${base}${path}`);
+      expect(api.status).toBe(404);
+      expect(api.headers.get('content-type')).toContain('application/json');
+    }
   });
 
   it('gives the runtime settings only to a page that sends a valid gateway token', async () => {

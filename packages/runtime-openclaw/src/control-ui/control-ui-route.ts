@@ -32,6 +32,10 @@ const BOOT_CONFIG_PATHS = new Set([
 const FRONT_DOOR_PATHS = new Set(['/healthz']);
 /** A cell's own HTTP surfaces (icons, media, widgets): not a UI route, so never the page. */
 const CELL_SURFACE_PREFIX = '/__openclaw__/';
+/** OpenClaw's HTTP APIs (served, when enabled, before this route): never a page of the UI either. */
+function isApiPath(pathname: string): boolean {
+  return pathname.startsWith('/v1/') || pathname === '/hooks' || pathname.startsWith('/hooks/');
+}
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
@@ -177,8 +181,8 @@ export async function createControlUiRoute(options: ControlUiRouteOptions): Prom
       void sendAsset(request, response, pathname, asset).catch(() => response.destroy());
       return true;
     }
-    // A missing file or cell surface is not found (the UI falls back); any other path is one of the UI's own routes (`/chat/main/…`).
-    if (extname(pathname) !== '' || pathname.startsWith(CELL_SURFACE_PREFIX)) {
+    // A missing file, cell surface or API is not found (the UI falls back); any other path is one of the UI's own routes (`/chat/main/…`).
+    if (extname(pathname) !== '' || pathname.startsWith(CELL_SURFACE_PREFIX) || isApiPath(pathname)) {
       sendJson(response, 404, { error: { code: 'NOT_FOUND', message: 'No such file.' } }, request.method === 'HEAD');
       return true;
     }
