@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConsolaInstance } from 'consola';
@@ -9,6 +9,7 @@ import { ClientConnection, type ConnectionSettings } from './connection/client-c
 import { ConnectionRegistry } from './connection/connection-registry.js';
 import { createFleetPort, type FleetPort } from './fleet/fleet-port.js';
 import { assertFleetOptions, type FleetOptions } from './fleet/fleet-options.js';
+import { forwardHttpToOwner } from './fleet/owner-http.js';
 import { openOwnerLink } from './fleet/owner-link.js';
 import { fleetRoutes } from './fleet/fleet-routes.js';
 import type { GatewayObserver } from './connection/gateway-observer.js';
@@ -272,6 +273,16 @@ export function createGateway(options: GatewayOptions): Gateway {
           quotasFor,
           clientAddress: (request) => clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for']),
           closing: () => closing !== undefined,
+          ...(fleet === undefined
+            ? {}
+            : {
+                async forwardToOwner(owner, request, response, address) {
+                  const node = await coordinator!.node!(owner);
+                  if (node === undefined) return false;
+                  await forwardHttpToOwner(node.address, fleet.secret, address, request, response);
+                  return true;
+                },
+              }),
           log,
         });
   const routeContext = (request: IncomingMessage): HttpRouteContext => ({
@@ -360,6 +371,14 @@ export function createGateway(options: GatewayOptions): Gateway {
               connection.start();
             });
           },
+          ...(tenantDoor === undefined
+            ? {}
+            : {
+                tenantHttp(request: IncomingMessage, response: ServerResponse, address: string) {
+                  if (tenantDoor(request, response, address)) return;
+                  response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+                },
+              }),
           route: fleetRoutes({
             manager,
             connectedTenants: () => registry.tenants(),

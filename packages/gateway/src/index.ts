@@ -9,6 +9,7 @@ export type { GatewayObserver } from './connection/gateway-observer.js';
 export type { HttpRoute, HttpRouteContext } from './http/http-route.js';
 export type { TenantHttpRoute, TenantHttpRequest } from './http/tenant-http-route.js';
 export { httpStatusOf, sendHttpError } from './http/http-error-response.js';
+export { endToEndHeaders, hopByHopHeaders } from './http/hop-by-hop.js';
 export { createCloudPushRoute, DEFAULT_PUSH_PATH, type CloudPushRouteOptions } from './http/cloud-push-route.js';
 export { DEFAULT_QUOTAS, type TenantQuotas } from './limits/tenant-quotas.js';
 export type { AuthRateLimitOptions } from './limits/auth-rate-limiter.js';

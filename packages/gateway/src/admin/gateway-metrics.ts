@@ -269,7 +269,9 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
       backendHealthy = false;
       backendOutages.inc({ code: error.code });
     },
-    'backend:recovered': () => void (backendHealthy = true),
+    'backend:recovered': () => {
+      backendHealthy = true;
+    },
     'tenant:activate': ({ tenantId }) => void started.set(tenantId, performance.now()),
     'tenant:activated': ({ tenantId }) => {
       const at = started.get(tenantId);

@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FLEET_HEADER, verifyFleetCredential } from './fleet-credential.js';
+import { TENANT_HTTP_PREFIX } from './owner-http.js';
 import { FORWARDED_HEADERS, type ForwardedClient } from './owner-link.js';
 
 /** The internal port: only requests carrying a valid fleet credential get past it. */
@@ -30,10 +31,25 @@ export function createFleetPort(options: {
   secret: string;
   accept: (request: IncomingMessage, socket: Duplex, head: Buffer, client: ForwardedClient) => void;
   route: (request: IncomingMessage, body: unknown) => Promise<{ status: number; body: unknown }>;
+  /** A tenant HTTP request another node carried here (its own path restored), with the client address that node saw. */
+  tenantHttp?: (request: IncomingMessage, response: ServerResponse, clientAddress: string) => void;
 }): FleetPort {
   const server = createServer((request, response) => {
     if (!verifyFleetCredential(options.secret, request.headers[FLEET_HEADER])) {
       response.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"fleet credential required"}');
+      return;
+    }
+    if (options.tenantHttp !== undefined && request.url?.startsWith(`${TENANT_HTTP_PREFIX}/`)) {
+      const address = header(request, FORWARDED_HEADERS.address);
+      if (address === undefined) {
+        response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"client address required"}');
+        return;
+      }
+      // The route sees the client's request as the entry node got it: no fleet credential for a tenant's cell to keep.
+      for (const name of [FLEET_HEADER, FORWARDED_HEADERS.address, FORWARDED_HEADERS.nonce]) delete request.headers[name];
+      // Streamed as it comes (bodies are the route's to read and cap), under the client's own path.
+      request.url = request.url.slice(TENANT_HTTP_PREFIX.length);
+      options.tenantHttp(request, response, address);
       return;
     }
     const chunks: Buffer[] = [];

@@ -18,7 +18,18 @@ export interface TenantHttpServices {
   /** The client's address, as the WebSocket path resolves it (trusted proxies included). */
   clientAddress(request: IncomingMessage): string;
   closing(): boolean;
+  /**
+   * In a fleet: carries the request to the node that owns the tenant and streams its answer back;
+   * `false` when that node is not in the directory.
+   */
+  forwardToOwner?(owner: string, request: IncomingMessage, response: ServerResponse, clientAddress: string): Promise<boolean>;
   log: ConsolaInstance;
+}
+
+/** Where a request came from: the client's address, and whether another node already carried it here. */
+interface RequestOrigin {
+  address: string;
+  forwarded: boolean;
 }
 
 function bearerOf(request: IncomingMessage): string | undefined {
@@ -27,7 +38,7 @@ function bearerOf(request: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-/** A tenant served by another node of the fleet: this node has no HTTP path to it, so the client retries. */
+/** A tenant served by another node of the fleet that this node cannot reach now: the client retries. */
 function elsewhereError(): MultiTenantError {
   return new MultiTenantError('BACKEND_UNAVAILABLE', 'Another gateway node is serving this account right now; retry shortly.', {
     retryAfterMs: 2_000,
@@ -40,6 +51,7 @@ async function serveTenantRequest(
   request: IncomingMessage,
   response: ServerResponse,
   services: TenantHttpServices,
+  origin: RequestOrigin,
 ): Promise<void> {
   const { manager, requestRate } = services;
   if (services.closing()) throw shuttingDownError('The gateway is shutting down; retry shortly.');
@@ -47,7 +59,7 @@ async function serveTenantRequest(
   const auth = await authenticateCounted(
     services.authLimiter,
     manager,
-    services.clientAddress(request),
+    origin.address,
     token,
     'A gateway token is required (Authorization: Bearer <token>).',
   );
@@ -61,7 +73,13 @@ async function serveTenantRequest(
     lease = await manager.acquire(auth.tenantId);
   } catch (error) {
     response.off('close', abort);
-    throw isMultiTenantError(error, 'LEASE_HELD') ? elsewhereError() : error;
+    if (!isMultiTenantError(error, 'LEASE_HELD')) throw error;
+    // Another node serves this tenant: carry the request there, unless it already came from there.
+    const owner = error.details.owner;
+    if (typeof owner === 'string' && !origin.forwarded && services.forwardToOwner !== undefined) {
+      if (await services.forwardToOwner(owner, request, response, origin.address)) return;
+    }
+    throw elsewhereError();
   }
   try {
     if (aborter.signal.aborted) return;
@@ -88,11 +106,15 @@ async function serveTenantRequest(
 export function tenantHttpDoor(
   routes: readonly TenantHttpRoute[],
   services: TenantHttpServices,
-): (request: IncomingMessage, response: ServerResponse) => boolean {
-  return (request, response) => {
+): (request: IncomingMessage, response: ServerResponse, forwardedFrom?: string) => boolean {
+  return (request, response, forwardedFrom) => {
     const route = routes.find((candidate) => candidate.matches(request));
     if (route === undefined) return false;
-    void serveTenantRequest(route, request, response, services).catch((error: unknown) => {
+    const origin =
+      forwardedFrom === undefined
+        ? { address: services.clientAddress(request), forwarded: false }
+        : { address: forwardedFrom, forwarded: true };
+    void serveTenantRequest(route, request, response, services, origin).catch((error: unknown) => {
       if (!isMultiTenantError(error)) services.log.warn(`${request.method} ${(request.url ?? '').split('?')[0]} failed:`, error);
       if (response.headersSent) response.destroy();
       else sendHttpError(response, error, { connection: 'close' });

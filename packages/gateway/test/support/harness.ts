@@ -16,7 +16,7 @@ const FORWARDED = process.env.OPENCLAW_MT_GATEWAY_TOPOLOGY === 'forwarded';
 const FLEET_SECRET = 'a-fleet-secret-for-the-protocol-tests';
 
 /** A node directory shared by the two nodes: the owner claims every tenant, the entry node none. */
-function directory(): { owner: Coordinator; entry: Coordinator } {
+export function directory(): { owner: Coordinator; entry: Coordinator } {
   const nodes = new Map<string, FleetNode>();
   let fence = 0;
   const shared = {

@@ -1,17 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-
-/** Headers of one hop only (RFC 9110 §7.6.1), never passed on in either direction. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+import { endToEndHeaders } from '@openclaw-mt/gateway';
 
 /**
  * What a client may not tell a cell: its own credentials (the front door puts the cell's in their
@@ -29,20 +17,10 @@ const CLIENT_ONLY = new Set([
   'expect',
 ]);
 
-function droppedBy(headers: IncomingHttpHeaders): Set<string> {
-  const listed = headers.connection;
-  const named = typeof listed === 'string' ? listed.split(',').map((name) => name.trim().toLowerCase()) : [];
-  return new Set([...HOP_BY_HOP, ...named]);
-}
-
 /** The client's request headers as the cell gets them: hop-by-hop and client-only headers gone, the cell's credential in. */
 export function requestHeadersForCell(headers: IncomingHttpHeaders, port: number, credential: string): OutgoingHttpHeaders {
-  const dropped = droppedBy(headers);
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || dropped.has(name) || CLIENT_ONLY.has(name) || name.startsWith('x-forwarded-')) continue;
-    out[name] = value;
-  }
+  const out = endToEndHeaders(headers, CLIENT_ONLY);
+  for (const name of Object.keys(out)) if (name.startsWith('x-forwarded-')) delete out[name];
   out.host = `127.0.0.1:${port}`;
   out.authorization = `Bearer ${credential}`;
   return out;
@@ -50,8 +28,5 @@ export function requestHeadersForCell(headers: IncomingHttpHeaders, port: number
 
 /** The cell's response headers as the client gets them: hop-by-hop headers gone. */
 export function responseHeadersForClient(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const dropped = droppedBy(headers);
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !dropped.has(name)) out[name] = value;
-  return out;
+  return endToEndHeaders(headers);
 }
