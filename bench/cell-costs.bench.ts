@@ -12,6 +12,7 @@ import {
   cellLaunch,
   DEFAULT_CELL_MALLOC_ARENA_MAX,
   DEFAULT_CELL_NODE_OPTIONS,
+  defaultRuntimeDir,
   deleteTenantUser,
   installOpenClawRuntime,
   listProcesses,
@@ -106,7 +107,7 @@ export const cellCosts: Benchmark = {
   floor:
     'a bare `openclaw gateway run` started the same way in the same run (same command, environment and heap limits; no front door, sandbox or OS user): spawn → connect → first reply',
   async run() {
-    const install = await installOpenClawRuntime({ dir: process.env.OPENCLAW_MT_RUNTIME_DIR ?? '/tmp/openclaw-mt-runtime-cache' });
+    const install = await installOpenClawRuntime({ dir: defaultRuntimeDir() });
     const dataDir = await mkdtemp(join(tmpdir(), 'ocmt-bench-costs-'));
     const logger = createLogger({ tag: 'openclaw', level: 1 });
 

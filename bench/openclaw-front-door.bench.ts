@@ -5,7 +5,7 @@ import { createLogger, TenantManager } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
 import { connectGateway, createGateway, type GatewayConnection } from '@openclaw-mt/gateway';
-import { createOpenClawRuntime, deleteTenantUser, installOpenClawRuntime } from '@openclaw-mt/runtime-openclaw';
+import { createOpenClawRuntime, defaultRuntimeDir, deleteTenantUser, installOpenClawRuntime } from '@openclaw-mt/runtime-openclaw';
 import { WebSocket } from 'ws';
 import { type Benchmark, interleaved, pause, percentile, round } from './harness.js';
 
@@ -76,7 +76,7 @@ export const openClawFrontDoor: Benchmark = {
   title: 'Front door: connect → hello-ok to an OpenClaw cell',
   floor: "the same handshake directly against the tenant's warm OpenClaw cell (device-less backend client, loopback, the cell's own token)",
   async run() {
-    const install = await installOpenClawRuntime({ dir: process.env.OPENCLAW_MT_RUNTIME_DIR ?? '/tmp/openclaw-mt-runtime-cache' });
+    const install = await installOpenClawRuntime({ dir: defaultRuntimeDir() });
     const dataDir = await mkdtemp(join(tmpdir(), 'ocmt-bench-openclaw-'));
     const logger = createLogger({ tag: 'openclaw', level: 1 });
     const manager = new TenantManager({ ...createFsAdapter({ dataDir }), idleTimeoutMs: 0 });

@@ -13,7 +13,7 @@ import {
   createControlUiRoute,
   deleteTenantUser,
   resolveOpenClawInstall,
-  RUNTIME_DIR_ENV,
+  defaultRuntimeDir,
   type OpenClawInstall,
 } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
@@ -25,7 +25,8 @@ import { connectRetrying, startOpenClawGateway, type OpenClawHarness } from './s
 // connections. People sign in with their gateway token and reach their own cell only. Run it under
 // the cells lock (see the package README).
 
-const CACHE = process.env[RUNTIME_DIR_ENV] ?? '/tmp/openclaw-mt-runtime-cache';
+// Where `openclaw-mt runtime install`, `runtime status` and `serve` look too: $OPENCLAW_MT_RUNTIME_DIR, else the default cache.
+const CACHE = defaultRuntimeDir();
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/control-ui/', import.meta.url));
 const ALICE_MESSAGE = 'Hello from alice through the front door';

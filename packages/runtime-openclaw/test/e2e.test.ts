@@ -9,7 +9,7 @@ import {
   deleteTenantUser,
   installOpenClawRuntime,
   osUsersAvailable,
-  RUNTIME_DIR_ENV,
+  defaultRuntimeDir,
   type InstallRuntimeResult,
 } from '@openclaw-mt/runtime-openclaw';
 import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gateway';
@@ -20,7 +20,8 @@ import { connectRetrying, establishedConnections, eventually, startOpenClawGatew
 // tenants, each with its own OpenClaw gateway process behind the front door. No test is skipped: a
 // failed install fails them all with its reason.
 
-const CACHE = process.env[RUNTIME_DIR_ENV] ?? '/tmp/openclaw-mt-runtime-cache';
+// Where `openclaw-mt runtime install`, `runtime status` and `serve` look too: $OPENCLAW_MT_RUNTIME_DIR, else the default cache.
+const CACHE = defaultRuntimeDir();
 const TENANTS = ['alice', 'bob', 'carol'] as const;
 const SCOPES = ['operator.read', 'operator.write', 'operator.admin'];
 const IDLE_MS = 20_000;

@@ -6,7 +6,7 @@ import {
   createHttpApiRoute,
   deleteTenantUser,
   installOpenClawRuntime,
-  RUNTIME_DIR_ENV,
+  defaultRuntimeDir,
   type InstallRuntimeResult,
 } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
@@ -15,7 +15,8 @@ import { startOpenClawGateway, type OpenClawHarness } from './support/harness.js
 // OpenClaw's OpenAI-compatible API and hooks of a real cell, called through the front door as a
 // user's curl would. One cell start. Run under the cells lock (see the package README).
 
-const CACHE = process.env[RUNTIME_DIR_ENV] ?? '/tmp/openclaw-mt-runtime-cache';
+// Where `openclaw-mt runtime install`, `runtime status` and `serve` look too: $OPENCLAW_MT_RUNTIME_DIR, else the default cache.
+const CACHE = defaultRuntimeDir();
 const TENANT = 'httpapi';
 const REPLY = 'Hello from the fake model over HTTP.';
 const log = createLogger({ tag: 'http-apis-e2e', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });

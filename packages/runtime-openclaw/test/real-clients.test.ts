@@ -6,14 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
-import { deleteTenantUser, installOpenClawRuntime, RUNTIME_DIR_ENV, type InstallRuntimeResult } from '@openclaw-mt/runtime-openclaw';
+import { deleteTenantUser, installOpenClawRuntime, defaultRuntimeDir, type InstallRuntimeResult } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { connectRetrying, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 
 // OpenClaw's own clients — the CLI and the TUI from the installed runtime — against the front door,
 // one real cell behind it. Run under the cells lock (see the package README).
 
-const CACHE = process.env[RUNTIME_DIR_ENV] ?? '/tmp/openclaw-mt-runtime-cache';
+// Where `openclaw-mt runtime install`, `runtime status` and `serve` look too: $OPENCLAW_MT_RUNTIME_DIR, else the default cache.
+const CACHE = defaultRuntimeDir();
 const TENANT = 'rclients';
 const REPLY = 'Hello from the fake model.';
 const log = createLogger({ tag: 'real-clients', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });

@@ -13,11 +13,8 @@ const CLI = fileURLToPath(new URL('../../../cli/bin/openclaw-mt.js', import.meta
 
 /** An installed OpenClaw runtime (`openclaw-mt runtime install`), or `undefined`. */
 function installedRuntime(): { nodePath: string; entryPath: string } | undefined {
-  const candidates = [
-    process.env.OPENCLAW_MT_RUNTIME_DIR,
-    '/var/cache/openclaw-mt/runtime/openclaw-2026.9.6',
-    '/tmp/openclaw-mt-runtime-cache',
-  ];
+  // Otherwise `runtime install` below finds (or makes) the install in the default directory, where `serve` looks.
+  const candidates = [process.env.OPENCLAW_MT_RUNTIME_DIR];
   for (const dir of candidates) {
     if (dir === undefined || dir === '') continue;
     const nodePath = join(dir, 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
