@@ -85,6 +85,14 @@ interface Finding {
 
 const pass = (reason: string): Finding => ({ status: 'pass', reason });
 const fail = (reason: string): Finding => ({ status: 'fail', reason });
+/** A feed that cannot be read past some point: every verdict of the walk fails for that one reason. */
+const feedUnreadable = (reason: string): WalkResult => ({
+  advances: fail(reason),
+  terminates: fail(reason),
+  consistent: fail(reason),
+  tokens: fail(reason),
+  finalCursor: undefined,
+});
 const skip = (reason: string): Finding => ({ status: 'skipped', reason });
 const unsupported = (reason: string): Finding => ({ status: 'unsupported', reason });
 
@@ -569,26 +577,14 @@ export async function checkCloudBackend(options: CheckCloudBackendOptions): Prom
         const status = fba ? envelopeStatus(response) : response.status;
         if (status !== 200) {
           const reason = `page ${pages} answered ${response.status}${describeBody(response)}`;
-          return {
-            advances: fail(reason),
-            terminates: fail(reason),
-            consistent: fail(reason),
-            tokens: fail(reason),
-            finalCursor: undefined,
-          };
+          return feedUnreadable(reason);
         }
         let page: { users: unknown[]; tokens: unknown[]; nextCursor: string | undefined; hasMore: boolean };
         if (fba) {
           const parsed = fbaPageSchema.safeParse(unwrapFba(response.body));
           if (!parsed.success) {
             const reason = `cannot follow the feed: page ${pages} breaks the schema (${shapeProblems(fbaPageSchema, unwrapFba(response.body), 'snake')[0] ?? 'see configs.field-names'})`;
-            return {
-              advances: fail(reason),
-              terminates: fail(reason),
-              consistent: fail(reason),
-              tokens: fail(reason),
-              finalCursor: undefined,
-            };
+            return feedUnreadable(reason);
           }
           const next = parsed.data.next_cursor;
           page = {
@@ -601,13 +597,7 @@ export async function checkCloudBackend(options: CheckCloudBackendOptions): Prom
           const parsed = configsPageSchema.safeParse(response.body);
           if (!parsed.success) {
             const reason = `cannot follow the feed: page ${pages} breaks the schema (${shapeProblems(configsPageSchema, response.body)[0] ?? 'see configs.field-names'})`;
-            return {
-              advances: fail(reason),
-              terminates: fail(reason),
-              consistent: fail(reason),
-              tokens: fail(reason),
-              finalCursor: undefined,
-            };
+            return feedUnreadable(reason);
           }
           const rawTokens = (response.body as { tokens?: unknown }).tokens;
           page = {
@@ -654,7 +644,7 @@ export async function checkCloudBackend(options: CheckCloudBackendOptions): Prom
       }
     } catch (error) {
       const reason = `request failed: ${isMultiTenantError(error) ? `${error.code}: ${error.message}` : String(error)}`;
-      return { advances: fail(reason), terminates: fail(reason), consistent: fail(reason), tokens: fail(reason), finalCursor: undefined };
+      return feedUnreadable(reason);
     }
 
     function verdict(): Finding {
