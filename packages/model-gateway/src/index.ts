@@ -16,7 +16,7 @@ export {
 export { PROVIDER_APIS, type ProviderApi, type KeyPlacement } from './providers/provider-apis.js';
 export type { ProviderConfig } from './providers/provider-registry.js';
 export type { ResolveProviderKey, TenantProviderKey } from './proxy/exchange.js';
-export { CREDENTIAL_PREFIX, type IssuedCredential } from './credentials/credential-store.js';
+export { CREDENTIAL_PREFIX, type IssuedCredential, type ReservedCredential } from './credentials/credential-store.js';
 export type { TcpListenOptions, SocketListenOptions } from './http/listeners.js';
 export type { ModelLimits, LimitsFor } from './limits/tenant-limits.js';
 export { ERROR_CLASSES, type ErrorClass, type ProviderUsage, type TenantUsage } from './metering/usage-ledger.js';

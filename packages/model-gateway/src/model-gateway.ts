@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { assertTenantId } from '@openclaw-mt/core/contracts';
 import { createLogger, MultiTenantError } from '@openclaw-mt/core';
 import { redactText } from '@openclaw-mt/core/tokens';
-import { CREDENTIAL_PATTERN, CredentialStore, type IssuedCredential } from './credentials/credential-store.js';
+import { CREDENTIAL_PATTERN, CredentialStore, type IssuedCredential, type ReservedCredential } from './credentials/credential-store.js';
 import { listenSocket, listenTcp, type SocketListenOptions, type TcpListenOptions } from './http/listeners.js';
 import { limitsProblem, type LimitsFor, type ModelLimits, TenantLimits } from './limits/tenant-limits.js';
 import { createModelMetrics, type ModelMetrics, type ModelMetricsOptions } from './metering/model-metrics.js';
@@ -109,6 +109,8 @@ export interface ModelGateway {
   listenFor(tenantId: string, socketPath: string, options?: Omit<SocketListenOptions, 'path'>): Promise<TenantSocket>;
   /** Issues a cell credential for a tenant: shown once, kept as a hash. */
   issue(tenantId: string): IssuedCredential;
+  /** Issues a credential for a cell whose tenant is not known yet (a pre-booted cell): refused until assigned. */
+  reserve(): ReservedCredential;
   /** Revokes every credential of a tenant (suspension, deletion); returns how many. */
   revokeTenant(tenantId: string): number;
   /** The `models.providers` entries a cell's config gets: every provider, at `origin`, with `credential` as its key. */
@@ -317,6 +319,11 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
     issue(tenantId) {
       assertOpen();
       return credentials.issue(tenantId);
+    },
+
+    reserve() {
+      assertOpen();
+      return credentials.reserve();
     },
 
     revokeTenant: (tenantId) => credentials.revokeTenant(tenantId),

@@ -87,6 +87,26 @@ describe('cell credentials', () => {
     dave.revoke();
   });
 
+  it('a reserved credential is refused until assigned, then counts for its tenant only; it is assigned once', async () => {
+    const before = h.upstream.seen.length;
+    const reserved = h.gateway.reserve();
+    expect(reserved.credential).toMatch(/^ocmg_[A-Za-z0-9_-]{59}$/);
+    expect((await send({ authorization: `Bearer ${reserved.credential}` })).json()).toMatchObject({ error: { code: 'TOKEN_UNKNOWN' } });
+    expect(h.upstream.seen.length).toBe(before);
+    expect(() => reserved.assign('../etc')).toThrow(expect.objectContaining({ code: 'TENANT_ID_INVALID' }));
+    reserved.assign('erin');
+    expect((await send({ authorization: `Bearer ${reserved.credential}` })).status).toBe(200);
+    expect(h.gateway.usage('erin').requests).toBeGreaterThan(0);
+    expect(() => reserved.assign('frank')).toThrow();
+    expect(h.gateway.revokeTenant('erin')).toBe(1);
+    expect((await send({ authorization: `Bearer ${reserved.credential}` })).status).toBe(401);
+    // Revoked before it was assigned: assigning it later gives nobody anything.
+    const dropped = h.gateway.reserve();
+    dropped.revoke();
+    dropped.assign('gina');
+    expect((await send({ authorization: `Bearer ${dropped.credential}` })).status).toBe(401);
+  });
+
   it('refuses a tenant id core’s rules refuse', () => {
     expect(() => h.gateway.issue('../etc')).toThrow(expect.objectContaining({ code: 'TENANT_ID_INVALID' }));
   });

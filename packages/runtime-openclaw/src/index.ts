@@ -30,6 +30,7 @@ export {
 export { followMemoryCapacity, type CapacityFollowerOptions } from './cell/capacity-follower.js';
 export { cellProcessUsage, listProcesses, type CellProcesses, type ProcessEntry } from './os/process-table.js';
 export type { PortRange } from './cell/port-allocator.js';
+export type { WarmCellOptions } from './cell/warm-cells.js';
 export { createBridgeDevice, loadBridgeDevice, type BridgeDevice } from './bridge/bridge-device.js';
 export { OPENCLAW_DENIED_METHODS } from './policy/method-policy.js';
 export { checkConfigWrite, REDACTED_SENTINEL } from './policy/config-guard.js';
@@ -46,7 +47,7 @@ export {
 } from './config/runtime-settings.js';
 export { tenantUserName, deleteTenantUser, osUsersAvailable, type TenantUser } from './os/tenant-user.js';
 export { sandboxSupport, type SandboxSupport } from './sandbox/sandbox-support.js';
-export type { CellEgress } from './sandbox/sandbox-command.js';
+export { SANDBOX_TENANT_ROOT, type CellEgress } from './sandbox/sandbox-command.js';
 export type { CellModels, CellModelGateway } from './cell/cell-models.js';
 export {
   installOpenClawRuntime,

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_HELLO_HOLD_MS, defaultProfile, openBridgeSession, startingError, type BridgeSettings } from './bridge/bridge-session.js';
 import { OpenClawCell, type CellInfo, type CellSettings, type CellUsage, type RestartPolicy } from './cell/cell.js';
 import { CellSpares, type SpareSettings } from './bridge/cell-spares.js';
+import { WarmCells, type WarmCellOptions } from './cell/warm-cells.js';
 import { CellMemoryEstimate, cellsForBudget, memoryAdmissionError } from './cell/capacity.js';
 import { listProcesses } from './os/process-table.js';
 import { createBridgeDevice, type BridgeDevice, type loadBridgeDevice } from './bridge/bridge-device.js';
@@ -132,6 +133,13 @@ export interface OpenClawRuntimeOptions {
   hostMemoryReserveBytes?: number;
   /** How often each running cell's disk is measured against its tenant's `workspaceBytes` quota (default 30 s). */
   diskCheckIntervalMs?: number;
+  /**
+   * Keep `count` OpenClaw gateways booted before anyone asks (none by default): a tenant with no
+   * OpenClaw state yet takes a ready one, which becomes its own in place, so its first reply does not
+   * wait for OpenClaw to load (~20 s). Each costs an idle cell's memory. Needs the sandbox; `dir` must be
+   * on the tenants' file system (the CLI uses `<dataDir>/warm-cells`).
+   */
+  warmCells?: WarmCellOptions;
   logger?: ConsolaInstance;
 }
 
@@ -144,6 +152,8 @@ export interface OpenClawRuntime extends TenantRuntime {
   readonly sandboxed: boolean;
   /** The cells of active tenants. */
   cells(): CellInfo[];
+  /** The pre-booted cells no tenant has taken yet (see `warmCells`), named `warm-<n>`. */
+  warmCells(): CellInfo[];
   /** Resident memory of a tenant's cell (all its processes), in bytes; 0 when none runs. */
   cellMemory(tenantId: string): Promise<number>;
   /** Memory, CPU time and disk of every cell (one `/proc` listing for all; disk figures up to 10 s old). */
@@ -292,6 +302,17 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
   let diskTimer: NodeJS.Timeout | undefined;
   let installChecked: Promise<void> | undefined;
   let closed = false;
+  const warm = warmCellsOf(options.warmCells, settings, (name) => checkInstall().then(() => admitMemory(name)), spareSettings);
+
+  /** As root, every tenant's user must be able to run the install: checked once before the first cell. */
+  function checkInstall(): Promise<void> {
+    if (!osUsers) return Promise.resolve();
+    installChecked ??= Promise.all([assertUsableByOthers(install.nodePath, true), assertUsableByOthers(install.entryPath, false)]).then(
+      () => undefined,
+    );
+    installChecked.catch(() => (installChecked = undefined));
+    return installChecked;
+  }
 
   /** Every cell's usage from one `/proc` listing; disk walks younger than `diskMaxAgeMs` are reused. */
   async function measure(diskMaxAgeMs = 0): Promise<CellUsage[]> {
@@ -376,7 +397,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       ...(budgetBytes === undefined ? {} : { budgetBytes }),
       ...(host === undefined ? {} : { host }),
       perCellBytes: estimate.bytes,
-      liveCellBytes: others.map((usage) => usage.rssBytes),
+      liveCellBytes: [...others.map((usage) => usage.rssBytes), ...((await warm?.memory(await listProcesses())) ?? [])],
     });
     if (refused !== undefined) {
       log.warn(`Not starting the OpenClaw gateway of ${tenantId}: ${refused.message}`);
@@ -420,13 +441,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
         );
       }
       managedConfigOf(tenant.config, configKey);
-      if (osUsers) {
-        installChecked ??= Promise.all([assertUsableByOthers(install.nodePath, true), assertUsableByOthers(install.entryPath, false)]).then(
-          () => undefined,
-        );
-        installChecked.catch(() => (installChecked = undefined));
-        await installChecked;
-      }
+      await checkInstall();
       await stopCell(tenant.tenantId);
       const cell = new OpenClawCell(tenant.tenantId, root, tenant.config, settings);
       // Over its disk quota, a tenant's gateway does not start again until its data is back under it.
@@ -434,6 +449,16 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       if (limit !== undefined) {
         const stored = (await cell.usage(undefined, 0)).storedBytes;
         if (stored > limit) throw quotaError(tenant.tenantId, stored, limit);
+      }
+      const claimStarted = Date.now();
+      const claimed = await warm?.claim(tenant.tenantId, root, tenant.config);
+      if (claimed !== undefined) {
+        log.info(
+          `${tenant.tenantId} took a pre-booted OpenClaw gateway (pid ${claimed.cell.info().pid}, ${Date.now() - claimStarted} ms).`,
+        );
+        cells.set(tenant.tenantId, { ...claimed, workspace: tenant.workspace, quotas: tenant.quotas });
+        watchDisks();
+        return;
       }
       await admitMemory(tenant.tenantId);
       await cell.prepare();
@@ -471,11 +496,12 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     async close(): Promise<void> {
       closed = true;
       clearInterval(diskTimer);
-      await Promise.all([...cells.keys()].map((tenantId) => stopCell(tenantId)));
+      await Promise.all([...cells.keys()].map((tenantId) => stopCell(tenantId)).concat(warm?.close() ?? []));
     },
 
     cells: () =>
       [...cells.values()].map(({ cell, spares }) => (spares === undefined ? cell.info() : { ...cell.info(), spares: spares.info() })),
+    warmCells: () => warm?.info() ?? [],
     cellMemory: async (tenantId) => (await cells.get(tenantId)?.cell.memory()) ?? 0,
     // Scrapes, stats and the monitor may ask often: a disk walk serves them for 10 s.
     usage: () => measure(10_000),
@@ -512,4 +538,26 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       return { port: endpoint.port, credential };
     },
   };
+}
+
+/** The pre-booted cells, checked; `undefined` when none are asked for. They start booting now. */
+function warmCellsOf(
+  options: WarmCellOptions | undefined,
+  settings: CellSettings,
+  admit: (name: string) => Promise<void>,
+  spareSettings: SpareSettings | undefined,
+): WarmCells | undefined {
+  if (options === undefined || options.count === 0) return undefined;
+  if (!Number.isSafeInteger(options.count) || options.count < 0)
+    throw new MultiTenantError('CONFIG_INVALID', `warmCells.count: expected a whole number of cells, got ${String(options.count)}.`);
+  if (typeof options.dir !== 'string' || options.dir === '')
+    throw new MultiTenantError('CONFIG_INVALID', 'warmCells.dir: expected the directory for pre-booted cells.');
+  // Outside a sandbox a cell sees its directories at their host paths, which a claim changes.
+  if (settings.sandbox === undefined)
+    throw new MultiTenantError('CONFIG_INVALID', 'warmCells: pre-booted cells need the cell sandbox (sandbox: true).');
+  if (settings.models !== undefined && settings.models.gateway.reserve === undefined)
+    throw new MultiTenantError('CONFIG_INVALID', 'warmCells: the model gateway cannot reserve credentials for pre-booted cells.');
+  const warm = new WarmCells(options, settings, admit, spareSettings);
+  warm.fill();
+  return warm;
 }

@@ -139,4 +139,14 @@ describe('memory per cell and capacity', () => {
       diskCheckIntervalMs: 5_000,
     });
   });
+
+  it('the settings block takes a count of pre-booted cells (the host gives them a directory) and refuses a bad one', () => {
+    const { options, warmCells } = openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings({ warmCells: 2 }));
+    expect(warmCells).toBe(2);
+    expect(options).not.toHaveProperty('warmCells');
+    for (const bad of [-1, 1.5, 65, '2'])
+      expect(() => parseOpenClawRuntimeSettings({ warmCells: bad })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('warmCells') }),
+      );
+  });
 });

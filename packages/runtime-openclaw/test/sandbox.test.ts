@@ -97,18 +97,19 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     const bobPort = cellOf(BOB).port!;
     const frontDoorPort = Number(new URL(h.url).port);
     const seen = await inside<LookAround>(ALICE, LOOK_AROUND, {
-      paths: ['/etc/shadow', h.dataDir, rootOf(BOB), join(rootOf(ALICE), '.openclaw-mt'), rootOf(ALICE), join(rootOf(ALICE), 'workspace')],
+      paths: ['/etc/shadow', h.dataDir, rootOf(BOB), rootOf(ALICE), '/tenant', '/tenant/.openclaw-mt', '/tenant/workspace'],
       ports: [bobPort, frontDoorPort, Number(new URL(provider.origin).port), Number(new URL(tenantEndpoint.origin).port)],
       secrets: [realKey, serviceToken, tokens[ALICE], tokens[BOB]],
     });
-    // The data dir and the tenant root exist only as the empty path to the tenant's own directories.
+    // The tenant's own directories are at /tenant, whatever the host's layout: the host's paths do not exist.
     expect(seen.readable).toEqual({
       '/etc/shadow': false,
-      [h.dataDir]: ['workspaces'],
+      [h.dataDir]: false,
       [rootOf(BOB)]: false,
-      [join(rootOf(ALICE), '.openclaw-mt')]: false,
-      [rootOf(ALICE)]: ['agent', 'workspace'],
-      [join(rootOf(ALICE), 'workspace')]: expect.arrayContaining(['AGENTS.md']),
+      [rootOf(ALICE)]: false,
+      '/tenant': ['agent', 'workspace'],
+      '/tenant/.openclaw-mt': false,
+      '/tenant/workspace': expect.arrayContaining(['AGENTS.md']),
     });
     // Only the sandbox's own processes: bwrap's init, the relay, the cell, this probe (and nsenter's).
     expect(seen.pids.length).toBeLessThanOrEqual(6);
@@ -125,7 +126,7 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     for (const [tenantId, count] of Object.entries(calls)) {
       for (let i = 0; i < count; i++) {
         const answer = await inside<{ status: number; body: string; provider: { baseUrl: string; apiKey: string } }>(tenantId, CALL_MODEL, {
-          configPath: join(rootOf(tenantId), 'agent', 'openclaw.json'),
+          configPath: '/tenant/agent/openclaw.json',
           provider: 'fake',
           message: `hello from ${tenantId} ${i}`,
         });

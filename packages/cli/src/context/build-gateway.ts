@@ -106,6 +106,10 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
       // One device per front door (and per node of a fleet), kept across restarts so cells pair it once.
       device: await loadBridgeDevice(join(config.dataDir, BRIDGE_DEVICE_FILE)),
       ...(models === undefined ? {} : { models: models.cells }),
+      // Beside the tenants' directories: a claim renames a pre-booted cell's directories into a tenant's root.
+      ...(fromSettings.warmCells === undefined
+        ? {}
+        : { warmCells: { count: fromSettings.warmCells, dir: join(config.dataDir, 'warm-cells') } }),
       logger: logger.withTag('openclaw'),
     });
     modelsOnTcp = !openclaw.sandboxed || fromSettings.options.egress === 'host';

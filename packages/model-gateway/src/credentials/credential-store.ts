@@ -21,8 +21,21 @@ export interface IssuedCredential {
   revoke(): void;
 }
 
+/**
+ * A credential issued before its tenant is known (for a pre-booted cell): refused until assigned,
+ * then the tenant's like any other.
+ */
+export interface ReservedCredential {
+  readonly credential: string;
+  readonly id: string;
+  /** Gives the credential to `tenantId` (`TENANT_ID_INVALID` for an id core's rules refuse); once only. */
+  assign(tenantId: string): void;
+  revoke(): void;
+}
+
 interface Entry {
-  tenantId: string;
+  /** Absent while reserved: such a credential is refused. */
+  tenantId: string | undefined;
   hash: Buffer;
 }
 
@@ -41,17 +54,34 @@ export class CredentialStore {
 
   /** Issues a credential for `tenantId` (`TENANT_ID_INVALID` for an id core's rules refuse). */
   issue(tenantId: string): IssuedCredential {
-    assertTenantId(tenantId);
+    const reserved = this.reserve();
+    reserved.assign(tenantId);
+    return { credential: reserved.credential, id: reserved.id, tenantId, revoke: reserved.revoke };
+  }
+
+  /** Issues a credential that belongs to nobody yet: refused until {@link ReservedCredential.assign}. */
+  reserve(): ReservedCredential {
     const id = randomBytes(12).toString('base64url');
     const secret = randomBytes(32).toString('base64url');
-    this.entries.set(id, { tenantId, hash: sha256(secret) });
-    let ids = this.byTenant.get(tenantId);
-    if (ids === undefined) {
-      ids = new Set();
-      this.byTenant.set(tenantId, ids);
-    }
-    ids.add(id);
-    return { credential: `${CREDENTIAL_PREFIX}${id}${secret}`, id, tenantId, revoke: () => this.revokeId(id) };
+    const entry: Entry = { tenantId: undefined, hash: sha256(secret) };
+    this.entries.set(id, entry);
+    return {
+      credential: `${CREDENTIAL_PREFIX}${id}${secret}`,
+      id,
+      assign: (tenantId) => {
+        assertTenantId(tenantId);
+        if (entry.tenantId !== undefined) throw new Error('This credential was already assigned.');
+        if (this.entries.get(id) !== entry) return;
+        entry.tenantId = tenantId;
+        let ids = this.byTenant.get(tenantId);
+        if (ids === undefined) {
+          ids = new Set();
+          this.byTenant.set(tenantId, ids);
+        }
+        ids.add(id);
+      },
+      revoke: () => this.revokeId(id),
+    };
   }
 
   /** The tenant a credential belongs to, or `undefined` for anything else (malformed, unknown, revoked). */
@@ -61,7 +91,7 @@ export class CredentialStore {
     const entry = this.entries.get(id);
     const presented = sha256(credential.slice(CREDENTIAL_PREFIX.length + ID_CHARS));
     const equal = timingSafeEqual(presented, entry?.hash ?? this.decoy);
-    return equal && entry !== undefined ? { tenantId: entry.tenantId, id } : undefined;
+    return equal && entry?.tenantId !== undefined ? { tenantId: entry.tenantId, id } : undefined;
   }
 
   /** Revokes every credential of a tenant; returns how many there were. */
@@ -82,6 +112,7 @@ export class CredentialStore {
     const entry = this.entries.get(id);
     if (entry === undefined) return;
     this.entries.delete(id);
+    if (entry.tenantId === undefined) return;
     const ids = this.byTenant.get(entry.tenantId);
     ids?.delete(id);
     if (ids?.size === 0) this.byTenant.delete(entry.tenantId);

@@ -5,6 +5,8 @@
  */
 export interface CellModelGateway {
   issue(tenantId: string): { readonly credential: string; revoke(): void };
+  /** A credential refused until assigned, for pre-booted cells (needed for `warmCells` with a model gateway). */
+  reserve?(): { readonly credential: string; assign(tenantId: string): void; revoke(): void };
   listenFor(
     tenantId: string,
     socketPath: string,

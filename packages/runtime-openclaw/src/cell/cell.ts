@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { delimiter, dirname, join } from 'node:path';
+import { mkdir, realpath } from 'node:fs/promises';
+import { basename, delimiter, dirname, join } from 'node:path';
 import type { ConsolaInstance } from 'consola';
 import { MultiTenantError, isMultiTenantError, type TenantConfig } from '@openclaw-mt/core';
 import { createBackoff } from '@openclaw-mt/core/helpers';
@@ -13,9 +14,10 @@ import { cellProcessUsage, killUserProcesses, listProcesses, signalGroup, type P
 import type { OpenClawInstall } from '../install/runtime-install.js';
 import { tenantFileIO } from '../os/tenant-file-io.js';
 import { ensureDirectory, grantTraverse, handTreeTo } from '../os/tenant-ownership.js';
-import { ensureTenantUser, type TenantUser } from '../os/tenant-user.js';
+import { ensureTenantUser, ensureWarmUser, renameAccount, tenantUserName, type TenantUser } from '../os/tenant-user.js';
+import { moveWarmTree } from '../os/warm-tree.js';
 import { createCellRunDir, insideGatewaySocket, insideModelSocket, removeCellRunDir, type CellRunDir } from '../sandbox/cell-run-dir.js';
-import { SANDBOX_RELAY_PATH, sandboxCommand, type CellEgress } from '../sandbox/sandbox-command.js';
+import { SANDBOX_RELAY_PATH, SANDBOX_TENANT_ROOT, sandboxCommand, type CellEgress } from '../sandbox/sandbox-command.js';
 import type { SandboxSupport } from '../sandbox/sandbox-support.js';
 import { forwardPortToSocket, type SocketForwarder } from '../sandbox/socket-forwarder.js';
 import { insideModelPort, type CellModels } from './cell-models.js';
@@ -216,13 +218,14 @@ export function cellLaunch(
  * gracefully (SIGTERM, then SIGKILL).
  */
 export class OpenClawCell {
-  readonly paths: CellPaths;
+  private owner: string;
+  private tree: CellPaths;
   private state: CellState = 'stopped';
   private run: Run | undefined;
   private user: TenantUser | undefined;
   private configFile: CellConfigFile | undefined;
   private runDir: CellRunDir | undefined;
-  private modelCredential: { readonly credential: string; revoke(): void } | undefined;
+  private modelCredential: { readonly credential: string; revoke(): void; assign?(tenantId: string): void } | undefined;
   private modelSocket: { close(): Promise<void> } | undefined;
   /** Where the cell reaches the model gateway (changes with the port when it has no network). */
   private modelOrigin: string | undefined;
@@ -241,13 +244,34 @@ export class OpenClawCell {
   private expectedStartMs = 15_000;
   private disk: { at: number; usage: Promise<TreeDiskUsage> } | undefined;
 
+  /**
+   * `warm`: a pre-booted cell in a slot directory (`root`), run by an account of its own, whose
+   * tenant is not known yet; {@link adopt} makes it a tenant's.
+   */
   constructor(
-    readonly tenantId: string,
+    tenantId: string,
     root: string,
     private config: TenantConfig,
     private readonly settings: CellSettings,
+    private warm = false,
   ) {
-    this.paths = cellPaths(root);
+    this.owner = tenantId;
+    this.tree = cellPaths(root);
+  }
+
+  /** The tenant this cell serves (a slot's name while it is pre-booted). */
+  get tenantId(): string {
+    return this.owner;
+  }
+
+  /** The cell's directories on the host. */
+  get paths(): CellPaths {
+    return this.tree;
+  }
+
+  /** The same directories as the OpenClaw process sees them: at {@link SANDBOX_TENANT_ROOT} in a sandbox. */
+  private get inside(): CellPaths {
+    return this.settings.sandbox === undefined ? this.tree : cellPaths(SANDBOX_TENANT_ROOT);
   }
 
   /**
@@ -257,7 +281,8 @@ export class OpenClawCell {
   async prepare(): Promise<void> {
     const { settings, paths } = this;
     if (settings.osUsers) {
-      this.user = await ensureTenantUser(this.tenantId, paths.root);
+      await mkdir(paths.root, { recursive: true });
+      this.user = this.warm ? await ensureWarmUser(paths.root) : await ensureTenantUser(this.tenantId, paths.root);
       // Nothing of a previous life may still run as this user while we touch its files.
       await killUserProcesses(this.user.uid);
       await grantTraverse(paths.root);
@@ -271,31 +296,81 @@ export class OpenClawCell {
     }
     if (settings.sandbox !== undefined) this.runDir = await createCellRunDir(paths.root, this.user);
     if (settings.models !== undefined) await this.connectModels(settings.models);
-    this.configFile = new CellConfigFile(
+    this.configFile = this.openConfigFile();
+    await this.renderConfig();
+  }
+
+  private openConfigFile(): CellConfigFile {
+    const { settings } = this;
+    return new CellConfigFile(
       tenantFileIO(this.user, settings.install.nodePath),
-      paths.configPath,
+      this.paths.configPath,
       settings.lockedPaths,
       (backup, reason) =>
         settings.log.warn(
           `${this.tenantId}: openclaw.json could not be read (${reason}); kept it as ${backup} and started from the defaults.`,
         ),
     );
-    await this.renderConfig();
   }
 
-  /** A credential for this cell and, for a cell without network, a model socket only this tenant may use. */
+  /**
+   * A credential for this cell and, for a cell without network, a model socket only this tenant may
+   * use. A pre-booted cell's credential is refused until {@link adopt}, and its socket opens only then.
+   */
   private async connectModels(models: CellModels): Promise<void> {
-    this.modelCredential = models.gateway.issue(this.tenantId);
+    if (this.warm) {
+      if (models.gateway.reserve === undefined)
+        throw new MultiTenantError('CONFIG_INVALID', 'warmCells: the model gateway cannot reserve credentials for pre-booted cells.');
+      this.modelCredential = models.gateway.reserve();
+    } else this.modelCredential = models.gateway.issue(this.tenantId);
     if (this.runDir !== undefined && this.settings.sandbox?.egress === 'none') {
-      this.modelSocket = await models.gateway.listenFor(this.tenantId, this.runDir.modelSocket, {
-        mode: 0o600,
-        ...(this.user === undefined ? {} : { uid: this.user.uid, gid: this.user.gid }),
-      });
+      if (!this.warm) await this.listenForModels(models);
       return;
     }
     if (models.origin === undefined)
       throw new MultiTenantError('CONFIG_INVALID', 'The model gateway has no loopback origin for cells that share the host network.');
     this.modelOrigin = models.origin;
+  }
+
+  private async listenForModels(models: CellModels): Promise<void> {
+    this.modelSocket = await models.gateway.listenFor(this.tenantId, this.runDir!.modelSocket, {
+      mode: 0o600,
+      ...(this.user === undefined ? {} : { uid: this.user.uid, gid: this.user.gid }),
+    });
+  }
+
+  /**
+   * Makes this ready pre-booted cell the tenant's without restarting it: its account is renamed to the
+   * tenant's (the uid stays: nobody else ever had it), its directories become the tenant's
+   * ({@link moveWarmTree}, the tenant's workspace files moved in) and are handed to that account, its
+   * model credential and socket become the tenant's, and the tenant's config is written over the
+   * defaults it booted with (OpenClaw reloads it). For a tenant with no OpenClaw state yet
+   * (see {@link hasNoCellState}). On failure the caller stops the cell.
+   */
+  async adopt(tenantId: string, root: string, config: TenantConfig): Promise<void> {
+    if (!this.warm || this.state !== 'ready') throw new Error('adopt: only a ready pre-booted cell can be adopted');
+    const { settings } = this;
+    const tenant = cellPaths(root);
+    if (this.user !== undefined) {
+      await mkdir(root, { recursive: true });
+      this.user = await renameAccount(this.user, tenantUserName(tenantId, await realpath(root)));
+    }
+    await moveWarmTree(this.paths, tenant);
+    this.owner = tenantId;
+    this.tree = tenant;
+    this.config = config;
+    this.warm = false;
+    this.disk = undefined;
+    if (this.user !== undefined) {
+      await grantTraverse(root);
+      // The state directory is the cell's own already (same account): only the tenant's files moved in change hands.
+      await handTreeTo(root, this.user, ['.openclaw-mt', basename(tenant.stateDir)]);
+    }
+    this.modelCredential?.assign?.(tenantId);
+    if (settings.models !== undefined && this.runDir !== undefined && settings.sandbox?.egress === 'none')
+      await this.listenForModels(settings.models);
+    this.configFile = this.openConfigFile();
+    await this.renderConfig();
   }
 
   private async renderConfig(): Promise<boolean> {
@@ -307,7 +382,7 @@ export class OpenClawCell {
     return this.configFile!.render({
       defaults: this.settings.defaults,
       managed: managedConfigOf(this.config, this.settings.configKey),
-      enforced: enforcedConfig(this.paths, providers, this.settings.httpApis),
+      enforced: enforcedConfig(this.inside, providers, this.settings.httpApis),
     });
   }
 
@@ -340,7 +415,7 @@ export class OpenClawCell {
   }
 
   private async launch(): Promise<void> {
-    const { settings, paths } = this;
+    const { settings, paths, inside } = this;
     const port = await settings.ports.allocate();
     if (this.state !== 'starting') {
       settings.ports.release(port);
@@ -360,11 +435,11 @@ export class OpenClawCell {
       ...Object.fromEntries(PASSED_ENV.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]])),
       ...settings.env,
       // Last, so no operator setting can move a cell out of its tenant's tree or change its credential.
-      HOME: paths.homeDir,
-      TMPDIR: paths.tmpDir,
-      OPENCLAW_STATE_DIR: paths.stateDir,
-      OPENCLAW_CONFIG_PATH: paths.configPath,
-      OPENCLAW_WORKSPACE_DIR: paths.workspaceDir,
+      HOME: inside.homeDir,
+      TMPDIR: inside.tmpDir,
+      OPENCLAW_STATE_DIR: inside.stateDir,
+      OPENCLAW_CONFIG_PATH: inside.configPath,
+      OPENCLAW_WORKSPACE_DIR: inside.workspaceDir,
       OPENCLAW_GATEWAY_TOKEN: token,
       ...(hooksToken === undefined ? {} : { [HOOKS_TOKEN_ENV]: hooksToken }),
     };
@@ -381,7 +456,8 @@ export class OpenClawCell {
         env.OPENCLAW_MT_RELAY = JSON.stringify({
           gatewaySocket: insideGatewaySocket,
           gatewayPort: port,
-          ...(this.modelSocket === undefined ? {} : { modelSocket: insideModelSocket, modelPort: insideModelPort(port) }),
+          // A pre-booted cell's model socket opens when a tenant takes it; its relay listens from the start.
+          ...(this.modelCredential === undefined ? {} : { modelSocket: insideModelSocket, modelPort: insideModelPort(port) }),
         });
         try {
           forwarder = await forwardPortToSocket(port, this.runDir.gatewaySocket, this.user?.uid ?? process.getuid?.() ?? 0);
@@ -394,12 +470,15 @@ export class OpenClawCell {
         {
           support: sandbox.support,
           installDir: settings.install.dir,
-          writableDirs: [paths.workspaceDir, paths.stateDir],
+          writableDirs: [
+            { source: paths.workspaceDir, dest: inside.workspaceDir },
+            { source: paths.stateDir, dest: inside.stateDir },
+          ],
           runDir: this.runDir.dir,
           relayPath: sandbox.relayPath,
           egress: sandbox.egress,
           ...(this.user === undefined ? {} : { user: this.user }),
-          workdir: paths.workspaceDir,
+          workdir: inside.workspaceDir,
         },
         command,
       ));

@@ -95,6 +95,11 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
   hostMemoryReserveBytes: z.number().positive().optional(),
   /** How often cells' disk is checked against their tenants' `workspaceBytes` quota (default 30 s). */
   diskCheckIntervalMs: ms.optional(),
+  /**
+   * OpenClaw gateways to keep booted for tenants that have none yet (default 0): a new tenant takes
+   * one and gets its first reply in about a second instead of ~20 s. Each costs an idle cell's memory.
+   */
+  warmCells: z.int().min(0).max(64).optional(),
 });
 
 /** Validated `openclaw` runtime settings. */
@@ -125,13 +130,15 @@ export function openClawRuntimeOptionsFromSettings(settings: OpenClawRuntimeSett
    * `undefined` (the default) serves it when the installed runtime has it.
    */
   controlUi: boolean | undefined;
+  /** How many pre-booted cells to keep (the host gives them a directory: `options.warmCells`). */
+  warmCells: number | undefined;
 } {
-  const { runtimeDir, config, models, controlUi, ...rest } = settings;
+  const { runtimeDir, config, models, controlUi, warmCells, ...rest } = settings;
   const { memoryBudgetBytes, cellMemoryBytes } = settings;
   const options = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as OpenClawRuntimeOptions;
   if (runtimeDir !== undefined) options.install = runtimeDir;
   if (config !== undefined) options.config = config as JsonObject;
   const capacity =
     memoryBudgetBytes === undefined ? undefined : capacityForMemoryBudget(memoryBudgetBytes, cellMemoryBytes ?? DEFAULT_CELL_MEMORY_BYTES);
-  return { options, capacity, memoryBudgetBytes, models, controlUi };
+  return { options, capacity, memoryBudgetBytes, models, controlUi, warmCells };
 }

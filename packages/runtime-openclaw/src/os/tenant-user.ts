@@ -74,7 +74,48 @@ function serially<T>(task: () => Promise<T>): Promise<T> {
  * (`useradd --system --no-create-home --shell /usr/sbin/nologin --user-group`). Root only.
  */
 export async function ensureTenantUser(tenantId: string, root: string): Promise<TenantUser> {
-  const name = tenantUserName(tenantId, await realpath(root));
+  return ensureAccount(tenantUserName(tenantId, await realpath(root)));
+}
+
+/** Prefix of the account of a pre-booted cell nobody has claimed yet. */
+export const WARM_USER_PREFIX = 'ocmw-';
+
+/**
+ * The account of a pre-booted cell, named by its slot directory (created on first use like a tenant's).
+ * A claimed cell's account is renamed to its tenant's ({@link renameAccount}), so the slot's next
+ * cell gets a new account and uid: a uid never changes hands between tenants.
+ */
+export async function ensureWarmUser(slotDir: string): Promise<TenantUser> {
+  return ensureAccount(`${WARM_USER_PREFIX}${hash('sha256', await realpath(slotDir), 'hex').slice(0, 16)}`);
+}
+
+/** Whether the account `name` exists. */
+export async function accountExists(name: string): Promise<boolean> {
+  return (await lookup(name)) !== undefined;
+}
+
+/** Renames an account and its own group (uid and gid stay); `CONFIG_INVALID` when `name` is taken. */
+export async function renameAccount(user: TenantUser, name: string): Promise<TenantUser> {
+  return serially(async () => {
+    if ((await lookup(name)) !== undefined)
+      throw new MultiTenantError('CONFIG_INVALID', `The account ${name} exists already; not renaming ${user.name} to it.`);
+    const renamed = await run('usermod', ['--login', name, user.name]);
+    if (renamed.code !== 0)
+      throw new MultiTenantError('INTERNAL', `usermod ${user.name} failed (exit ${renamed.code}): ${renamed.stderr.trim().slice(0, 300)}`);
+    const regrouped = await run('groupmod', ['--new-name', name, user.name]);
+    if (regrouped.code !== 0 && regrouped.code !== 6)
+      throw new MultiTenantError(
+        'INTERNAL',
+        `groupmod ${user.name} failed (exit ${regrouped.code}): ${regrouped.stderr.trim().slice(0, 300)}`,
+      );
+    known.delete(user.name);
+    const next = { name, uid: user.uid, gid: user.gid };
+    known.set(name, next);
+    return next;
+  });
+}
+
+async function ensureAccount(name: string): Promise<TenantUser> {
   const cached = known.get(name);
   if (cached !== undefined) return cached;
   return serially(async () => {

@@ -5,6 +5,12 @@ import type { SandboxSupport } from './sandbox-support.js';
 
 /** Where the cell's run directory appears inside its sandbox. */
 export const SANDBOX_RUN_DIR = '/run/openclaw-mt';
+/**
+ * Where a tenant's root appears inside its sandbox: every cell sees its directories at the same paths
+ * (`/tenant/workspace`, `/tenant/agent`), whichever host directory holds them, so a pre-booted cell can
+ * become any tenant's and nothing OpenClaw records names the host's layout.
+ */
+export const SANDBOX_TENANT_ROOT = '/tenant';
 /** Where the relay script appears inside a sandbox. */
 export const SANDBOX_RELAY_PATH = '/opt/openclaw-mt/cell-relay.mjs';
 
@@ -16,8 +22,8 @@ export interface SandboxSpec {
   support: SandboxSupport;
   /** The OpenClaw install (with its Node), mounted read-only at the same path. */
   installDir: string;
-  /** The tenant's own directories, mounted read-write at the same paths. */
-  writableDirs: readonly string[];
+  /** The tenant's own directories, mounted read-write (`source` on the host at `dest` inside). */
+  writableDirs: readonly { source: string; dest: string }[];
   /** The gateway's run directory of this cell (sockets, passwd), mounted at {@link SANDBOX_RUN_DIR}. */
   runDir: string;
   /** Host path of the relay script, mounted read-only at {@link SANDBOX_RELAY_PATH}. */
@@ -124,7 +130,7 @@ export function sandboxCommand(spec: SandboxSpec, command: readonly string[]): {
   mounts.add('--bind', spec.runDir, SANDBOX_RUN_DIR);
   mounts.add('--ro-bind', spec.installDir, spec.installDir);
   mounts.add('--ro-bind', spec.relayPath, SANDBOX_RELAY_PATH);
-  for (const dir of spec.writableDirs) mounts.add('--bind', dir, dir);
+  for (const { source, dest } of spec.writableDirs) mounts.add('--bind', source, dest);
   args.push('--chdir', spec.workdir, '--');
   if (support.setprivPath !== undefined) {
     // Root outside: become the tenant (or stay uid 0 without any capability when per-tenant users are off).

