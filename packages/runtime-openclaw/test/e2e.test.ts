@@ -108,7 +108,8 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
         tenantId,
         runtime: 'openclaw',
         openclawVersion: install.openclawVersion,
-        stateDir: join(rootOf(tenantId), 'agent'),
+        // Every cell sees its own directories at /tenant, whatever the host's layout.
+        stateDir: '/tenant/agent',
       });
       expect(hello.features.methods).toEqual(
         expect.arrayContaining(['health', 'config.get', 'config.patch', 'sessions.list', 'chat.send']),
@@ -120,7 +121,7 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
 
       expect(await session.request('health')).toMatchObject({ ok: true });
       const config = (await session.request('config.get')) as { path: string; valid: boolean };
-      expect(config).toMatchObject({ valid: true, path: join(rootOf(tenantId), 'agent', 'openclaw.json') });
+      expect(config).toMatchObject({ valid: true, path: '/tenant/agent/openclaw.json' });
       expect(await session.request('sessions.list', {})).toMatchObject({ sessions: [] });
     }
   });
@@ -142,7 +143,7 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
         tenantId: 'bob',
         runtime: 'openclaw',
         openclawVersion: install.openclawVersion,
-        stateDir: join(rootOf('bob'), 'agent'),
+        stateDir: '/tenant/agent',
       });
       expect(JSON.stringify(hello)).not.toContain(`:${cellOf('bob')!.port}`);
       expect(await extra.request('health')).toMatchObject({ ok: true });

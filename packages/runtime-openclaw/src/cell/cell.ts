@@ -416,7 +416,7 @@ export class OpenClawCell {
 
   private async launch(): Promise<void> {
     const { settings, paths, inside } = this;
-    const port = await settings.ports.allocate();
+    let port = await settings.ports.allocate();
     if (this.state !== 'starting') {
       settings.ports.release(port);
       return;
@@ -425,9 +425,29 @@ export class OpenClawCell {
     // A token of its own for hooks: OpenClaw warns when it equals the gateway token, and it opens less.
     const hooksToken = settings.httpApis.hooks === true ? randomBytes(32).toString('base64url') : undefined;
     const isolated = settings.sandbox?.egress === 'none' && this.runDir !== undefined;
+    let forwarder: SocketForwarder | undefined;
+    if (isolated) {
+      // No network inside: the front door reaches the cell through this host port, joined to the relay's socket.
+      // Another process may take the port between the allocator's check and this bind: then the next port.
+      for (let attempt = 1; forwarder === undefined; attempt++) {
+        try {
+          forwarder = await forwardPortToSocket(port, this.runDir!.gatewaySocket, this.user?.uid ?? process.getuid?.() ?? 0);
+        } catch (error) {
+          settings.ports.release(port);
+          if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw error;
+          port = await settings.ports.allocate();
+        }
+      }
+    }
     if (isolated && this.modelCredential !== undefined) {
       this.modelOrigin = `http://127.0.0.1:${insideModelPort(port)}`;
-      await this.renderConfig();
+      try {
+        await this.renderConfig();
+      } catch (error) {
+        await forwarder?.close();
+        settings.ports.release(port);
+        throw error;
+      }
     }
     const launch = cellLaunch(settings.install, port);
     const env: NodeJS.ProcessEnv = {
@@ -446,11 +466,11 @@ export class OpenClawCell {
     const gatewayCommand = launch.command;
     let file = settings.install.nodePath;
     let args = gatewayCommand.slice(1);
-    let forwarder: SocketForwarder | undefined;
     const sandbox = settings.sandbox;
     if (sandbox !== undefined && this.runDir !== undefined) {
-      // The relay runs first in every sandbox (it clears locks a previous process left); without network it also joins sockets.
-      const command = [settings.install.nodePath, SANDBOX_RELAY_PATH, '--', ...gatewayCommand];
+      // The relay runs first in every sandbox, in OpenClaw's process, then loads OpenClaw's entry (it clears locks a
+      // previous process left; without network it also joins sockets).
+      const command = [settings.install.nodePath, SANDBOX_RELAY_PATH, '--', ...gatewayCommand.slice(1)];
       if (isolated) {
         // No network inside: the relay joins the cell's loopback to the host through the run directory's sockets.
         env.OPENCLAW_MT_RELAY = JSON.stringify({
@@ -459,12 +479,6 @@ export class OpenClawCell {
           // A pre-booted cell's model socket opens when a tenant takes it; its relay listens from the start.
           ...(this.modelCredential === undefined ? {} : { modelSocket: insideModelSocket, modelPort: insideModelPort(port) }),
         });
-        try {
-          forwarder = await forwardPortToSocket(port, this.runDir.gatewaySocket, this.user?.uid ?? process.getuid?.() ?? 0);
-        } catch (error) {
-          settings.ports.release(port);
-          throw error;
-        }
       }
       ({ file, args } = sandboxCommand(
         {

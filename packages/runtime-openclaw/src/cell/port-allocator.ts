@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { MultiTenantError } from '@openclaw-mt/core';
 
@@ -28,7 +29,8 @@ export class PortAllocator {
   private readonly stride: number;
   private readonly slots: number;
   private readonly used = new Set<number>();
-  private cursor = 0;
+  // Each allocator starts at a random slot: two gateways on one host rarely race for the same port.
+  private cursor: number;
 
   constructor(range: PortRange = {}) {
     this.first = range.first ?? 40_000;
@@ -46,6 +48,7 @@ export class PortAllocator {
         `ports: expected 1024 ≤ first ≤ last ≤ 65535 and a positive stride, got ${JSON.stringify(range)}.`,
       );
     this.slots = Math.floor((last - this.first) / this.stride) + 1;
+    this.cursor = randomInt(this.slots);
   }
 
   /** A free port; `CAPACITY` when every slot is taken. */

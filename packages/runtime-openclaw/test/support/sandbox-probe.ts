@@ -32,8 +32,9 @@ export function descendants(pid: number): number[] {
 export function cellProcess(cellPid: number, marker: string): number {
   const found = descendants(cellPid).find((pid) => {
     try {
-      // The program's own argument, not a wrapper's (bwrap's and the relay's command lines name it too).
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1]?.endsWith(marker) === true;
+      // Node running the entry (through the relay, in the same process), not bwrap, whose command line names it too.
+      const [program, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return program?.endsWith('/node') === true && args.some((arg) => arg.endsWith(marker));
     } catch {
       return false;
     }
