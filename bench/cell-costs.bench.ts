@@ -198,7 +198,7 @@ export const cellCosts: Benchmark = {
       ratioMeaning: 'cold tenant connect → first reply through the front door ÷ a bare gateway’s spawn → first reply',
       notes: [
         `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides.`,
-        `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox and its relay. Warm figures are medians of ${WARM_ROUNDS} new connections.`,
+        `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
         // The ratio says what the front door adds; the project's absolute goals are reported beside it.
         `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s).`,
       ],

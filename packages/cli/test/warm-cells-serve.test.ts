@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig } from '@openclaw-mt/core';
+import { tenantDirName } from '@openclaw-mt/core/contracts';
+import { connectGateway, type GatewayConnection } from '@openclaw-mt/gateway';
+import { deleteTenantUser, sandboxSupport, tenantUserName, type OpenClawRuntime } from '@openclaw-mt/runtime-openclaw';
+import { createFakeInstall } from '../../runtime-openclaw/test/support/harness.js';
+import { buildGateway, type BuiltGateway } from '../src/context/build-gateway.js';
+
+// The gateway serve builds from an operator config with `warmCells: 1`: the pre-booted cell lives in
+// <dataDir>/warm-cells, and a new tenant's first connect is served by it (fake `openclaw` entries in real sandboxes).
+
+const TENANT = 'warm-serve';
+const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
+
+describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
+  let install: { dir: string; cleanup: () => Promise<void> };
+  let dir: string;
+  let built: BuiltGateway;
+  let url: string;
+  let session: GatewayConnection | undefined;
+  const dataDir = () => join(dir, 'data');
+  const runtime = () => built.gateway.runtime as OpenClawRuntime;
+
+  beforeAll(async () => {
+    install = await createFakeInstall({ selfContained: true });
+    dir = await mkdtemp(join(tmpdir(), 'ocmt-warm-serve-'));
+    const path = join(dir, 'config.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        multiTenant: {
+          dataDir: dataDir(),
+          gateway: {
+            runtime: 'openclaw',
+            port: 0,
+            handshakeTimeoutMs: 60_000,
+            openclaw: { runtimeDir: install.dir, warmCells: 1 },
+          },
+        },
+      }),
+    );
+    built = await buildGateway(await loadConfig({ path }));
+    ({ url } = await built.listen());
+  });
+  afterAll(async () => {
+    session?.close();
+    await built?.stop();
+    await deleteTenantUser(TENANT, join(dataDir(), 'workspaces', tenantDirName(TENANT))).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    await install.cleanup();
+  });
+
+  test("keeps the cell in <dataDir>/warm-cells and gives it to a new tenant's first connect", async () => {
+    const deadline = Date.now() + 60_000;
+    let warm = runtime().warmCells()[0];
+    while (!(warm?.state === 'ready' && warm.spares?.ready === true) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      warm = runtime().warmCells()[0];
+    }
+    expect(warm).toMatchObject({ state: 'ready', spares: { ready: true } });
+    expect(await readdir(join(dataDir(), 'warm-cells'))).toEqual([warm!.tenantId]);
+
+    const { token } = await built.gateway.manager.tokens.create(TENANT);
+    session = await connectGateway({ url, token, scopes: ['operator.read'], timeoutMs: 30_000 });
+    const cell = runtime()
+      .cells()
+      .find((info) => info.tenantId === TENANT);
+    const root = join(dataDir(), 'workspaces', tenantDirName(TENANT));
+    expect(cell).toMatchObject({ pid: warm!.pid, starts: 1 });
+    expect(cell!.user!.name).toBe(tenantUserName(TENANT, await realpath(root)));
+    expect(existsSync(join(root, 'agent', 'openclaw.json'))).toBe(true);
+    expect(await session.request('health')).toMatchObject({ ok: true, env: { workspace: '/tenant/workspace' } });
+  });
+
+  test('stops the pre-booted cells and removes their directories when it stops', async () => {
+    session?.close();
+    session = undefined;
+    await built.stop();
+    expect(runtime().warmCells()).toEqual([]);
+    expect(await readdir(join(dataDir(), 'warm-cells'))).toEqual([]);
+  });
+});
