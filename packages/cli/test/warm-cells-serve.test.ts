@@ -9,11 +9,13 @@ import { connectGateway, type GatewayConnection } from '@openclaw-mt/gateway';
 import { deleteTenantUser, sandboxSupport, tenantUserName, type OpenClawRuntime } from '@openclaw-mt/runtime-openclaw';
 import { createFakeInstall } from '../../runtime-openclaw/test/support/harness.js';
 import { buildGateway, type BuiltGateway } from '../src/context/build-gateway.js';
+import { run } from './support/cli-process.js';
 
 // The gateway serve builds from an operator config with `warmCells: 1`: the pre-booted cell lives in
 // <dataDir>/warm-cells, and a new tenant's first connect is served by it (fake `openclaw` entries in real sandboxes).
 
 const TENANT = 'warm-serve';
+const ADMIN_TOKEN = 'admin-token-for-warm-cells-0123456789';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
 
 describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
@@ -21,6 +23,8 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
   let dir: string;
   let built: BuiltGateway;
   let url: string;
+  let adminUrl: string;
+  let configPath: string;
   let session: GatewayConnection | undefined;
   const dataDir = () => join(dir, 'data');
   const runtime = () => built.gateway.runtime as OpenClawRuntime;
@@ -29,11 +33,13 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
     install = await createFakeInstall({ selfContained: true });
     dir = await mkdtemp(join(tmpdir(), 'ocmt-warm-serve-'));
     const path = join(dir, 'config.json');
+    configPath = path;
     await writeFile(
       path,
       JSON.stringify({
         multiTenant: {
           dataDir: dataDir(),
+          admin: { token: ADMIN_TOKEN, port: 0 },
           gateway: {
             runtime: 'openclaw',
             port: 0,
@@ -44,7 +50,9 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
       }),
     );
     built = await buildGateway(await loadConfig({ path }));
-    ({ url } = await built.listen());
+    const urls = await built.listen();
+    url = urls.url;
+    adminUrl = urls.adminUrl!;
   });
   afterAll(async () => {
     session?.close();
@@ -63,6 +71,17 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
     }
     expect(warm).toMatchObject({ state: 'ready', spares: { ready: true } });
     expect(await readdir(join(dataDir(), 'warm-cells'))).toEqual([warm!.tenantId]);
+
+    // The operator sees what it costs: the admin API, /metrics and `stats`.
+    const admin = (path: string) => fetch(`${adminUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const stats = (await (await admin('/v1/stats')).json()) as { standby: { cells: number; rssBytes: number } };
+    expect(stats.standby.cells).toBe(1);
+    expect(stats.standby.rssBytes).toBeGreaterThan(10 * 2 ** 20);
+    const metrics = await (await admin('/metrics')).text();
+    expect(metrics).toMatch(/^openclaw_mt_standby_cells 1$/m);
+    expect(metrics).toMatch(/^openclaw_mt_standby_memory_bytes [1-9]\d+$/m);
+    const printed = await run(['stats', '--config', configPath, '--admin-url', adminUrl], { cwd: dir });
+    expect(printed.stdout).toMatch(/^pre-booted: +1 cells for new users, memory \d+ MiB$/m);
 
     const { token } = await built.gateway.manager.tokens.create(TENANT);
     session = await connectGateway({ url, token, scopes: ['operator.read'], timeoutMs: 30_000 });

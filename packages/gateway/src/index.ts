@@ -18,7 +18,14 @@ export type { TrustProxy } from './http/client-address.js';
 export { createMethodPolicy, type MethodPolicyOptions } from './policy/method-policy.js';
 export { DEFAULT_FLEET_PORT, type FleetOptions } from './fleet/fleet-options.js';
 
-export type { TenantRuntime, RuntimeSession, SessionContext, RuntimeResponse, ActiveTenant } from './runtime/tenant-runtime.js';
+export type {
+  TenantRuntime,
+  RuntimeSession,
+  SessionContext,
+  RuntimeResponse,
+  ActiveTenant,
+  StandbyUsage,
+} from './runtime/tenant-runtime.js';
 export { createWorkspaceRuntime, WORKSPACE_RUNTIME_METHODS, type WorkspaceRuntimeOptions } from './runtime/workspace-runtime.js';
 export { echoAgent, type AgentFunction, type AgentTurn, type TranscriptMessage } from './runtime/agent.js';
 

@@ -8,6 +8,7 @@ import {
   type MethodPolicyOptions,
   type RuntimeSession,
   type SessionContext,
+  type StandbyUsage,
   type TenantQuotas,
   type TenantRuntime,
 } from '@openclaw-mt/gateway';
@@ -154,6 +155,8 @@ export interface OpenClawRuntime extends TenantRuntime {
   cells(): CellInfo[];
   /** The pre-booted cells no tenant has taken yet (see `warmCells`), named `warm-<n>`. */
   warmCells(): CellInfo[];
+  /** How many pre-booted cells run and their memory (whole trees), measured now. */
+  standby(): Promise<StandbyUsage>;
   /** Resident memory of a tenant's cell (all its processes), in bytes; 0 when none runs. */
   cellMemory(tenantId: string): Promise<number>;
   /** Memory, CPU time and disk of every cell (one `/proc` listing for all; disk figures up to 10 s old). */
@@ -502,6 +505,10 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     cells: () =>
       [...cells.values()].map(({ cell, spares }) => (spares === undefined ? cell.info() : { ...cell.info(), spares: spares.info() })),
     warmCells: () => warm?.info() ?? [],
+    async standby() {
+      const rss = warm === undefined ? [] : await warm.memory(await listProcesses());
+      return { cells: rss.length, rssBytes: rss.reduce((sum, bytes) => sum + bytes, 0) };
+    },
     cellMemory: async (tenantId) => (await cells.get(tenantId)?.cell.memory()) ?? 0,
     // Scrapes, stats and the monitor may ask often: a disk walk serves them for 10 s.
     usage: () => measure(10_000),
@@ -513,7 +520,8 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     cellMemoryEstimate: () => estimate.bytes,
     async capacityFor(budget) {
       await measure(10_000);
-      return cellsForBudget(budget, estimate.bytes);
+      // Pre-booted cells take their share of the budget before any tenant does.
+      return cellsForBudget(Math.max(0, budget - (warm?.count ?? 0) * estimate.bytes), estimate.bytes);
     },
     cellEndpoint: (tenantId) => {
       const endpoint = cells.get(tenantId)?.cell.endpoint;

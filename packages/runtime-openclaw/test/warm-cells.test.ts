@@ -109,7 +109,9 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
         osUsers: true,
         sandbox: true,
         models: { gateway: models },
-        warmCells: { count: 1, dir: warmDir, refillDelayMs: 50 },
+        warmCells: { count: 1, dir: warmDir, refillDelayMs: 50, retryDelayMs: 50 },
+        // A pre-booted cell killed once is given up on (and replaced): see the last test.
+        restart: { maxAttempts: 1 },
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
       },
     });
@@ -193,5 +195,21 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
     const health = (await sessions[0]!.request('health')) as { env: { workspace: string } };
     expect(health.env.workspace).toBe('/tenant/workspace');
     expect(await readFile(join(rootOf(ALICE), 'workspace', 'NOTE.md'), 'utf8')).toBe('written before the first connect');
+  });
+
+  it('replaces a pre-booted cell that keeps failing, and keeps the budget share of the pre-booted cells from tenants', async () => {
+    const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);
+    const estimate = h.runtime.cellMemoryEstimate();
+    // A budget of three cells holds two tenants beside the one pre-booted cell.
+    expect(await h.runtime.capacityFor(3 * estimate)).toBe(2);
+    process.kill(cellProcess(warm.pid!, 'openclaw.mjs'), 'SIGKILL');
+    const next = await eventually(
+      () => (readyWarm()?.pid !== warm.pid ? readyWarm() : undefined),
+      'a replacement for the failed pre-booted cell',
+      60_000,
+    );
+    expect(next.tenantId).not.toBe(warm.tenantId);
+    expect(h.runtime.warmCells()).toHaveLength(1);
+    await eventually(async () => !(await readdir(warmDir)).includes(warm.tenantId), "the failed cell's directory removed", 30_000);
   });
 });

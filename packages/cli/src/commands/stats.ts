@@ -24,6 +24,8 @@ type GatewayStats = TenantManagerStats & {
     diskBytes: number;
     perTenant?: Array<{ tenantId: string; rssBytes: number; cpuSeconds: number; diskBytes: number }>;
   };
+  /** Processes kept ready for new tenants (pre-booted OpenClaw cells). */
+  standby?: { cells: number; rssBytes: number };
   sync?: {
     healthy: boolean;
     lastSuccessAt?: number;
@@ -57,6 +59,9 @@ function describe(stats: GatewayStats): string {
       : [`host:        ${bytesText(stats.host.availableBytes)} memory available of ${bytesText(stats.host.totalBytes)}`]),
     ...(stats.cells === undefined ? [] : [`cells:       ${stats.cells.tenants} running, ${costText(stats.cells)}`]),
     ...(stats.cells?.perTenant ?? []).map((cell) => `  ${cell.tenantId}: ${costText(cell)}`),
+    ...(stats.standby === undefined || stats.standby.cells === 0
+      ? []
+      : [`pre-booted:  ${stats.standby.cells} cells for new users, memory ${bytesText(stats.standby.rssBytes)}`]),
     `activations: ${stats.activations} ok, ${stats.activationFailures} failed`,
     `evictions:   ${evictions}`,
     `auth:        ${stats.auth.hits} cache hits, ${stats.auth.misses} misses, ${stats.auth.failures} failures, ${stats.auth.unavailable} unavailable`,

@@ -158,6 +158,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
           log: logger.withTag('capacity'),
         });
   const usage = runtime.usage === undefined ? undefined : () => runtime.usage!();
+  const standby = runtime.standby === undefined ? undefined : () => runtime.standby!();
   // The observer must exist before the gateway; the metrics read the gateway once it does.
   let connections = () => 0;
   const monitor = config.monitor.enabled
@@ -177,6 +178,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     ...(stores.cloud ? { sync: stores.cloud.sync } : {}),
     ...(monitor ? { monitor } : {}),
     ...(usage === undefined ? {} : { usage }),
+    ...(standby === undefined ? {} : { standby }),
     ...(stores.cloud?.push ? { push: stores.cloud.push } : {}),
     // Each node of a fleet is scraped on its own; the label says which node a figure is from.
     ...(settings.fleet.secret !== undefined && stores.coordinator ? { nodeId: stores.coordinator.nodeId } : {}),

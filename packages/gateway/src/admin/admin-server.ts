@@ -100,6 +100,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       connections: gateway.connectionCount(),
       host,
       ...(measured === undefined ? {} : { cells: { ...totalUsage(measured), perTenant: measured } }),
+      ...(gateway.runtime.standby === undefined ? {} : { standby: await gateway.runtime.standby() }),
       ...(options.sync ? { sync: options.sync.status() } : {}),
       ...(options.monitor ? { alerts: options.monitor.activeAlerts() } : {}),
       ...(options.models ? { models: options.models.stats() } : {}),

@@ -3,6 +3,7 @@ import { hostMemory, type Monitor, type TenantUsage } from '@openclaw-mt/core/mo
 import type { TenantManager, TenantManagerStats } from '@openclaw-mt/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayObserver } from '../connection/gateway-observer.js';
+import type { StandbyUsage } from '../runtime/tenant-runtime.js';
 
 /** What the metrics read from. */
 export interface GatewayMetricsSources {
@@ -15,6 +16,8 @@ export interface GatewayMetricsSources {
   nodeId?: string;
   /** What each active tenant's own processes cost (the runtime's `usage`); per-tenant gauges when given. */
   usage?: () => Promise<TenantUsage[]>;
+  /** Processes the runtime keeps ready for new tenants (the runtime's `standby`); two gauges when given. */
+  standby?: () => Promise<StandbyUsage>;
   /** The Cloud Backend's push receiver, when pushes are on: counters of what it accepted and refused. */
   push?: PushReceiver;
 }
@@ -227,6 +230,35 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
     perTenant('openclaw_mt_tenant_memory_bytes', "Resident memory of an active tenant's process tree", (tenant) => tenant.rssBytes);
     perTenant('openclaw_mt_tenant_cpu_seconds', "CPU seconds an active tenant's live processes have used", (tenant) => tenant.cpuSeconds);
     perTenant('openclaw_mt_tenant_disk_bytes', "Disk an active tenant's directories occupy", (tenant) => tenant.diskBytes);
+  }
+
+  if (sources.standby) {
+    const measure = sources.standby;
+    let pending: Promise<StandbyUsage> | undefined;
+    const standby = () => {
+      pending ??= measure()
+        .catch(() => ({ cells: 0, rssBytes: 0 }))
+        .finally(() => {
+          pending = undefined;
+        });
+      return pending;
+    };
+    new Gauge({
+      name: 'openclaw_mt_standby_cells',
+      help: 'Processes kept ready for tenants that have none yet (pre-booted OpenClaw cells)',
+      registers: [registry],
+      async collect() {
+        this.set((await standby()).cells);
+      },
+    });
+    new Gauge({
+      name: 'openclaw_mt_standby_memory_bytes',
+      help: 'Resident memory of the processes kept ready for new tenants',
+      registers: [registry],
+      async collect() {
+        this.set((await standby()).rssBytes);
+      },
+    });
   }
 
   // Token verification against the Cloud Backend: one series whatever the adapter, 1 until an outage is seen.

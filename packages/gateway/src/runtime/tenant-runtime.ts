@@ -77,4 +77,17 @@ export interface TenantRuntime {
    * that run a process per tenant implement it; the front door's metrics, stats and monitor show it.
    */
   usage?(): Promise<TenantUsage[]>;
+  /**
+   * Processes kept ready for tenants that have none yet (pre-booted OpenClaw cells), measured now;
+   * the front door's metrics and stats show them beside the tenants' own.
+   */
+  standby?(): Promise<StandbyUsage>;
+}
+
+/** What a runtime's standby processes cost. */
+export interface StandbyUsage {
+  /** Processes (cells) kept ready. */
+  cells: number;
+  /** Their resident memory, whole process trees, in bytes. */
+  rssBytes: number;
 }

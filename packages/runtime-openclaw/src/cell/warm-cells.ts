@@ -21,6 +21,8 @@ export interface WarmCellOptions {
   dir: string;
   /** Wait after a claim before booting its replacement, so the claimed cell's first turns get the CPU (default 10 s). */
   refillDelayMs?: number;
+  /** Wait before booting again after a cell could not be booted (memory, say) or kept failing (default 30 s). */
+  retryDelayMs?: number;
 }
 
 /**
@@ -46,11 +48,23 @@ export class WarmCells {
     private readonly spareSettings: SpareSettings | undefined,
   ) {}
 
-  /** Boots cells until `count` run (in the background; failures are logged and retried on the next claim). */
+  private get retryDelayMs(): number {
+    return this.options.retryDelayMs ?? 30_000;
+  }
+
+  /** How many pre-booted cells are kept. */
+  get count(): number {
+    return this.options.count;
+  }
+
+  /** Boots cells until `count` run (in the background; after a failure, logged, it tries again after `retryDelayMs`). */
   fill(): void {
     if (this.closed || this.filling !== undefined) return;
     this.filling = this.fillSlots()
-      .catch((error: unknown) => this.settings.log.warn('Pre-booting an OpenClaw gateway failed:', error))
+      .catch((error: unknown) => {
+        this.settings.log.warn(`Pre-booting an OpenClaw gateway failed; trying again in ${this.retryDelayMs} ms:`, error);
+        this.scheduleRefill(this.retryDelayMs);
+      })
       .finally(() => (this.filling = undefined));
   }
 
@@ -69,7 +83,19 @@ export class WarmCells {
         throw error;
       }
       if (this.closed) break;
-      this.slots.set(name, { cell, spares: this.spareSettings === undefined ? undefined : new CellSpares(cell, this.spareSettings) });
+      const warm = { cell, spares: this.spareSettings === undefined ? undefined : new CellSpares(cell, this.spareSettings) };
+      this.slots.set(name, warm);
+      // One that keeps crashing is dropped and, after a pause, replaced.
+      const unsubscribe = cell.onStateChange((state) => {
+        // Taken by a tenant (or closed): no longer the pool's to replace.
+        if (this.slots.get(name) !== warm) return void unsubscribe();
+        if (state !== 'failed') return;
+        unsubscribe();
+        this.slots.delete(name);
+        this.settings.log.warn(`The pre-booted OpenClaw gateway ${name} keeps failing; replacing it in ${this.retryDelayMs} ms.`);
+        void this.discard(warm);
+        this.scheduleRefill(this.retryDelayMs);
+      });
       cell.start();
     }
   }
@@ -111,12 +137,12 @@ export class WarmCells {
     }
   }
 
-  private scheduleRefill(): void {
+  private scheduleRefill(delayMs = this.options.refillDelayMs ?? 10_000): void {
     if (this.refillTimer !== undefined || this.closed) return;
     this.refillTimer = setTimeout(() => {
       this.refillTimer = undefined;
       this.fill();
-    }, this.options.refillDelayMs ?? 10_000);
+    }, delayMs);
     this.refillTimer.unref();
   }
 
@@ -132,6 +158,13 @@ export class WarmCells {
     return Promise.all([...this.slots.values()].map(async ({ cell }) => (await cell.usage(table, Number.POSITIVE_INFINITY)).rssBytes));
   }
 
+  /** Stops a pre-booted cell no tenant took and removes its directories. */
+  private async discard({ cell, spares }: WarmCell): Promise<void> {
+    spares?.close();
+    await cell.stop();
+    await rm(cell.paths.root, { recursive: true, force: true });
+  }
+
   /** Stops every pre-booted cell and removes its directories. */
   async close(): Promise<void> {
     this.closed = true;
@@ -139,8 +172,6 @@ export class WarmCells {
     await this.filling;
     const warm = [...this.slots.values()];
     this.slots.clear();
-    for (const { spares } of warm) spares?.close();
-    await Promise.all(warm.map(({ cell }) => cell.stop()));
-    await Promise.all(warm.map(({ cell }) => rm(cell.paths.root, { recursive: true, force: true })));
+    await Promise.all(warm.map((slot) => this.discard(slot)));
   }
 }
