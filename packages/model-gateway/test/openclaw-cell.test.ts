@@ -4,6 +4,7 @@ import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gatewa
 import { type FakeProvider, startFakeProvider } from './support/fake-provider.js';
 import { captureLogger, fakeKey } from './support/harness.js';
 import { type OpenClawCell, startOpenClawCell } from './support/openclaw-cell.js';
+import { takeRealCellsTurn } from '../../runtime-openclaw/test/support/real-cells-turn.js';
 
 // The real thing: an unmodified OpenClaw gateway (the installed runtime) whose only model provider is the
 // model gateway, with a per-tenant credential as its API key. It sends its own OpenAI-style request; the
@@ -18,7 +19,11 @@ describe('a real OpenClaw cell behind the model gateway', { timeout: 400_000 }, 
   let cell: OpenClawCell;
   let credential: string;
 
+  let endTurn: (() => Promise<void>) | undefined;
+  // Registered first, so it runs after this file's other afterAll hooks: its cells are gone by then.
+  afterAll(() => endTurn?.());
   beforeAll(async () => {
+    endTurn = await takeRealCellsTurn();
     upstream = await startFakeProvider();
     gateway = createModelGateway({
       providers: { fake: { api: 'openai-completions', baseUrl: `${upstream.origin}/v1`, apiKey: operatorKey } },
@@ -50,7 +55,7 @@ describe('a real OpenClaw cell behind the model gateway', { timeout: 400_000 }, 
       },
       agents: { defaults: { model: { primary: 'fake/fake-model' } } },
     });
-  }, 400_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     await cell?.stop();

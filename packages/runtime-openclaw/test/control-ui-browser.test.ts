@@ -18,6 +18,7 @@ import {
 } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { connectRetrying, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { takeRealCellsTurn } from './support/real-cells-turn.js';
 
 // OpenClaw's own Control UI, served by the front door and driven in Debian's Chromium (headless,
 // nothing downloaded), with the cell defaults `serve` runs: sandboxed cells reaching the model only
@@ -79,7 +80,11 @@ describe.skipIf(!canRun)('the Control UI through the front door, in a real brows
   const tokens: Record<string, string> = {};
   let bobWarm: Promise<GatewayConnection> | undefined;
 
+  let endTurn: (() => Promise<void>) | undefined;
+  // Registered first, so it runs after this file's other afterAll hooks: its cells are gone by then.
+  afterAll(() => endTurn?.());
   beforeAll(async () => {
+    endTurn = await takeRealCellsTurn();
     await mkdir(ARTIFACTS, { recursive: true });
     model = await startFakeModelServer(REPLY);
     models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
@@ -110,7 +115,7 @@ describe.skipIf(!canRun)('the Control UI through the front door, in a real brows
       // Root in CI: Chromium's own sandbox needs an unprivileged user.
       args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
     });
-  }, 120_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     await browser?.close();

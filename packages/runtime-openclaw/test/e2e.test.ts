@@ -15,6 +15,7 @@ import {
 import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gateway';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { connectRetrying, establishedConnections, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { takeRealCellsTurn } from './support/real-cells-turn.js';
 
 // The real thing: the `openclaw` npm package (installed once into a reused cache directory), three
 // tenants, each with its own OpenClaw gateway process behind the front door. No test is skipped: a
@@ -48,7 +49,11 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
   const rootOf = (tenantId: string) => join(h.dataDir, 'workspaces', tenantDirName(tenantId));
   const cellOf = (tenantId: string) => h.runtime.cells().find((cell) => cell.tenantId === tenantId);
 
+  let endTurn: (() => Promise<void>) | undefined;
+  // Registered first, so it runs after this file's other afterAll hooks: its cells are gone by then.
+  afterAll(() => endTurn?.());
   beforeAll(async () => {
+    endTurn = await takeRealCellsTurn();
     install = await installOpenClawRuntime({ dir: CACHE, onProgress: (line) => log.info(`install: ${line}`) });
     log.info(
       `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion} from ${install.dir} (${install.installed ? `installed in ${install.durationMs} ms` : 'cached'})`,
@@ -72,7 +77,7 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
       manager: { idleTimeoutMs: IDLE_MS, capacity: 3 },
     });
     for (const tenantId of TENANTS) tokens[tenantId] = await h.tenant(tenantId);
-  }, 900_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     for (const session of Object.values(sessions)) session.close();

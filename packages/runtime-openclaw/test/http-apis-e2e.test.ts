@@ -11,6 +11,7 @@ import {
 } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { takeRealCellsTurn } from './support/real-cells-turn.js';
 
 // OpenClaw's OpenAI-compatible API and hooks of a real cell, called through the front door as a
 // user's curl would. One cell start. Run under the cells lock (see the package README).
@@ -26,7 +27,11 @@ describe("a real cell's /v1 API through the front door", { timeout: 600_000 }, (
   let model: FakeModelServer;
   let h: OpenClawHarness;
 
+  let endTurn: (() => Promise<void>) | undefined;
+  // Registered first, so it runs after this file's other afterAll hooks: its cells are gone by then.
+  afterAll(() => endTurn?.());
   beforeAll(async () => {
+    endTurn = await takeRealCellsTurn();
     install = await installOpenClawRuntime({ dir: CACHE, onProgress: (line) => log.info(`install: ${line}`) });
     model = await startFakeModelServer(REPLY);
     h = await startOpenClawGateway({
@@ -45,7 +50,7 @@ describe("a real cell's /v1 API through the front door", { timeout: 600_000 }, (
       manager: { idleTimeoutMs: 300_000 },
       gateway: (runtime) => ({ tenantHttpRoutes: [createHttpApiRoute({ runtime })] }),
     });
-  }, 900_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     await h?.stop();

@@ -9,6 +9,7 @@ import { GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gatewa
 import { deleteTenantUser, installOpenClawRuntime, defaultRuntimeDir, type InstallRuntimeResult } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { connectRetrying, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { takeRealCellsTurn } from './support/real-cells-turn.js';
 
 // OpenClaw's own clients — the CLI and the TUI from the installed runtime — against the front door,
 // one real cell behind it. Run under the cells lock (see the package README).
@@ -74,7 +75,11 @@ describe('real OpenClaw clients through the front door', { timeout: 600_000 }, (
     });
   }
 
+  let endTurn: (() => Promise<void>) | undefined;
+  // Registered first, so it runs after this file's other afterAll hooks: its cells are gone by then.
+  afterAll(() => endTurn?.());
   beforeAll(async () => {
+    endTurn = await takeRealCellsTurn();
     install = await installOpenClawRuntime({ dir: CACHE, onProgress: (line) => log.info(`install: ${line}`) });
     model = await startFakeModelServer(REPLY);
     home = await mkdtemp(join(tmpdir(), 'ocmt-real-clients-home-'));
@@ -92,7 +97,7 @@ describe('real OpenClaw clients through the front door', { timeout: 600_000 }, (
       manager: { idleTimeoutMs: 300_000, capacity: 2 },
     });
     token = await h.tenant(TENANT);
-  }, 900_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     spawnSync('tmux', ['kill-session', '-t', `ocmt-${TENANT}`]);

@@ -9,6 +9,7 @@ import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gatewa
 import { defaultRuntimeDir, deleteTenantUser, installOpenClawRuntime, sandboxSupport } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { takeRealCellsTurn } from './support/real-cells-turn.js';
 
 // A real OpenClaw gateway booted before anyone asks, taken by a new tenant: the tenant's first request
 // and first chat turn are answered by that process, which reads the tenant's own workspace files.
@@ -25,7 +26,11 @@ describe.skipIf(!canSandbox)('a pre-booted real OpenClaw gateway taken by a new 
   let session: GatewayConnection | undefined;
   const rootOf = () => join(h.dataDir, 'workspaces', tenantDirName(TENANT));
 
+  let endTurn: (() => Promise<void>) | undefined;
+  // Registered first, so it runs after this file's other afterAll hooks: its cells are gone by then.
+  afterAll(() => endTurn?.());
   beforeAll(async () => {
+    endTurn = await takeRealCellsTurn();
     const install = await installOpenClawRuntime({ dir: defaultRuntimeDir() });
     model = await startFakeModelServer();
     models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
@@ -41,7 +46,7 @@ describe.skipIf(!canSandbox)('a pre-booted real OpenClaw gateway taken by a new 
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 3) }),
       },
     });
-  }, 600_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     session?.close();
