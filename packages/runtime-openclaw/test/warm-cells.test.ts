@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, realpath, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gatewa
 import { createOpenClawRuntime, deleteTenantUser, sandboxSupport, tenantUserName, type CellInfo } from '@openclaw-mt/runtime-openclaw';
 import { startFakeProvider, type FakeProvider } from '../../model-gateway/test/support/fake-provider.js';
 import { cellPaths } from '../src/config/cell-config.js';
-import { moveWarmTree, recoverWarmTree } from '../src/os/warm-tree.js';
+import { assertRenamable, moveWarmTree, recoverWarmTree } from '../src/os/warm-tree.js';
 import { connectRetrying, createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 import { CALL_MODEL, cellProcess, runInside } from './support/sandbox-probe.js';
 
@@ -49,6 +49,17 @@ describe('moving a pre-booted cell into a tenant root', () => {
     expect(await readFile(join(tenant.workspaceDir, 'memory', 'today.md'), 'utf8')).toBe('notes');
     expect(await readFile(join(tenant.stateDir, 'openclaw.json'), 'utf8')).toBe('{}');
     expect(existsSync(slot.root)).toBe(false);
+  });
+
+  it.skipIf(!existsSync('/dev/shm'))('refuses (EXDEV) a slot on another file system before anything moves', async () => {
+    const slot = await mkdtemp(join('/dev/shm', 'ocmt-warm-slot-'));
+    const root = join(await mkdtemp(join(tmpdir(), 'ocmt-warm-root-')), 'alice');
+    await expect(assertRenamable(slot, root)).rejects.toMatchObject({ code: 'EXDEV' });
+    expect(await readdir(slot)).toEqual([]);
+    expect(await readdir(root)).toEqual([]);
+    await assertRenamable(await mkdtemp(join(tmpdir(), 'ocmt-warm-slot-')), root);
+    expect(await readdir(root)).toEqual([]);
+    await rm(slot, { recursive: true, force: true });
   });
 
   it('puts back the workspace files of a claim that stopped half-way, and ignores a slot without a journal', async () => {
@@ -211,5 +222,57 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
     expect(next.tenantId).not.toBe(warm.tenantId);
     expect(h.runtime.warmCells()).toHaveLength(1);
     await eventually(async () => !(await readdir(warmDir)).includes(warm.tenantId), "the failed cell's directory removed", 30_000);
+  });
+});
+
+describe.skipIf(!canSandbox || !existsSync('/dev/shm'))('pre-booted cells on another file system than the tenants', () => {
+  const TENANT = 'warm-exdev';
+  let install: Awaited<ReturnType<typeof createFakeInstall>>;
+  let h: OpenClawHarness;
+  let warmDir: string;
+  let session: GatewayConnection | undefined;
+
+  beforeAll(async () => {
+    install = await createFakeInstall({ selfContained: true });
+    warmDir = await mkdtemp(join('/dev/shm', 'ocmt-warm-exdev-'));
+    h = await startOpenClawGateway({
+      runtime: {
+        install: install.dir,
+        osUsers: true,
+        sandbox: true,
+        warmCells: { count: 1, dir: warmDir, refillDelayMs: 50 },
+        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
+      },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    session?.close();
+    const root = join(h.dataDir, 'workspaces', tenantDirName(TENANT));
+    await h?.stop();
+    await install?.cleanup();
+    await deleteTenantUser(TENANT, root).catch(() => undefined);
+    await rm(warmDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("turns the pre-booted cells off at the first claim and starts the tenant's own cell, its files where they were", async () => {
+    const warm = await eventually(
+      () => h.runtime.warmCells().find((cell) => cell.state === 'ready' && cell.spares?.ready === true),
+      'a ready pre-booted cell',
+      60_000,
+    );
+    const token = await h.tenant(TENANT);
+    const root = join(h.dataDir, 'workspaces', tenantDirName(TENANT));
+    await mkdir(join(root, 'workspace'), { recursive: true });
+    await writeFile(join(root, 'workspace', 'NOTE.md'), 'mine');
+    session = await connectRetrying({ url: h.url, token }, 60_000);
+    const cell = h.runtime.cells().find((info) => info.tenantId === TENANT)!;
+    expect(cell.pid).not.toBe(warm.pid);
+    expect(await readFile(join(root, 'workspace', 'NOTE.md'), 'utf8')).toBe('mine');
+    expect(h.runtime.warmCells()).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // None booted again, and the slot is gone.
+    expect(h.runtime.warmCells()).toEqual([]);
+    expect(await readdir(warmDir)).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import type { OpenClawInstall } from '../install/runtime-install.js';
 import { tenantFileIO } from '../os/tenant-file-io.js';
 import { ensureDirectory, grantTraverse, handTreeTo } from '../os/tenant-ownership.js';
 import { ensureTenantUser, ensureWarmUser, renameAccount, tenantUserName, type TenantUser } from '../os/tenant-user.js';
-import { moveWarmTree } from '../os/warm-tree.js';
+import { assertRenamable, moveWarmTree } from '../os/warm-tree.js';
 import { createCellRunDir, insideGatewaySocket, insideModelSocket, removeCellRunDir, type CellRunDir } from '../sandbox/cell-run-dir.js';
 import { SANDBOX_RELAY_PATH, SANDBOX_TENANT_ROOT, sandboxCommand, type CellEgress } from '../sandbox/sandbox-command.js';
 import type { SandboxSupport } from '../sandbox/sandbox-support.js';
@@ -351,8 +351,9 @@ export class OpenClawCell {
     if (!this.warm || this.state !== 'ready') throw new Error('adopt: only a ready pre-booted cell can be adopted');
     const { settings } = this;
     const tenant = cellPaths(root);
+    // Before anything changes: the directories can move only within one mount.
+    await assertRenamable(this.paths.root, root);
     if (this.user !== undefined) {
-      await mkdir(root, { recursive: true });
       this.user = await renameAccount(this.user, tenantUserName(tenantId, await realpath(root)));
     }
     await moveWarmTree(this.paths, tenant);

@@ -128,11 +128,19 @@ export class WarmCells {
       await cell.adopt(tenantId, root, config);
       return warm;
     } catch (error) {
-      this.settings.log.warn(`${tenantId}: taking a pre-booted OpenClaw gateway failed; starting its own.`, error);
       spares?.close();
       await cell.stop();
       await recoverWarmTree(slot, cellPaths).catch(() => undefined);
       await rm(slot.root, { recursive: true, force: true }).catch(() => undefined);
+      if ((error as NodeJS.ErrnoException).code === 'EXDEV') {
+        // Every claim would fail the same way: no more cells are booted for nothing.
+        this.settings.log.warn(
+          `Pre-booted cells are off: ${this.options.dir} is not on the file system of the tenants' directories (${root}), and a claim moves directories by renaming them.`,
+        );
+        await this.close();
+        return undefined;
+      }
+      this.settings.log.warn(`${tenantId}: taking a pre-booted OpenClaw gateway failed; starting its own.`, error);
       return undefined;
     }
   }

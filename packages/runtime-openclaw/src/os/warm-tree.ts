@@ -31,25 +31,32 @@ export async function hasNoCellState(paths: CellPaths): Promise<boolean> {
 }
 
 /**
+ * Throws `EXDEV` (and changes nothing) unless a file renames from the slot into the tenant's root:
+ * a claim moves directories, which works only within one mount.
+ */
+export async function assertRenamable(slotRoot: string, tenantRoot: string): Promise<void> {
+  await mkdir(tenantRoot, { recursive: true });
+  const probe = join(slotRoot, '.openclaw-mt-warm-probe');
+  const moved = join(tenantRoot, '.openclaw-mt-warm-probe');
+  await writeFile(probe, '');
+  try {
+    await rename(probe, moved);
+  } finally {
+    await rm(probe, { force: true });
+    await rm(moved, { force: true });
+  }
+}
+
+/**
  * Makes a pre-booted cell's directories the tenant's, while the cell runs: the tenant's workspace
  * files move into the cell's workspace (emptied of the files OpenClaw wrote there at boot), then the
  * cell's workspace and state directories are renamed into the tenant's root. A sandbox binds
  * directories, not paths, so the cell keeps seeing them where it did. Every step is a rename on one
- * file system; a journal in the slot names the tenant's root until the last one, so
- * {@link recoverWarmTree} can put the tenant's files back after a crash. `EXDEV` when the slot and the
- * tenant's root are on different file systems (then nothing has moved).
+ * file system ({@link assertRenamable} first); a journal in the slot names the tenant's root until the
+ * last one, so {@link recoverWarmTree} can put the tenant's files back after a crash.
  */
 export async function moveWarmTree(slot: CellPaths, tenant: CellPaths): Promise<void> {
   await mkdir(tenant.root, { recursive: true });
-  // Fails early, before any file moves, when the two are on different file systems.
-  const probe = join(slot.root, '.probe');
-  await writeFile(probe, '');
-  try {
-    await rename(probe, join(tenant.root, '.openclaw-mt-warm-probe'));
-  } finally {
-    await rm(probe, { force: true });
-  }
-  await rm(join(tenant.root, '.openclaw-mt-warm-probe'), { force: true });
   await writeFile(join(slot.root, JOURNAL), JSON.stringify({ root: tenant.root }));
   for (const name of await entries(slot.workspaceDir)) await rm(join(slot.workspaceDir, name), { recursive: true, force: true });
   for (const name of await entries(tenant.workspaceDir)) await rename(join(tenant.workspaceDir, name), join(slot.workspaceDir, name));
