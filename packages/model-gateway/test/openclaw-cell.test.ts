@@ -8,8 +8,8 @@ import { takeRealCellsTurn } from '../../runtime-openclaw/test/support/real-cell
 
 // The real thing: an unmodified OpenClaw gateway (the installed runtime) whose only model provider is the
 // model gateway, with a per-tenant credential as its API key. It sends its own OpenAI-style request; the
-// provider must get the operator's key, and the reply must come back. Starts a real cell: run under
-// `flock /tmp/openclaw-cells.lock`.
+// provider must get the operator's key, and the reply must come back. Starts a real cell, in its turn
+// with the other files that do (see takeRealCellsTurn).
 
 describe('a real OpenClaw cell behind the model gateway', { timeout: 400_000 }, () => {
   const operatorKey = fakeKey('sk-operator');

@@ -12,7 +12,7 @@ import { connectRetrying, eventually, startOpenClawGateway, type OpenClawHarness
 import { takeRealCellsTurn } from './support/real-cells-turn.js';
 
 // OpenClaw's own clients — the CLI and the TUI from the installed runtime — against the front door,
-// one real cell behind it. Run under the cells lock (see the package README).
+// one real cell behind it, started in its turn with the other files that start real cells (takeRealCellsTurn).
 
 // Where `openclaw-mt runtime install`, `runtime status` and `serve` look too: $OPENCLAW_MT_RUNTIME_DIR, else the default cache.
 const CACHE = defaultRuntimeDir();
