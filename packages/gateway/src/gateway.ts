@@ -16,6 +16,7 @@ import type { GatewayObserver } from './connection/gateway-observer.js';
 import { createClientAddressResolver, trustProxyProblem, type TrustProxy } from './http/client-address.js';
 import type { HttpRoute, HttpRouteContext } from './http/http-route.js';
 import { tenantHttpDoor } from './http/tenant-http-door.js';
+import type { TenantHttpExchange } from './http/tenant-http-exchange.js';
 import type { TenantHttpRoute } from './http/tenant-http-route.js';
 import { listenError } from './http/listen-error.js';
 import { refuseUpgrade } from './http/refuse-upgrade.js';
@@ -137,6 +138,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const runtime = options.runtime ?? createWorkspaceRuntime();
   const log = options.logger ?? createLogger({ tag: 'gateway' });
   const registry = new ConnectionRegistry<ClientConnection>();
+  // Tenant HTTP requests in flight: what ends a session ends them too (kept apart, so they count as no connection).
+  const exchanges = new ConnectionRegistry<TenantHttpExchange>();
   const pending = new Set<ClientConnection>();
   const authLimiter = new AuthRateLimiter(options.authRateLimit);
   const requestRate = new RequestRate();
@@ -228,16 +231,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     'tenant:suspended': ({ tenantId }) => {
       epoch++;
       registry.closeTenant(tenantId, CloseCodes.policy, 'account suspended');
+      exchanges.closeTenant(tenantId, CloseCodes.policy, 'account suspended');
     },
     'token:revoked': ({ tokenHash }) => {
       epoch++;
       registry.closeToken(tokenHash, CloseCodes.policy, 'token revoked');
+      exchanges.closeToken(tokenHash, CloseCodes.policy, 'token revoked');
     },
     'tenant:evict': async ({ tenantId, reason, cause }) => {
       // The lease lapsed because Redis was unreachable, not because another node took the tenant.
       const close: [number, string] | undefined =
         cause === 'backend-unavailable' ? [CloseCodes.restart, 'redis unavailable; reconnect'] : CLOSE_FOR_EVICTION[reason];
-      if (close !== undefined) registry.closeTenant(tenantId, close[0], close[1]);
+      if (close !== undefined) {
+        registry.closeTenant(tenantId, close[0], close[1]);
+        exchanges.closeTenant(tenantId, close[0], close[1]);
+      }
       await runtime.deactivate?.(tenantId, reason);
     },
     'tenant:evicted': ({ tenantId }) => {
@@ -250,11 +258,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   // A rotation shortens the old token's life to its grace: sessions using it end when the grace does.
   const tokens = manager.stores.tokens;
   async function followRotation(tokenHash: string): Promise<void> {
-    if (registry.ofToken(tokenHash).length === 0 || tokens.get === undefined) return;
+    const users = () => [...registry.ofToken(tokenHash), ...exchanges.ofToken(tokenHash)];
+    if (users().length === 0 || tokens.get === undefined) return;
     try {
       const record = await tokens.get(tokenHash);
       const endsAt = record === undefined || record.status !== 'active' ? Date.now() : record.expiresAt;
-      for (const connection of registry.ofToken(tokenHash)) connection.setExpiry(endsAt);
+      for (const user of users()) user.setExpiry(endsAt);
     } catch (error) {
       log.warn('could not read a rotated token; its sessions keep their previous deadline:', error);
     }
@@ -271,6 +280,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           authLimiter,
           requestRate,
           quotasFor,
+          exchanges,
+          revocationEpoch: () => epoch,
           clientAddress: (request) => clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for']),
           closing: () => closing !== undefined,
           ...(fleet === undefined

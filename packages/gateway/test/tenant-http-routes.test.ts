@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryAdapter, MultiTenantError, TenantManager, type Coordinator } from '@openclaw-mt/core';
 import { createGateway, type Gateway, type TenantHttpRoute } from '@openclaw-mt/gateway';
 import { directory } from './support/harness.js';
@@ -39,14 +39,20 @@ describe('tenant HTTP routes', () => {
     gateway = undefined;
   });
 
-  async function start(options: { refuse?: string; coordinator?: Coordinator } = {}) {
+  async function start(
+    options: { refuse?: string; coordinator?: Coordinator; routes?: (manager: TenantManager) => TenantHttpRoute[] } = {},
+  ) {
     const manager = new TenantManager({
       ...createMemoryAdapter(),
       ...(options.coordinator === undefined ? {} : { coordinator: options.coordinator }),
       idleTimeoutMs: 0,
       drainTimeoutMs: 100,
     });
-    gateway = createGateway({ manager, port: 0, tenantHttpRoutes: [whoAmI(() => manager, options.refuse)] });
+    gateway = createGateway({
+      manager,
+      port: 0,
+      tenantHttpRoutes: [whoAmI(() => manager, options.refuse), ...(options.routes?.(manager) ?? [])],
+    });
     const { url } = await gateway.listen();
     return { manager, base: url.replace(/^ws/, 'http') };
   }
@@ -141,5 +147,96 @@ describe('tenant HTTP routes', () => {
   it('leaves other paths to the rest of the gateway', async () => {
     const { base } = await start();
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  describe('what ends a session ends a request in flight', () => {
+    /** `/wait` answers only once its signal aborts; `/stream` sends one event, then holds the rest until its signal aborts. */
+    function held(aborted: string[]): TenantHttpRoute[] {
+      const note = (name: string, signal: AbortSignal) =>
+        new Promise<void>((resolve) =>
+          signal.addEventListener(
+            'abort',
+            () => {
+              aborted.push(name);
+              resolve();
+            },
+            { once: true },
+          ),
+        );
+      return [
+        { matches: (request) => request.url === '/wait', serve: (_request, _response, tenant) => note('wait', tenant.signal) },
+        {
+          matches: (request) => request.url === '/stream',
+          async serve(_request, response, tenant) {
+            response.writeHead(200, { 'content-type': 'text/event-stream' });
+            response.write('data: one\n\n');
+            await note('stream', tenant.signal);
+          },
+        },
+      ];
+    }
+
+    /** Reads a streamed answer until it ends; `cut` when the connection was destroyed instead of finished. */
+    async function readToEnd(response: Response): Promise<{ text: string; cut: boolean }> {
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return { text, cut: false };
+          text += decoder.decode(value);
+        }
+      } catch {
+        return { text, cut: true };
+      }
+    }
+
+    it('a revoked token: its waiting request gets 401 TOKEN_REVOKED, its stream is cut, the same tenant’s other token goes on', async () => {
+      const aborted: string[] = [];
+      const { manager, base } = await start({ routes: () => held(aborted) });
+      const revoked = await manager.tokens.create('alice');
+      const kept = await manager.tokens.create('alice');
+      const waiting = fetch(`${base}/wait`, { headers: { authorization: `Bearer ${revoked.token}` } });
+      const stream = await fetch(`${base}/stream`, { headers: { authorization: `Bearer ${revoked.token}` } });
+      const other = await fetch(`${base}/stream`, { headers: { authorization: `Bearer ${kept.token}` } });
+      expect(stream.status).toBe(200);
+      await vi.waitFor(() => expect(manager.stats().pinned).toBe(1));
+      await manager.tokens.revoke(revoked.record.tokenHash);
+      const refused = await waiting;
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('TOKEN_REVOKED');
+      expect(await readToEnd(stream)).toEqual({ text: 'data: one\n\n', cut: true });
+      expect(aborted.sort()).toEqual(['stream', 'wait']);
+      // The other token's stream is still open: only a suspension of the account ends it.
+      await manager.suspend('alice');
+      expect(await readToEnd(other)).toEqual({ text: 'data: one\n\n', cut: true });
+      expect(aborted).toHaveLength(3);
+      await vi.waitFor(() => expect(manager.stats().pinned).toBe(0));
+    });
+
+    it('a waiting request whose token expires gets 401 TOKEN_EXPIRED', async () => {
+      const aborted: string[] = [];
+      const { manager, base } = await start({ routes: () => held(aborted) });
+      const { token } = await manager.tokens.create('alice', { ttlMs: 400 });
+      const response = await fetch(`${base}/wait`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('TOKEN_EXPIRED');
+      expect(aborted).toEqual(['wait']);
+    });
+
+    it('an operator’s eviction: a waiting request gets a retryable 503', async () => {
+      const aborted: string[] = [];
+      const { manager, base } = await start({ routes: () => held(aborted) });
+      const { token } = await manager.tokens.create('alice');
+      const waiting = fetch(`${base}/wait`, { headers: { authorization: `Bearer ${token}` } });
+      await vi.waitFor(() => expect(manager.stats().pinned).toBe(1));
+      await manager.evict('alice', { force: true });
+      const response = await waiting;
+      expect(response.status).toBe(503);
+      const { error } = (await response.json()) as { error: { code: string; retryable: boolean } };
+      expect(error).toMatchObject({ code: 'CLOSED', retryable: true });
+      expect(aborted).toEqual(['wait']);
+    });
   });
 });

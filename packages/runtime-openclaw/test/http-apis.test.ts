@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import {
   createHttpApiRoute,
@@ -213,6 +213,31 @@ describe('OpenClaw HTTP APIs through the front door (fake cells)', () => {
       seen += decoder.decode(value);
     }
     expect(seen).toBe('data: one\n\ndata: two\n\ndata: [DONE]\n\n');
+  });
+
+  it('cuts a stream once its token is revoked, and lets go of the tenant', async () => {
+    const { manager } = await start();
+    await h!.tenant('alice', { fake: { name: 'alice' } });
+    const { token, record } = await manager.tokens.create('alice');
+    const response = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openclaw', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    while (!seen.includes('data: one')) seen += decoder.decode((await reader.read()).value);
+    await manager.tokens.revoke(record.tokenHash);
+    // The cell still holds the rest: the stream ends only because the front door cut it.
+    const end = await reader.read().then(
+      ({ done }) => (done ? 'finished' : 'more'),
+      () => 'cut',
+    );
+    expect(end).toBe('cut');
+    await vi.waitFor(() => expect(manager.stats().pinned).toBe(0));
+    const refused = await send(base, '/v1/models', { method: 'GET', headers: { authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(401);
   });
 
   it('refuses bodies over the cap with 413, counted as they stream', async () => {

@@ -2,11 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConsolaInstance } from 'consola';
 import { MultiTenantError, isMultiTenantError, type Lease, type TenantManager } from '@openclaw-mt/core';
 import { shuttingDownError } from '../connection/shutting-down-error.js';
+import type { ConnectionRegistry } from '../connection/connection-registry.js';
 import type { AuthRateLimiter } from '../limits/auth-rate-limiter.js';
 import { authenticateCounted } from '../limits/counted-authentication.js';
 import type { RequestRate } from '../limits/request-rate.js';
 import type { TenantQuotas } from '../limits/tenant-quotas.js';
 import { sendHttpError } from './http-error-response.js';
+import { TenantHttpExchange } from './tenant-http-exchange.js';
 import type { TenantHttpRoute } from './tenant-http-route.js';
 
 /** What the door shares with the rest of the gateway. */
@@ -15,6 +17,10 @@ export interface TenantHttpServices {
   authLimiter: AuthRateLimiter;
   requestRate: RequestRate;
   quotasFor(lease: Lease): TenantQuotas;
+  /** Requests in flight, where revocations, suspensions and evictions find them. */
+  exchanges: ConnectionRegistry<TenantHttpExchange>;
+  /** Moves on every revocation and suspension: a request whose token was checked across one checks again. */
+  revocationEpoch(): number;
   /** The client's address, as the WebSocket path resolves it (trusted proxies included). */
   clientAddress(request: IncomingMessage): string;
   closing(): boolean;
@@ -56,6 +62,7 @@ async function serveTenantRequest(
   const { manager, requestRate } = services;
   if (services.closing()) throw shuttingDownError('The gateway is shutting down; retry shortly.');
   const token = route.credentialOf === undefined ? bearerOf(request) : route.credentialOf(request);
+  const epoch = services.revocationEpoch();
   const auth = await authenticateCounted(
     services.authLimiter,
     manager,
@@ -68,33 +75,42 @@ async function serveTenantRequest(
   const abort = () => aborter.abort();
   // `close` on the response also fires after a normal finish; by then nothing listens to the signal.
   response.once('close', abort);
-  let lease: Lease;
+  const exchange = new TenantHttpExchange(auth, response, aborter);
+  services.exchanges.add(exchange);
   try {
-    lease = await manager.acquire(auth.tenantId);
-  } catch (error) {
-    response.off('close', abort);
-    if (!isMultiTenantError(error, 'LEASE_HELD')) throw error;
-    // Another node serves this tenant: carry the request there, unless it already came from there.
-    const owner = error.details.owner;
-    if (typeof owner === 'string' && !origin.forwarded && services.forwardToOwner !== undefined) {
-      if (await services.forwardToOwner(owner, request, response, origin.address)) return;
-    }
-    throw elsewhereError();
-  }
-  try {
+    // A revocation or suspension that landed while the token was checked would have missed this request.
+    if (services.revocationEpoch() !== epoch) await manager.authenticate(token!);
     if (aborter.signal.aborted) return;
-    const quotas = services.quotasFor(lease);
-    const waitMs = requestRate.take(auth.tenantId, quotas.requestsPerMinute);
-    if (waitMs > 0) {
-      throw new MultiTenantError('RATE_LIMITED', `At most ${quotas.requestsPerMinute} requests per minute.`, {
-        retryAfterMs: waitMs,
-        details: { quota: 'requestsPerMinute' },
-      });
+    let lease: Lease;
+    try {
+      lease = await manager.acquire(auth.tenantId);
+    } catch (error) {
+      if (!isMultiTenantError(error, 'LEASE_HELD')) throw error;
+      // Another node serves this tenant: carry the request there, unless it already came from there.
+      const owner = error.details.owner;
+      if (typeof owner === 'string' && !origin.forwarded && services.forwardToOwner !== undefined) {
+        if (await services.forwardToOwner(owner, request, response, origin.address)) return;
+      }
+      throw elsewhereError();
     }
-    await route.serve(request, response, { tenantId: auth.tenantId, lease, quotas, signal: aborter.signal });
+    try {
+      if (aborter.signal.aborted) return;
+      const quotas = services.quotasFor(lease);
+      const waitMs = requestRate.take(auth.tenantId, quotas.requestsPerMinute);
+      if (waitMs > 0) {
+        throw new MultiTenantError('RATE_LIMITED', `At most ${quotas.requestsPerMinute} requests per minute.`, {
+          retryAfterMs: waitMs,
+          details: { quota: 'requestsPerMinute' },
+        });
+      }
+      await route.serve(request, response, { tenantId: auth.tenantId, lease, quotas, signal: aborter.signal });
+    } finally {
+      lease.release();
+    }
   } finally {
+    exchange.finish();
+    services.exchanges.delete(exchange);
     response.off('close', abort);
-    lease.release();
   }
 }
 

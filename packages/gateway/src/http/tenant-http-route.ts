@@ -8,7 +8,10 @@ export interface TenantHttpRequest {
   /** Pins the tenant (active, never evicted or idle-stopped) until the route's `serve` settles. */
   lease: Lease;
   quotas: TenantQuotas;
-  /** Aborted when the client goes away or the gateway shuts down. */
+  /**
+   * Aborted when the client goes away, the gateway shuts down, or what would close the tenant's sessions
+   * ends the request: its token revoked or expired, the account suspended, the tenant evicted.
+   */
   signal: AbortSignal;
 }
 
