@@ -218,7 +218,7 @@ async function newTenantOnWarmCell(
   const gateway = createGateway({ manager, runtime, port: 0, handshakeTimeoutMs: 180_000, quotas: { connections: 100 }, logger });
   try {
     const { url } = await gateway.listen();
-    while (!runtime.warmCells().some((cell) => cell.state === 'ready' && cell.spares?.ready === true)) {
+    while (!runtime.warmCells().some((cell) => cell.offered)) {
       if (performance.now() - booted > 300_000) throw new Error('the pre-booted cell was not offered within 300 s');
       await pause(50);
     }

@@ -65,7 +65,7 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
   test("keeps the cell in <dataDir>/warm-cells and gives it to a new tenant's first connect", async () => {
     const deadline = Date.now() + 60_000;
     let warm = runtime().warmCells()[0];
-    while (!(warm?.state === 'ready' && warm.spares?.ready === true) && Date.now() < deadline) {
+    while (warm?.offered !== true && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       warm = runtime().warmCells()[0];
     }

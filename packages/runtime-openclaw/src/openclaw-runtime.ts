@@ -15,7 +15,7 @@ import {
 import { DEFAULT_HELLO_HOLD_MS, defaultProfile, openBridgeSession, startingError, type BridgeSettings } from './bridge/bridge-session.js';
 import { OpenClawCell, type CellInfo, type CellSettings, type CellUsage, type RestartPolicy } from './cell/cell.js';
 import { CellSpares, type SpareSettings } from './bridge/cell-spares.js';
-import { WarmCells, type WarmCellOptions } from './cell/warm-cells.js';
+import { WarmCells, type WarmCellInfo, type WarmCellOptions } from './cell/warm-cells.js';
 import { CellMemoryEstimate, cellsForBudget, memoryAdmissionError } from './cell/capacity.js';
 import { listProcesses } from './os/process-table.js';
 import { createBridgeDevice, type BridgeDevice, type loadBridgeDevice } from './bridge/bridge-device.js';
@@ -153,8 +153,8 @@ export interface OpenClawRuntime extends TenantRuntime {
   readonly sandboxed: boolean;
   /** The cells of active tenants. */
   cells(): CellInfo[];
-  /** The pre-booted cells no tenant has taken yet (see `warmCells`), named `warm-<n>`. */
-  warmCells(): CellInfo[];
+  /** The pre-booted cells no tenant has taken yet (see `warmCells`), named `warm-<n>`; `offered` ones go to the next new tenant. */
+  warmCells(): WarmCellInfo[];
   /** How many pre-booted cells run and their memory (whole trees), measured now. */
   standby(): Promise<StandbyUsage>;
   /** Resident memory of a tenant's cell (all its processes), in bytes; 0 when none runs. */

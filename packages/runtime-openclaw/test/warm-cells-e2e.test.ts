@@ -59,11 +59,7 @@ describe.skipIf(!canSandbox)('a pre-booted real OpenClaw gateway taken by a new 
 
   it("answers the new tenant's first request and chat turn from the pre-booted process, with the tenant's workspace", async () => {
     // Offered once OpenClaw answers a connection (its spare is open), not at its first challenge.
-    const warm = await eventually(
-      () => h.runtime.warmCells().find((cell) => cell.state === 'ready' && cell.spares?.ready === true),
-      'a ready pre-booted cell',
-      300_000,
-    );
+    const warm = await eventually(() => h.runtime.warmCells().find((cell) => cell.offered), 'a ready pre-booted cell', 300_000);
     const token = await h.tenant(TENANT);
     await mkdir(join(rootOf(), 'workspace'), { recursive: true });
     await writeFile(join(rootOf(), 'workspace', 'USER.md'), `# User\n\n${MARKER}\n`);

