@@ -87,17 +87,35 @@ describe('cell credentials', () => {
     dave.revoke();
   });
 
-  it('a reserved credential is refused until assigned, then counts for its tenant only; it is assigned once', async () => {
+  it('a reserved credential reaches no provider until assigned (its requests held and reported), then counts for its tenant only; it is assigned once', async () => {
     const before = h.upstream.seen.length;
     const reserved = h.gateway.reserve();
     expect(reserved.credential).toMatch(/^ocmg_[A-Za-z0-9_-]{59}$/);
-    expect((await send({ authorization: `Bearer ${reserved.credential}` })).json()).toMatchObject({ error: { code: 'TOKEN_UNKNOWN' } });
+    // Held unanswered, and reported to whoever waits for it: a pre-booted cell's warm-up reached its model call.
+    const reported = reserved.nextRequest();
+    let answered = false;
+    const held = request(`${h.origin}/openai/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${reserved.credential}`, 'content-type': 'application/json' },
+    });
+    held.on('response', () => (answered = true)).on('error', () => undefined);
+    held.end(JSON.stringify(chat()));
+    await reported;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered).toBe(false);
+    held.destroy();
     expect(h.upstream.seen.length).toBe(before);
+    // A waiter that gives up is let go.
+    const giveUp = new AbortController();
+    const abandoned = reserved.nextRequest(giveUp.signal);
+    giveUp.abort(new Error('given up'));
+    await expect(abandoned).rejects.toThrow('given up');
     expect(() => reserved.assign('../etc')).toThrow(expect.objectContaining({ code: 'TENANT_ID_INVALID' }));
     reserved.assign('erin');
     expect((await send({ authorization: `Bearer ${reserved.credential}` })).status).toBe(200);
     expect(h.gateway.usage('erin').requests).toBeGreaterThan(0);
     expect(() => reserved.assign('frank')).toThrow();
+    await expect(reserved.nextRequest()).rejects.toThrow('no longer reserved');
     expect(h.gateway.revokeTenant('erin')).toBe(1);
     expect((await send({ authorization: `Bearer ${reserved.credential}` })).status).toBe(401);
     // Revoked before it was assigned: assigning it later gives nobody anything.

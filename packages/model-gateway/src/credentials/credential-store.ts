@@ -22,8 +22,10 @@ export interface IssuedCredential {
 }
 
 /**
- * A credential issued before its tenant is known (for a pre-booted cell): refused until assigned,
- * then the tenant's like any other.
+ * A credential issued before its tenant is known (for a pre-booted cell): its requests reach no
+ * provider until it is assigned, then it is the tenant's like any other. Until then they are held
+ * unanswered (see the model gateway), so the cell can run OpenClaw's agent up to its first model call
+ * and be stopped there without a failure OpenClaw would remember.
  */
 export interface ReservedCredential {
   readonly credential: string;
@@ -31,12 +33,16 @@ export interface ReservedCredential {
   /** Gives the credential to `tenantId` (`TENANT_ID_INVALID` for an id core's rules refuse); once only. */
   assign(tenantId: string): void;
   revoke(): void;
+  /** Resolves when a request presents this credential while it is still reserved (rejects when `signal` aborts). */
+  nextRequest(signal?: AbortSignal): Promise<void>;
 }
 
 interface Entry {
-  /** Absent while reserved: such a credential is refused. */
+  /** Absent while reserved: such a credential reaches no provider. */
   tenantId: string | undefined;
   hash: Buffer;
+  /** Waiting for the next request presenting it while reserved. */
+  waiters?: Set<() => void>;
 }
 
 // One-shot crypto.hash: several times cheaper than createHash for a short input.
@@ -63,7 +69,7 @@ export class CredentialStore {
   reserve(): ReservedCredential {
     const id = randomBytes(12).toString('base64url');
     const secret = randomBytes(32).toString('base64url');
-    const entry: Entry = { tenantId: undefined, hash: sha256(secret) };
+    const entry: Entry = { tenantId: undefined, hash: sha256(secret), waiters: new Set() };
     this.entries.set(id, entry);
     return {
       credential: `${CREDENTIAL_PREFIX}${id}${secret}`,
@@ -73,6 +79,7 @@ export class CredentialStore {
         if (entry.tenantId !== undefined) throw new Error('This credential was already assigned.');
         if (this.entries.get(id) !== entry) return;
         entry.tenantId = tenantId;
+        entry.waiters = undefined;
         let ids = this.byTenant.get(tenantId);
         if (ids === undefined) {
           ids = new Set();
@@ -81,6 +88,22 @@ export class CredentialStore {
         ids.add(id);
       },
       revoke: () => this.revokeId(id),
+      nextRequest: (signal) =>
+        new Promise<void>((resolve, reject) => {
+          const waiters = entry.waiters;
+          if (waiters === undefined) return reject(new Error('This credential is no longer reserved.'));
+          const onAbort = () => {
+            waiters.delete(arrived);
+            reject(signal?.reason ?? new Error('aborted'));
+          };
+          const arrived = () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          };
+          if (signal?.aborted) return onAbort();
+          signal?.addEventListener('abort', onAbort, { once: true });
+          waiters.add(arrived);
+        }),
     };
   }
 
@@ -92,6 +115,23 @@ export class CredentialStore {
     const presented = sha256(credential.slice(CREDENTIAL_PREFIX.length + ID_CHARS));
     const equal = timingSafeEqual(presented, entry?.hash ?? this.decoy);
     return equal && entry?.tenantId !== undefined ? { tenantId: entry.tenantId, id } : undefined;
+  }
+
+  /**
+   * Whether `credential` is a live reserved one (checked in constant time, like {@link verify}); when it
+   * is, whoever waits on its {@link ReservedCredential.nextRequest} learns a request came.
+   */
+  reportReserved(credential: string | undefined): boolean {
+    if (credential === undefined || credential.length !== CREDENTIAL_LENGTH || !CREDENTIAL_SHAPE.test(credential)) return false;
+    const id = credential.slice(CREDENTIAL_PREFIX.length, CREDENTIAL_PREFIX.length + ID_CHARS);
+    const entry = this.entries.get(id);
+    const presented = sha256(credential.slice(CREDENTIAL_PREFIX.length + ID_CHARS));
+    const equal = timingSafeEqual(presented, entry?.hash ?? this.decoy);
+    if (!equal || entry?.waiters === undefined) return false;
+    const waiters = [...entry.waiters];
+    entry.waiters.clear();
+    for (const arrived of waiters) arrived();
+    return true;
   }
 
   /** Revokes every credential of a tenant; returns how many there were. */

@@ -49,6 +49,9 @@ export interface ExchangeContext {
   track(abort: () => void): () => void;
 }
 
+/** How long a request presenting a reserved credential is held before it is answered 503. */
+const RESERVED_HOLD_MS = 60_000;
+
 /** Largest upstream error body passed on (after redaction); the rest is dropped. */
 const MAX_ERROR_BODY_BYTES = 256 * 1024;
 /** Characters per token for the estimate used when a provider never reports usage. */
@@ -140,6 +143,22 @@ class Exchange {
     const target = parseTarget(request.url);
     const presented = presentedCredential(request.headers);
     const principal = context.credentials.verify(presented);
+    if (principal === undefined && context.credentials.reportReserved(presented)) {
+      // A pre-booted cell's warm-up reached its first model call: held unanswered until the cell gives the call
+      // up (it is stopped there). No provider sees it, and OpenClaw records no failure it would hold against the key.
+      const timer = setTimeout(
+        () =>
+          this.refuse(
+            503,
+            'unavailable',
+            new MultiTenantError('BACKEND_UNAVAILABLE', 'This cell has no tenant yet.', { retryAfterMs: 1_000 }),
+          ),
+        RESERVED_HOLD_MS,
+      );
+      timer.unref();
+      this.response.once('close', () => clearTimeout(timer));
+      return;
+    }
     if (principal === undefined || (this.boundTenant !== undefined && principal.tenantId !== this.boundTenant)) {
       // Counted under the provider only when the path names a configured one: labels stay bounded.
       if (!('problem' in target)) this.provider = context.providers.get(target.providerId);
