@@ -30,7 +30,7 @@ export {
 export { followMemoryCapacity, type CapacityFollowerOptions } from './cell/capacity-follower.js';
 export { cellProcessUsage, listProcesses, type CellProcesses, type ProcessEntry } from './os/process-table.js';
 export type { PortRange } from './cell/port-allocator.js';
-export type { WarmCellInfo, WarmCellOptions } from './cell/warm-cells.js';
+export type { WarmCellInfo, WarmCellOptions, WarmUpState } from './cell/warm-cells.js';
 export { createBridgeDevice, loadBridgeDevice, type BridgeDevice } from './bridge/bridge-device.js';
 export { OPENCLAW_DENIED_METHODS } from './policy/method-policy.js';
 export { checkConfigWrite, REDACTED_SENTINEL } from './policy/config-guard.js';

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,12 @@ const TENANT = 'warm-e2e';
 const MARKER = 'The secret word of this workspace is PELICAN-7.';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
 const log = createLogger({ tag: 'warm-e2e', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
+
+/** Transcripts OpenClaw archived when a session was deleted, anywhere under a state directory. */
+async function archivedTranscripts(stateDir: string): Promise<string[]> {
+  const entries = await readdir(stateDir, { recursive: true });
+  return entries.filter((entry) => entry.includes('.deleted.'));
+}
 
 describe.skipIf(!canSandbox)('a pre-booted real OpenClaw gateway taken by a new tenant', { timeout: 600_000 }, () => {
   let model: FakeModelServer;
@@ -60,6 +66,8 @@ describe.skipIf(!canSandbox)('a pre-booted real OpenClaw gateway taken by a new 
   it("answers the new tenant's first request and chat turn from the pre-booted process, with the tenant's workspace", async () => {
     // Offered once OpenClaw answers a connection (its spare is open), not at its first challenge.
     const warm = await eventually(() => h.runtime.warmCells().find((cell) => cell.offered), 'a ready pre-booted cell', 300_000);
+    // Offered after its warm-up turn: OpenClaw's agent is loaded before the tenant's first message.
+    expect(warm.warmUp).toBe('done');
     const token = await h.tenant(TENANT);
     await mkdir(join(rootOf(), 'workspace'), { recursive: true });
     await writeFile(join(rootOf(), 'workspace', 'USER.md'), `# User\n\n${MARKER}\n`);
@@ -85,6 +93,9 @@ describe.skipIf(!canSandbox)('a pre-booted real OpenClaw gateway taken by a new 
     );
     log.info(`first chat turn on the taken cell: ${(performance.now() - turnStarted).toFixed(0)} ms`);
     expect(final.payload?.message?.content?.[0]?.text).toBe('Hello from the fake model.');
+    // The warm-up's model call never reached the provider, and nothing of its session is in the tenant's state.
+    for (const request of model.requests) expect(JSON.stringify(request.messages)).toContain('Say hello');
+    expect(await archivedTranscripts(join(rootOf(), 'agent'))).toEqual([]);
     // The prompt carried the tenant's own workspace file, written after the cell booted.
     expect(JSON.stringify(model.requests.at(-1)?.messages)).toContain(MARKER);
     expect(models.usage(TENANT).requests).toBeGreaterThan(0);

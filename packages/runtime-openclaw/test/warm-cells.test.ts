@@ -138,8 +138,9 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
 
   it('gives a new tenant the running pre-booted cell: its files at /tenant, its own account, its model credential; another boots', async () => {
     const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);
-    // Offered only once OpenClaw answers a real connection: ready, and its spare open.
-    expect(warm).toMatchObject({ state: 'ready', spares: { ready: true } });
+    // Offered only once OpenClaw answers a real connection: ready, and its spare open. The fake cells run no chat
+    // turns, so there is no warm-up turn to wait for.
+    expect(warm).toMatchObject({ state: 'ready', spares: { ready: true }, warmUp: 'skipped' });
     expect(warm.tenantId).toMatch(/^warm-\d+$/);
     expect(warm.user!.name).toMatch(/^ocmw-[0-9a-f]{16}$/);
     const token = await h.tenant(ALICE);

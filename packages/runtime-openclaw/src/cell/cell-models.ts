@@ -5,8 +5,17 @@
  */
 export interface CellModelGateway {
   issue(tenantId: string): { readonly credential: string; revoke(): void };
-  /** A credential refused until assigned, for pre-booted cells (needed for `warmCells` with a model gateway). */
-  reserve?(): { readonly credential: string; assign(tenantId: string): void; revoke(): void };
+  /**
+   * A credential that reaches no provider until assigned, for pre-booted cells (needed for `warmCells` with a
+   * model gateway). With `nextRequest` (its requests held until given up, and reported) a pre-booted cell
+   * runs a warm-up turn up to its model call.
+   */
+  reserve?(): {
+    readonly credential: string;
+    assign(tenantId: string): void;
+    revoke(): void;
+    nextRequest?(signal?: AbortSignal): Promise<void>;
+  };
   listenFor(
     tenantId: string,
     socketPath: string,

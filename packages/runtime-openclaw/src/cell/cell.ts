@@ -225,7 +225,9 @@ export class OpenClawCell {
   private user: TenantUser | undefined;
   private configFile: CellConfigFile | undefined;
   private runDir: CellRunDir | undefined;
-  private modelCredential: { readonly credential: string; revoke(): void; assign?(tenantId: string): void } | undefined;
+  private modelCredential:
+    | { readonly credential: string; revoke(): void; assign?(tenantId: string): void; nextRequest?(signal?: AbortSignal): Promise<void> }
+    | undefined;
   private modelSocket: { close(): Promise<void> } | undefined;
   /** Where the cell reaches the model gateway (changes with the port when it has no network). */
   private modelOrigin: string | undefined;
@@ -315,7 +317,8 @@ export class OpenClawCell {
 
   /**
    * A credential for this cell and, for a cell without network, a model socket only this tenant may
-   * use. A pre-booted cell's credential is refused until {@link adopt}, and its socket opens only then.
+   * use. A pre-booted cell's credential reaches no provider until {@link adopt}; its socket, under the
+   * cell's own name until then, serves only its warm-up turn (see {@link nextModelRequest}).
    */
   private async connectModels(models: CellModels): Promise<void> {
     if (this.warm) {
@@ -324,12 +327,27 @@ export class OpenClawCell {
       this.modelCredential = models.gateway.reserve();
     } else this.modelCredential = models.gateway.issue(this.tenantId);
     if (this.runDir !== undefined && this.settings.sandbox?.egress === 'none') {
-      if (!this.warm) await this.listenForModels(models);
+      await this.listenForModels(models);
       return;
     }
     if (models.origin === undefined)
       throw new MultiTenantError('CONFIG_INVALID', 'The model gateway has no loopback origin for cells that share the host network.');
     this.modelOrigin = models.origin;
+  }
+
+  /**
+   * Resolves when this pre-booted cell presents its model credential (its warm-up turn reached the model
+   * call, held there by the model gateway); rejects when it cannot tell (no such model gateway) or `signal` aborts.
+   */
+  nextModelRequest(signal: AbortSignal): Promise<void> {
+    const next = this.warm ? this.modelCredential?.nextRequest : undefined;
+    if (next === undefined) return Promise.reject(new Error('This cell cannot report its model requests.'));
+    return next(signal);
+  }
+
+  /** Whether this pre-booted cell can run a warm-up turn (its model gateway holds and reports its calls). */
+  get canWarmUp(): boolean {
+    return this.warm && this.modelCredential?.nextRequest !== undefined;
   }
 
   private async listenForModels(models: CellModels): Promise<void> {
@@ -368,8 +386,11 @@ export class OpenClawCell {
       await handTreeTo(root, this.user, ['.openclaw-mt', basename(tenant.stateDir)]);
     }
     this.modelCredential?.assign?.(tenantId);
-    if (settings.models !== undefined && this.runDir !== undefined && settings.sandbox?.egress === 'none')
+    if (settings.models !== undefined && this.runDir !== undefined && settings.sandbox?.egress === 'none') {
+      // The pre-booted cell's socket made way: from now on the socket at that path is the tenant's only.
+      await this.modelSocket?.close();
       await this.listenForModels(settings.models);
+    }
     this.configFile = this.openConfigFile();
     await this.renderConfig();
   }

@@ -4,6 +4,7 @@ import type { TenantConfig } from '@openclaw-mt/core';
 import { cellPaths } from '../config/cell-config.js';
 import { hasNoCellState, recoverWarmTree } from '../os/warm-tree.js';
 import { OpenClawCell, type CellInfo, type CellSettings } from './cell.js';
+import { warmUp } from './warm-up.js';
 import type { ProcessEntry } from '../os/process-table.js';
 import { CellSpares, type SpareSettings } from '../bridge/cell-spares.js';
 
@@ -14,16 +15,26 @@ export interface WarmCellInfo extends CellInfo {
    * first `connect.challenge` (it refuses connections for seconds after that).
    */
   offered: boolean;
+  /**
+   * Its warm-up turn ({@link warmUp}): `pending` until it is over, `done`, or `skipped` when the cell
+   * cannot run one (no model gateway that holds a reserved credential's calls, or no chat turns).
+   */
+  warmUp?: WarmUpState;
 }
+
+/** Where a pre-booted cell's warm-up turn stands. */
+export type WarmUpState = 'pending' | 'done' | 'skipped';
 
 /** A pre-booted cell and its spare connection (which is what makes it ready for a client at once). */
 export interface WarmCell {
   cell: OpenClawCell;
   spares: CellSpares | undefined;
+  /** Set once the cell is first ready; offered only once the turn is over and nothing of it is left. */
+  warmUp?: WarmUpState;
 }
 
-function isOffered({ cell, spares }: WarmCell): boolean {
-  return cell.info().state === 'ready' && (spares?.info().ready ?? true);
+function isOffered({ cell, spares, warmUp }: WarmCell): boolean {
+  return cell.info().state === 'ready' && (spares?.info().ready ?? true) && (warmUp === 'done' || warmUp === 'skipped');
 }
 
 /** Options of the pre-booted cells. */
@@ -96,20 +107,56 @@ export class WarmCells {
         throw error;
       }
       if (this.closed) break;
-      const warm = { cell, spares: this.spareSettings === undefined ? undefined : new CellSpares(cell, this.spareSettings) };
+      const warm: WarmCell = { cell, spares: this.spareSettings === undefined ? undefined : new CellSpares(cell, this.spareSettings) };
       this.slots.set(name, warm);
       // One that keeps crashing is dropped and, after a pause, replaced.
       const unsubscribe = cell.onStateChange((state) => {
         // Taken by a tenant (or closed): no longer the pool's to replace.
         if (this.slots.get(name) !== warm) return void unsubscribe();
+        if (state === 'ready' && warm.warmUp === undefined) {
+          warm.warmUp = 'pending';
+          void this.warmUp(name, warm);
+        }
         if (state !== 'failed') return;
         unsubscribe();
-        this.slots.delete(name);
-        this.settings.log.warn(`The pre-booted OpenClaw gateway ${name} keeps failing; replacing it in ${this.retryDelayMs} ms.`);
-        void this.discard(warm);
-        this.scheduleRefill(this.retryDelayMs);
+        this.replace(name, warm, `The pre-booted OpenClaw gateway ${name} keeps failing`);
       });
       cell.start();
+    }
+  }
+
+  /** Drops a pre-booted cell that cannot be offered and, after a pause, boots another. */
+  private replace(name: string, warm: WarmCell, why: string): void {
+    if (this.slots.get(name) !== warm) return;
+    this.slots.delete(name);
+    this.settings.log.warn(`${why}; replacing it in ${this.retryDelayMs} ms.`);
+    void this.discard(warm);
+    this.scheduleRefill(this.retryDelayMs);
+  }
+
+  /**
+   * Runs the cell's warm-up turn ({@link warmUp}) before it is offered: a new tenant's first message then
+   * finds OpenClaw's agent loaded. A cell the turn could have left traces in is replaced.
+   */
+  private async warmUp(name: string, warm: WarmCell): Promise<void> {
+    const { cell } = warm;
+    const started = performance.now();
+    try {
+      const outcome = cell.canWarmUp
+        ? await warmUp(
+            { endpoint: cell.endpoint, stateDir: cell.paths.stateDir, nextModelRequest: (signal) => cell.nextModelRequest(signal) },
+            {
+              clientVersion: this.spareSettings?.clientVersion ?? 'openclaw-mt',
+              ...(this.spareSettings?.device === undefined ? {} : { device: this.spareSettings.device }),
+            },
+          )
+        : 'unsupported';
+      if (outcome === 'done') this.settings.log.debug(`${name}: warmed up in ${Math.round(performance.now() - started)} ms`);
+      warm.warmUp = outcome === 'done' ? 'done' : 'skipped';
+    } catch (error) {
+      if (this.closed || this.slots.get(name) !== warm) return;
+      this.settings.log.warn(`${name}: the warm-up turn failed:`, error);
+      this.replace(name, warm, `The pre-booted OpenClaw gateway ${name} could not be warmed up cleanly`);
     }
   }
 
@@ -173,6 +220,7 @@ export class WarmCells {
       ...warm.cell.info(),
       ...(warm.spares === undefined ? {} : { spares: warm.spares.info() }),
       offered: isOffered(warm),
+      ...(warm.warmUp === undefined ? {} : { warmUp: warm.warmUp }),
     }));
   }
 
