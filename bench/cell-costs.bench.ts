@@ -6,6 +6,7 @@ import { createLogger, TenantManager } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { createFsAdapter } from '@openclaw-mt/adapter-fs';
 import { connectGateway, createGateway, type GatewayConnection } from '@openclaw-mt/gateway';
+import { createModelGateway } from '@openclaw-mt/model-gateway';
 import {
   cellProcessUsage,
   createOpenClawRuntime,
@@ -18,6 +19,7 @@ import {
   listProcesses,
   type OpenClawInstall,
 } from '@openclaw-mt/runtime-openclaw';
+import { fakeModelOpenClawConfig, startFakeModelServer } from '../packages/runtime-openclaw/test/support/fake-model-server.js';
 import { type Benchmark, pause, percentile, round } from './harness.js';
 
 const TENANT = 'bench-costs';
@@ -174,10 +176,16 @@ export const cellCosts: Benchmark = {
           unit: 'ms',
         },
         {
-          label: 'pre-booted cell: spawn → offered to a tenant (OpenClaw answers its spare connection)',
+          label: 'new tenant on a pre-booted cell: its first chat turn, message → final answer (fake model)',
+          value: round(pooled.firstTurnMs, 0),
+          unit: 'ms',
+        },
+        {
+          label: 'pre-booted cell: spawn → offered to a tenant (OpenClaw answers its spare connection; warm-up turn over)',
           value: round(pooled.bootMs, 0),
           unit: 'ms',
         },
+        { label: 'pre-booted cell, warmed up: RSS of its whole process tree', value: round(pooled.standbyBytes / MiB, 0), unit: 'MiB' },
         { label: 'bare gateway: connect → first reply (warm, median)', value: round(bareWarmMs, 1), unit: 'ms' },
         { label: 'cell: connect → first reply through the front door (warm, median)', value: round(cellWarmMs, 1), unit: 'ms' },
         { label: 'bare gateway: idle RSS of its process tree', value: round(bareTree.rssBytes / MiB, 0), unit: 'MiB' },
@@ -200,21 +208,55 @@ export const cellCosts: Benchmark = {
         `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides.`,
         `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
         // The ratio says what the front door adds; the project's absolute goals are reported beside it.
-        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s).`,
+        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s).`,
       ],
     };
   },
 };
 
-/** A front door keeping one pre-booted cell: how long the cell takes to be offered, then a new tenant's connect → first reply. */
+/** Sends one chat message and resolves with the milliseconds until its final answer. */
+async function chatTurn(connection: GatewayConnection): Promise<number> {
+  const started = performance.now();
+  const final = new Promise<void>((resolve, reject) => {
+    const stop = connection.onEvent((event) => {
+      const { event: name, payload } = event as { event: string; payload?: { state?: string; errorMessage?: string } };
+      const state = payload?.state ?? '';
+      if (name !== 'chat' || !['final', 'error', 'aborted'].includes(state)) return;
+      stop();
+      if (state === 'final') resolve();
+      else reject(new Error(`chat turn ended ${state}: ${payload?.errorMessage ?? ''}`));
+    });
+  });
+  await connection.request(
+    'chat.send',
+    { sessionKey: 'main', message: 'Say hello', idempotencyKey: `bench-${Date.now()}` },
+    { timeoutMs: 200_000 },
+  );
+  await final;
+  return performance.now() - started;
+}
+
+/**
+ * A front door keeping one pre-booted cell, with a model gateway and a local fake model (so the cell runs its
+ * warm-up turn): how long the cell takes to be offered and what it holds then, then a new tenant's connect →
+ * first reply and first chat turn.
+ */
 async function newTenantOnWarmCell(
   install: OpenClawInstall,
   dataDir: string,
   logger: ReturnType<typeof createLogger>,
-): Promise<{ bootMs: number; firstReplyMs: number }> {
+): Promise<{ bootMs: number; firstReplyMs: number; firstTurnMs: number; standbyBytes: number }> {
   const manager = new TenantManager({ ...createFsAdapter({ dataDir }), idleTimeoutMs: 0 });
+  const model = await startFakeModelServer();
+  const models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
   const booted = performance.now();
-  const runtime = createOpenClawRuntime({ install, logger, warmCells: { count: 1, dir: join(dataDir, 'warm-cells') } });
+  const runtime = createOpenClawRuntime({
+    install,
+    logger,
+    models: { gateway: models },
+    config: fakeModelOpenClawConfig(),
+    warmCells: { count: 1, dir: join(dataDir, 'warm-cells'), refillDelayMs: 600_000 },
+  });
   const gateway = createGateway({ manager, runtime, port: 0, handshakeTimeoutMs: 180_000, quotas: { connections: 100 }, logger });
   try {
     const { url } = await gateway.listen();
@@ -225,14 +267,18 @@ async function newTenantOnWarmCell(
     const bootMs = performance.now() - booted;
     // Settled, as a pool is long before its tenant comes.
     await pause(IDLE_MS);
+    const standbyBytes = (await runtime.standby()).rssBytes;
     const { token } = await manager.tokens.create(NEW_TENANT);
     const started = performance.now();
     const first = await connectAndAsk(url, token, false);
     const firstReplyMs = performance.now() - started;
+    const firstTurnMs = await chatTurn(first);
     first.close();
-    return { bootMs, firstReplyMs };
+    return { bootMs, firstReplyMs, firstTurnMs, standbyBytes };
   } finally {
     await gateway.close();
+    await models.close();
+    await model.close();
     if (runtime.osUsers) await deleteTenantUser(NEW_TENANT, join(dataDir, 'workspaces', tenantDirName(NEW_TENANT))).catch(() => undefined);
   }
 }
