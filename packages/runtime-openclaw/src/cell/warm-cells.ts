@@ -115,7 +115,7 @@ export class WarmCells {
         if (this.slots.get(name) !== warm) return void unsubscribe();
         if (state === 'ready' && warm.warmUp === undefined) {
           warm.warmUp = 'pending';
-          void this.warmUp(name, warm);
+          void this.runWarmUp(name, warm);
         }
         if (state !== 'failed') return;
         unsubscribe();
@@ -138,7 +138,7 @@ export class WarmCells {
    * Runs the cell's warm-up turn ({@link warmUp}) before it is offered: a new tenant's first message then
    * finds OpenClaw's agent loaded. A cell the turn could have left traces in is replaced.
    */
-  private async warmUp(name: string, warm: WarmCell): Promise<void> {
+  private async runWarmUp(name: string, warm: WarmCell): Promise<void> {
     const { cell } = warm;
     const started = performance.now();
     try {
