@@ -125,8 +125,14 @@ export class BackendDatabase {
     this.db.exec(SCHEMA);
   }
 
+  /**
+   * Moves everything from the write-ahead log into the database file, then closes: the file alone holds
+   * every change once this returns (the binding may release its connection, and delete the log, later).
+   */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
   }
 
   /** The newest change sequence value (0 for an empty feed). */
