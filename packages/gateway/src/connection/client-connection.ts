@@ -19,6 +19,7 @@ import type { ConnectionRegistry, RegisteredConnection } from './connection-regi
 import { raiseFrameLimit } from './frame-limit.js';
 import type { GatewayObserver } from './gateway-observer.js';
 import { shuttingDownError } from './shutting-down-error.js';
+import { atDeadline } from './token-deadline.js';
 
 /** Limits and identity the connection needs from its gateway. */
 export interface ConnectionSettings {
@@ -65,8 +66,6 @@ export interface ConnectionInfo {
   leavePreAuth: () => void;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 type State = 'awaiting-connect' | 'authenticating' | 'open' | 'forwarding' | 'closed';
 
 // Codes a peer may not send in a close frame: a link that ended without one reads as a restart.
@@ -98,9 +97,8 @@ export class ClientConnection implements RegisteredConnection {
   private session: RuntimeSession | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  /** When the token stops authenticating (expiry or the end of a rotation grace), if ever. */
-  private expiresAt: number | undefined;
+  /** Cancels the deadline at which the token stops authenticating (expiry or the end of a rotation grace). */
+  private cancelExpiry: (() => void) | undefined;
   private readonly aborter = new AbortController();
   private readonly nonce: string;
   /** The internal link to the owner node while this connection is forwarded. */
@@ -156,17 +154,8 @@ export class ClientConnection implements RegisteredConnection {
    */
   setExpiry(expiresAt: number | undefined): void {
     if (this.state === 'closed') return;
-    clearTimeout(this.expiryTimer);
-    this.expiresAt = expiresAt;
-    if (expiresAt === undefined) return;
-    const check = () => {
-      const left = (this.expiresAt ?? Number.POSITIVE_INFINITY) - Date.now();
-      if (left <= 0) return this.close(CloseCodes.policy, 'token expired');
-      // Timers cannot wait longer than ~24.8 days: re-arm until the deadline.
-      this.expiryTimer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
-      this.expiryTimer.unref();
-    };
-    check();
+    this.cancelExpiry?.();
+    this.cancelExpiry = expiresAt === undefined ? undefined : atDeadline(expiresAt, () => this.close(CloseCodes.policy, 'token expired'));
   }
 
   /**
@@ -457,7 +446,7 @@ export class ClientConnection implements RegisteredConnection {
     this.state = 'closed';
     if (this.link !== undefined && this.link.readyState <= this.link.OPEN) this.link.close(CloseCodes.normal);
     clearTimeout(this.handshakeTimer);
-    clearTimeout(this.expiryTimer);
+    this.cancelExpiry?.();
     clearInterval(this.tickTimer);
     this.info.leavePreAuth();
     this.aborter.abort();

@@ -1,11 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { type AuthResult, type ErrorCode, MultiTenantError } from '@openclaw-mt/core';
 import type { RegisteredConnection } from '../connection/connection-registry.js';
+import { atDeadline } from '../connection/token-deadline.js';
 import { CloseCodes } from '../protocol/close-codes.js';
 import { sendHttpError } from './http-error-response.js';
-
-// Timers cannot wait longer than ~24.8 days.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a request still waiting for its answer is told, by the reason its session would have closed. */
 const CODE_BY_REASON: Record<string, ErrorCode> = {
@@ -36,8 +34,7 @@ export class TenantHttpExchange implements RegisteredConnection {
   readonly tenantId: string;
   readonly tokenHash: string;
   private ended = false;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private expiresAt: number | undefined;
+  private cancelExpiry: (() => void) | undefined;
 
   constructor(
     auth: AuthResult,
@@ -60,21 +57,13 @@ export class TenantHttpExchange implements RegisteredConnection {
   /** Ends the request when the token's life does (`undefined`: no deadline). */
   setExpiry(expiresAt: number | undefined): void {
     if (this.ended) return;
-    clearTimeout(this.expiryTimer);
-    this.expiresAt = expiresAt;
-    if (expiresAt === undefined) return;
-    const check = () => {
-      const left = (this.expiresAt ?? Number.POSITIVE_INFINITY) - Date.now();
-      if (left <= 0) return this.close(CloseCodes.policy, 'token expired');
-      this.expiryTimer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
-      this.expiryTimer.unref();
-    };
-    check();
+    this.cancelExpiry?.();
+    this.cancelExpiry = expiresAt === undefined ? undefined : atDeadline(expiresAt, () => this.close(CloseCodes.policy, 'token expired'));
   }
 
   /** The request is over (answered, cut or abandoned): nothing ends it any more. */
   finish(): void {
     this.ended = true;
-    clearTimeout(this.expiryTimer);
+    this.cancelExpiry?.();
   }
 }
