@@ -56,6 +56,8 @@ export interface ModelGatewayOptions {
   upstreamTimeoutMs?: number;
   /** How long `close()` waits for requests in flight before cutting them (default 10,000 ms). */
   drainTimeoutMs?: number;
+  /** How long a request with a reserved credential (`reserve()`) is held before it is answered 503 (default 60,000 ms). */
+  reservedHoldMs?: number;
   /** Prometheus metrics, on the host's registry. */
   metrics?: ModelMetricsOptions;
   logger?: ModelGatewayLogger;
@@ -122,7 +124,7 @@ export interface ModelGateway {
   close(): Promise<void>;
 }
 
-const DEFAULTS = { maxBodyBytes: 32 * 2 ** 20, upstreamTimeoutMs: 300_000, drainTimeoutMs: 10_000 };
+const DEFAULTS = { maxBodyBytes: 32 * 2 ** 20, upstreamTimeoutMs: 300_000, drainTimeoutMs: 10_000, reservedHoldMs: 60_000 };
 const SWEEP_MS = 60_000;
 const IDLE_SOCKET_MS = 4_000;
 
@@ -162,6 +164,7 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
   const maxBodyBytes = positive(options.maxBodyBytes, DEFAULTS.maxBodyBytes, 'maxBodyBytes');
   const upstreamTimeoutMs = positive(options.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, 'upstreamTimeoutMs');
   const drainTimeoutMs = positive(options.drainTimeoutMs, DEFAULTS.drainTimeoutMs, 'drainTimeoutMs', true);
+  const reservedHoldMs = positive(options.reservedHoldMs, DEFAULTS.reservedHoldMs, 'reservedHoldMs');
   const logger = options.logger ?? createLogger({ tag: 'model-gateway' });
   const operatorKeys = [...providers.values()].flatMap((provider) => (provider.apiKey === undefined ? [] : [provider.apiKey]));
   // Lines are ours and carry no secret; scrubbing them anyway costs little and guards against a future mistake.
@@ -197,6 +200,7 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
     resolve: options.resolve,
     maxBodyBytes,
     upstreamTimeoutMs,
+    reservedHoldMs,
     agents,
     closing: () => closing,
     finished(request: MeteredRequest, status, durationMs) {

@@ -125,6 +125,27 @@ describe('cell credentials', () => {
     expect((await send({ authorization: `Bearer ${dropped.credential}` })).status).toBe(401);
   });
 
+  it('answers a held request of a reserved credential 503 once `reservedHoldMs` has passed; no provider sees it', async () => {
+    await expect(startHarness({ reservedHoldMs: 0 })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    const short = await startHarness({ reservedHoldMs: 300 });
+    try {
+      const reserved = short.gateway.reserve();
+      const reported = reserved.nextRequest();
+      const started = performance.now();
+      const answer = await call(short.origin, '/openai/chat/completions', {
+        body: chat(),
+        headers: { authorization: `Bearer ${reserved.credential}` },
+      });
+      await reported;
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+      expect(answer.status).toBe(503);
+      expect(answer.json()).toMatchObject({ error: { code: 'BACKEND_UNAVAILABLE' } });
+      expect(short.upstream.seen).toEqual([]);
+    } finally {
+      await short.stop();
+    }
+  });
+
   it('refuses a tenant id core’s rules refuse', () => {
     expect(() => h.gateway.issue('../etc')).toThrow(expect.objectContaining({ code: 'TENANT_ID_INVALID' }));
   });

@@ -37,6 +37,8 @@ export interface ExchangeContext {
   resolve: ResolveProviderKey | undefined;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** How long a request presenting a reserved credential is held before it is answered 503. */
+  reservedHoldMs: number;
   agents: { http: HttpAgent; https: HttpsAgent };
   closing(): boolean;
   /** Counts a finished request (ledger, metrics, quota, `onUsage`). */
@@ -48,9 +50,6 @@ export interface ExchangeContext {
   /** Keeps track of requests in flight, for draining; returns the function that says this one is over. */
   track(abort: () => void): () => void;
 }
-
-/** How long a request presenting a reserved credential is held before it is answered 503. */
-const RESERVED_HOLD_MS = 60_000;
 
 /** Largest upstream error body passed on (after redaction); the rest is dropped. */
 const MAX_ERROR_BODY_BYTES = 256 * 1024;
@@ -153,7 +152,7 @@ class Exchange {
             'unavailable',
             new MultiTenantError('BACKEND_UNAVAILABLE', 'This cell has no tenant yet.', { retryAfterMs: 1_000 }),
           ),
-        RESERVED_HOLD_MS,
+        context.reservedHoldMs,
       );
       timer.unref();
       this.response.once('close', () => clearTimeout(timer));
