@@ -161,10 +161,11 @@ interface Run {
 const PASSED_ENV = ['LANG', 'LC_ALL', 'TZ'];
 
 /**
- * V8 heap limits for every cell unless the operator's `env` sets `NODE_OPTIONS`: an idle cell's heap
- * stays small, and these limits were measured to still complete a chat turn (≈ −25 % RSS per cell tree).
+ * V8 heap limits for every cell unless the operator's `env` sets `NODE_OPTIONS`. OpenClaw's heap holds ~150 MB
+ * live after start and grows with its agent and each conversation: 256 MB ran out of memory by a tenant's tenth
+ * long chat turn; 512 MB held a hundred (measured). A small semi-space keeps the idle cell ~25 % smaller.
  */
-export const DEFAULT_CELL_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=2';
+export const DEFAULT_CELL_NODE_OPTIONS = '--max-old-space-size=512 --max-semi-space-size=2';
 
 /**
  * glibc malloc arenas per cell process unless the operator's `env` sets `MALLOC_ARENA_MAX`: Node's threads

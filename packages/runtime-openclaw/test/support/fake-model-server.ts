@@ -11,8 +11,12 @@ export interface FakeModelServer {
   close(): Promise<void>;
 }
 
-/** Starts a fake model on a free loopback port that answers every chat with `reply`. */
-export async function startFakeModelServer(reply = 'Hello from the fake model.'): Promise<FakeModelServer> {
+type FakeModelRequest = FakeModelServer['requests'][number];
+
+/** Starts a fake model on a free loopback port that answers every chat with `reply` (or what it returns for the request). */
+export async function startFakeModelServer(
+  reply: string | ((request: FakeModelRequest) => string) = 'Hello from the fake model.',
+): Promise<FakeModelServer> {
   const requests: FakeModelServer['requests'] = [];
   const server: Server = createServer((request, response) => {
     let body = '';
@@ -28,20 +32,21 @@ export async function startFakeModelServer(reply = 'Hello from the fake model.')
         response.end('{"error":{"message":"not found"}}');
         return;
       }
-      let parsed: FakeModelServer['requests'][number] = {};
+      let parsed: FakeModelRequest = {};
       try {
         parsed = JSON.parse(body) as typeof parsed;
       } catch {
         // Counted anyway.
       }
       requests.push(parsed);
+      const content = typeof reply === 'string' ? reply : reply(parsed);
       const created = Math.floor(Date.now() / 1000);
       const usage = { prompt_tokens: 10, completion_tokens: 6, total_tokens: 16 };
       if (parsed.stream) {
         response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         const chunk = (delta: object, finish: string | null, extra: object = {}) =>
           `data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created, model: parsed.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`;
-        response.write(chunk({ role: 'assistant', content: reply }, null));
+        response.write(chunk({ role: 'assistant', content }, null));
         response.write(chunk({}, 'stop', { usage }));
         response.end('data: [DONE]\n\n');
         return;
@@ -53,7 +58,7 @@ export async function startFakeModelServer(reply = 'Hello from the fake model.')
           object: 'chat.completion',
           created,
           model: parsed.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
           usage,
         }),
       );
