@@ -9,6 +9,11 @@
 // process by PID, and in a fresh PID namespace the same small PIDs come back, so a stale lock would
 // look held. Nothing else of the cell runs now (its sandbox is new), and this runs as the tenant's user.
 // Processes OpenClaw starts never see the plan: it leaves the environment before OpenClaw loads.
+// It also gives memory back after a conversation: OpenClaw keeps the worker threads a chat turn starts
+// (transcripts, usage, SQLite stores) for 30 minutes after their last use, 150–270 MB per cell. Once no model
+// call has been open for `releaseIdleWorkersMs`, it raises OpenClaw's own low-memory signal, on which OpenClaw
+// retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s).
+import { channel } from 'node:diagnostics_channel';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
@@ -23,12 +28,16 @@ if (entry === undefined) {
   process.exit(2);
 }
 
-function relay(listenOn, connectTo) {
+function relay(listenOn, connectTo, activity) {
   const server = createServer({ pauseOnConnect: true }, (inbound) => {
     const outbound = connect(connectTo);
+    activity?.opened();
+    let open = true;
     const drop = () => {
       inbound.destroy();
       outbound.destroy();
+      if (open) activity?.closed();
+      open = false;
     };
     inbound.on('error', drop).on('close', drop);
     outbound.on('error', drop).on('close', drop);
@@ -56,7 +65,30 @@ if (typeof plan.gatewaySocket === 'string') {
   rmSync(plan.gatewaySocket, { force: true });
   relay({ path: plan.gatewaySocket }, { host: '127.0.0.1', port: plan.gatewayPort });
 }
-if (typeof plan.modelSocket === 'string') relay({ host: '127.0.0.1', port: plan.modelPort }, { path: plan.modelSocket });
+/** Counts open model connections; after `quietMs` with none, asks OpenClaw once to retire its idle workers. */
+function idleWorkersRelease(quietMs) {
+  let open = 0;
+  let timer;
+  return {
+    opened() {
+      open++;
+      clearTimeout(timer);
+    },
+    closed() {
+      if (--open > 0) return;
+      clearTimeout(timer);
+      // Node fires longer timers at once: cap them at its longest (~24.8 days).
+      timer = setTimeout(() => channel('openclaw.memory.critical').publish(undefined), Math.min(quietMs, 2 ** 31 - 1));
+      timer.unref();
+    },
+  };
+}
+
+if (typeof plan.modelSocket === 'string') {
+  const quietMs = plan.releaseIdleWorkersMs;
+  const activity = Number.isSafeInteger(quietMs) && quietMs > 0 ? idleWorkersRelease(quietMs) : undefined;
+  relay({ host: '127.0.0.1', port: plan.modelPort }, { path: plan.modelSocket }, activity);
+}
 
 process.argv = [process.argv[0], entry, ...args];
 await import(pathToFileURL(entry).href);

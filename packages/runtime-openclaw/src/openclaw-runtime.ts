@@ -111,6 +111,12 @@ export interface OpenClawRuntimeOptions {
   startTimeoutMs?: number;
   /** SIGTERM grace before SIGKILL when stopping a cell (default 20 s). */
   stopTimeoutMs?: number;
+  /**
+   * After this long with no model call open, a cell without network asks OpenClaw to retire the worker threads its
+   * chat turns started and now leave idle (150–270 MB per cell; OpenClaw keeps them 30 minutes); the next turn
+   * starts them again, ~3 s. Default 300,000 (5 min); 0 leaves them to OpenClaw.
+   */
+  releaseIdleWorkersMs?: number;
   restart?: RestartPolicy;
   /**
    * Keep one spare, already authenticated connection to each ready cell, so a client asking for
@@ -265,6 +271,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     ...(options.models === undefined ? {} : { models: options.models }),
     startTimeoutMs: positive(options.startTimeoutMs, 120_000, 'startTimeoutMs'),
     stopTimeoutMs: positive(options.stopTimeoutMs, 20_000, 'stopTimeoutMs'),
+    releaseIdleWorkersMs: options.releaseIdleWorkersMs === 0 ? 0 : positive(options.releaseIdleWorkersMs, 300_000, 'releaseIdleWorkersMs'),
     restart: {
       initialDelayMs: positive(options.restart?.initialDelayMs, 1_000, 'restart.initialDelayMs'),
       maxDelayMs: positive(options.restart?.maxDelayMs, 30_000, 'restart.maxDelayMs'),

@@ -26,6 +26,12 @@ const CACHE = defaultRuntimeDir();
 const TENANTS = ['alice', 'bob', 'carol'] as const;
 const SCOPES = ['operator.read', 'operator.write', 'operator.admin'];
 const IDLE_MS = 20_000;
+// A conversation long enough to fill the 256 MiB heap OpenClaw's gateway once ran with (out of memory at its ~10th turn).
+const LONG_TURNS = 16;
+const AT_LENGTH = 'Please answer at length, turn';
+// Short, so a cell gives back its idle workers' memory within the test.
+const RELEASE_IDLE_WORKERS_MS = 8_000;
+const LONG_REPLY = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\n'.repeat(50);
 const log = createLogger({ tag: 'openclaw-e2e', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
 
 async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
@@ -58,7 +64,9 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
     log.info(
       `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion} from ${install.dir} (${install.installed ? `installed in ${install.durationMs} ms` : 'cached'})`,
     );
-    model = await startFakeModelServer();
+    model = await startFakeModelServer((request) =>
+      JSON.stringify(request.messages?.at(-1) ?? '').includes(AT_LENGTH) ? LONG_REPLY : 'Hello from the fake model.',
+    );
     // Cells reach the fake model only through the model gateway (their sandboxes have no network); its key stays here.
     models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
     h = await startOpenClawGateway({
@@ -73,6 +81,7 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
         privileges: { admin: ['*'] },
         // Every hello below is the cell's own: the handshake waits out the cold start.
         helloHoldMs: 120_000,
+        releaseIdleWorkersMs: RELEASE_IDLE_WORKERS_MS,
       },
       manager: { idleTimeoutMs: IDLE_MS, capacity: 3 },
     });
@@ -201,6 +210,45 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
     expect(model.requests.at(-1)?.model).toBe('fake-model');
     const history = (await alice.request('chat.history', { sessionKey: 'main' })) as { messages: Array<{ role: string }> };
     expect(history.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('holds a long conversation without its cell running out of memory', async () => {
+    const bob = sessions.bob!;
+    const { pid, crashes } = cellOf('bob')!;
+    const events: Array<{ event: string; payload?: { state?: string } }> = [];
+    bob.onEvent((event) => events.push(event as (typeof events)[number]));
+    for (let turn = 1; turn <= LONG_TURNS; turn++) {
+      events.length = 0;
+      const message = `${AT_LENGTH} ${turn}. ${'Some context for the answer. '.repeat(60)}`;
+      await bob.request('chat.send', { sessionKey: 'long', message, idempotencyKey: `long-${turn}-${Date.now()}` });
+      const end = await eventually(
+        () => events.find((event) => event.event === 'chat' && ['final', 'error', 'aborted'].includes(event.payload?.state ?? '')),
+        `the end of turn ${turn}`,
+        120_000,
+      );
+      expect(end.payload?.state, `turn ${turn}`).toBe('final');
+    }
+    // The same process answered every turn: it neither crashed nor was restarted.
+    expect(cellOf('bob')).toMatchObject({ pid, crashes, state: 'ready' });
+    log.info(`bob: ${LONG_TURNS} long turns; cell at ${Math.round((await h.runtime.cellMemory('bob')) / 2 ** 20)} MiB RSS`);
+  });
+
+  it('gives back the memory of the workers its turns started once no model call has been open for a while', async () => {
+    // OpenClaw keeps the worker threads of chat turns for 30 minutes; the cell asks it to retire idle ones sooner.
+    const after = await h.runtime.cellMemory('bob');
+    const released = await eventually(
+      async () => {
+        const now = await h.runtime.cellMemory('bob');
+        return now < after - 100 * 2 ** 20 ? now : undefined;
+      },
+      "bob's idle workers retired",
+      90_000,
+      1_000,
+    );
+    log.info(`bob: ${Math.round(after / 2 ** 20)} → ${Math.round(released / 2 ** 20)} MiB RSS once idle`);
+    // Still the same process, and it still answers.
+    expect(cellOf('bob')).toMatchObject({ state: 'ready' });
+    expect(await sessions.bob!.request('health')).toMatchObject({ ok: true });
   });
 
   it('never lets a wrong or missing gateway token reach any cell', async () => {

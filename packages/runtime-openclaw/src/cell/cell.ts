@@ -59,6 +59,8 @@ export interface CellSettings {
   httpApis: HttpApiSettings;
   startTimeoutMs: number;
   stopTimeoutMs: number;
+  /** Model-quiet time after which a sandboxed cell asks OpenClaw to retire its idle workers; 0: never. */
+  releaseIdleWorkersMs: number;
   restart: Required<RestartPolicy>;
   log: ConsolaInstance;
 }
@@ -500,7 +502,9 @@ export class OpenClawCell {
           gatewaySocket: insideGatewaySocket,
           gatewayPort: port,
           // A pre-booted cell's model socket opens when a tenant takes it; its relay listens from the start.
-          ...(this.modelCredential === undefined ? {} : { modelSocket: insideModelSocket, modelPort: insideModelPort(port) }),
+          ...(this.modelCredential === undefined
+            ? {}
+            : { modelSocket: insideModelSocket, modelPort: insideModelPort(port), releaseIdleWorkersMs: settings.releaseIdleWorkersMs }),
         });
       }
       ({ file, args } = sandboxCommand(

@@ -63,6 +63,8 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
   helloHoldMs: ms.optional(),
   startTimeoutMs: ms.optional(),
   stopTimeoutMs: ms.optional(),
+  /** Model-quiet time after which a cell asks OpenClaw to retire its idle workers (default 5 min; 0: never). */
+  releaseIdleWorkersMs: z.int().min(0).optional(),
   restart: z
     .strictObject({
       initialDelayMs: ms.optional(),
