@@ -269,6 +269,18 @@ describe('capacityForMemoryBudget', () => {
 });
 
 describe('openclaw runtime settings', () => {
+  it('takes releaseIdleWorkersMs of 0 (leave the workers to OpenClaw) or more, and refuses anything else by name', () => {
+    for (const releaseIdleWorkersMs of [0, 60_000]) {
+      const { options } = openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings({ releaseIdleWorkersMs }));
+      expect(options).toEqual({ releaseIdleWorkersMs });
+    }
+    for (const releaseIdleWorkersMs of [-1, 1.5, '300000']) {
+      expect(() => parseOpenClawRuntimeSettings({ releaseIdleWorkersMs })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('releaseIdleWorkersMs') }),
+      );
+    }
+  });
+
   it('turns the config file block into runtime options and a capacity', () => {
     const settings = parseOpenClawRuntimeSettings({
       runtimeDir: '/opt/openclaw-mt/runtime',
