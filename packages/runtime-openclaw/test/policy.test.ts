@@ -281,6 +281,18 @@ describe('openclaw runtime settings', () => {
     }
   });
 
+  it('takes optimizeForSize as true or false, and refuses anything else by name', () => {
+    for (const optimizeForSize of [true, false]) {
+      const { options } = openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings({ optimizeForSize }));
+      expect(options).toEqual({ optimizeForSize });
+    }
+    for (const optimizeForSize of ['false', 0, null]) {
+      expect(() => parseOpenClawRuntimeSettings({ optimizeForSize })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('optimizeForSize') }),
+      );
+    }
+  });
+
   it('turns the config file block into runtime options and a capacity', () => {
     const settings = parseOpenClawRuntimeSettings({
       runtimeDir: '/opt/openclaw-mt/runtime',

@@ -61,6 +61,8 @@ export interface CellSettings {
   stopTimeoutMs: number;
   /** Model-quiet time after which a sandboxed cell asks OpenClaw to retire its idle workers; 0: never. */
   releaseIdleWorkersMs: number;
+  /** Whether a sandboxed cell asks V8 to favour memory over speed once OpenClaw listens. */
+  optimizeForSize: boolean;
   restart: Required<RestartPolicy>;
   log: ConsolaInstance;
 }
@@ -494,19 +496,17 @@ export class OpenClawCell {
     const sandbox = settings.sandbox;
     if (sandbox !== undefined && this.runDir !== undefined) {
       // The relay runs first in every sandbox, in OpenClaw's process, then loads OpenClaw's entry (it clears locks a
-      // previous process left; without network it also joins sockets).
+      // previous process left and, once OpenClaw listens, applies `optimizeForSize`; without network it also joins sockets).
       const command = [settings.install.nodePath, SANDBOX_RELAY_PATH, '--', ...gatewayCommand.slice(1)];
-      if (isolated) {
+      env.OPENCLAW_MT_RELAY = JSON.stringify({
+        optimizeForSize: settings.optimizeForSize,
         // No network inside: the relay joins the cell's loopback to the host through the run directory's sockets.
-        env.OPENCLAW_MT_RELAY = JSON.stringify({
-          gatewaySocket: insideGatewaySocket,
-          gatewayPort: port,
-          // A pre-booted cell's model socket opens when a tenant takes it; its relay listens from the start.
-          ...(this.modelCredential === undefined
-            ? {}
-            : { modelSocket: insideModelSocket, modelPort: insideModelPort(port), releaseIdleWorkersMs: settings.releaseIdleWorkersMs }),
-        });
-      }
+        ...(isolated ? { gatewaySocket: insideGatewaySocket, gatewayPort: port } : {}),
+        // A pre-booted cell's model socket opens when a tenant takes it; its relay listens from the start.
+        ...(isolated && this.modelCredential !== undefined
+          ? { modelSocket: insideModelSocket, modelPort: insideModelPort(port), releaseIdleWorkersMs: settings.releaseIdleWorkersMs }
+          : {}),
+      });
       ({ file, args } = sandboxCommand(
         {
           support: sandbox.support,

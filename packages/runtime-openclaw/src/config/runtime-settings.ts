@@ -65,6 +65,8 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
   stopTimeoutMs: ms.optional(),
   /** Model-quiet time after which a cell asks OpenClaw to retire its idle workers (default 5 min; 0: never). */
   releaseIdleWorkersMs: z.int().min(0).optional(),
+  /** Once OpenClaw listens, a sandboxed cell asks V8 to favour memory over speed (default true). */
+  optimizeForSize: z.boolean().optional(),
   restart: z
     .strictObject({
       initialDelayMs: ms.optional(),
