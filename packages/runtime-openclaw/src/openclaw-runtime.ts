@@ -119,7 +119,7 @@ export interface OpenClawRuntimeOptions {
   releaseIdleWorkersMs?: number;
   /**
    * Once OpenClaw's gateway listens, a sandboxed cell asks V8 to favour memory over speed (`--optimize-for-size`):
-   * ~70 MB less per idle cell, chat turns as fast, starts unchanged (default `true`).
+   * ~70 MB less per idle cell, starts unchanged, chat turns about as fast (a process's first ~0.5 s slower). Default `true`.
    */
   optimizeForSize?: boolean;
   restart?: RestartPolicy;
