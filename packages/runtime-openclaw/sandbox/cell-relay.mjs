@@ -7,7 +7,8 @@
 // be; no --import, which would turn off OpenClaw's own module-resolution fast path).
 // Before that it removes OpenClaw's gateway locks left by the cell's previous process: they name that
 // process by PID, and in a fresh PID namespace the same small PIDs come back, so a stale lock would
-// look held. Nothing else of the cell runs now (its sandbox is new), and this runs as the tenant's user.
+// look held; and the Control UI assets older releases had cells copy into the tenant's state. Nothing else
+// of the cell runs now (its sandbox is new), and this runs as the tenant's user.
 // Processes OpenClaw starts never see the plan: it leaves the environment before OpenClaw loads.
 // It also gives memory back after a conversation: OpenClaw keeps the worker threads a chat turn starts
 // (transcripts, usage, SQLite stores) for 30 minutes after their last use, 150–270 MB per cell. Once no model
@@ -61,6 +62,14 @@ try {
   for (const name of readdirSync(lockDir)) if (/^gateway\..*\.lock$/.test(name)) rmSync(join(lockDir, name), { force: true });
 } catch {
   // no locks yet
+}
+// Cells leave the Control UI to the front door (`gateway.controlUi.enabled: false`): the copy of its assets OpenClaw
+// kept in a tenant's state before that (~54 MB) is of no use, and OpenClaw does not remove it.
+try {
+  if (process.env.OPENCLAW_STATE_DIR)
+    rmSync(join(process.env.OPENCLAW_STATE_DIR, 'cache', 'control-ui-assets'), { recursive: true, force: true });
+} catch (error) {
+  process.stderr.write(`cell-relay: cannot remove the cached Control UI assets: ${error.message}\n`);
 }
 
 if (typeof plan.gatewaySocket === 'string') {

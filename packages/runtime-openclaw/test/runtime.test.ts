@@ -339,9 +339,10 @@ describe('openclaw runtime (fake cell)', () => {
     const { tenant, runtime } = await start();
     const alice = await connect(await tenant('alice'));
     const { config: before } = (await alice.request('config.get')) as { config: Record<string, unknown> };
-    // OpenClaw's HTTP surfaces are enforced off unless the operator enables them.
+    // OpenClaw's HTTP surfaces are enforced off unless the operator enables them; the Control UI is the front door's.
     expect(before.gateway).toEqual({
       mode: 'local',
+      controlUi: { enabled: false },
       http: { endpoints: { chatCompletions: { enabled: false }, responses: { enabled: false } } },
     });
     expect(before.hooks).toEqual({ enabled: false });
@@ -360,14 +361,15 @@ describe('openclaw runtime (fake cell)', () => {
 
   it('renders the config: operator defaults < the file as the tenant left it < tenant config < enforced keys', async () => {
     const { tenant, manager } = await start({ config: { a: { x: 1, y: 1 }, d: 'default' } });
-    const token = await tenant('alice', { a: { y: 2 }, gateway: { controlUi: { enabled: false } } });
+    const token = await tenant('alice', { a: { y: 2 }, gateway: { reload: { mode: 'hot' }, controlUi: { enabled: true } } });
     const alice = await connect(token);
     const { config } = (await alice.request('config.get')) as { config: Record<string, unknown> };
     expect(config).toMatchObject({
       a: { x: 1, y: 2 },
       d: 'default',
       update: { checkOnStart: false },
-      gateway: { mode: 'local', controlUi: { enabled: false } },
+      // The tenant config reaches the gateway section; the enforced keys win over it.
+      gateway: { mode: 'local', reload: { mode: 'hot' }, controlUi: { enabled: false } },
     });
     await alice.request('config.patch', { raw: JSON.stringify({ d: 'mine', b: 'kept' }) });
     await manager.evict('alice', { force: true });

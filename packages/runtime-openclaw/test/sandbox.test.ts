@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
@@ -162,5 +162,22 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     await h.manager.evict(ALICE, { force: true });
     expect(cellOf(ALICE)).toBeUndefined();
     await eventually(() => !existsSync(`/proc/${pid}`), 'the sandbox to be gone', 20_000);
+  });
+
+  it('removes the Control UI assets older releases had cells keep in the tenant state, and nothing beside them', async () => {
+    const { pid, user } = cellOf(BOB);
+    await h.manager.evict(BOB, { force: true });
+    await eventually(() => !existsSync(`/proc/${pid!}`), 'the sandbox to be gone', 20_000);
+    // As OpenClaw left them: owned by the tenant's user, next to other caches.
+    const cache = join(rootOf(BOB), 'agent', 'cache');
+    const assets = join(cache, 'control-ui-assets', 'a'.repeat(64));
+    mkdirSync(assets, { recursive: true });
+    writeFileSync(join(assets, 'index.html'), '<!doctype html>');
+    mkdirSync(join(cache, 'models'), { recursive: true });
+    for (const path of [cache, join(cache, 'control-ui-assets'), assets, join(assets, 'index.html'), join(cache, 'models')])
+      chownSync(path, user!.uid, user!.gid);
+    sessions.push(await connectRetrying({ url: h.url, token: tokens[BOB]! }, 60_000));
+    expect(existsSync(join(cache, 'control-ui-assets'))).toBe(false);
+    expect(existsSync(join(cache, 'models'))).toBe(true);
   });
 });
