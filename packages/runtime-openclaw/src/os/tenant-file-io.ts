@@ -92,7 +92,11 @@ function helperIO(user: TenantUser, nodePath: string): TenantFileIO {
       child.on('close', (code) =>
         resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
       );
-      child.stdin.end(input ?? '');
+      // A helper that exits before taking its input (it failed, or a read needs none) breaks the pipe (EPIPE):
+      // its exit code already says what happened, and an unhandled stream error would take the gateway down.
+      child.stdin.on('error', () => undefined);
+      if (input === undefined) child.stdin.end();
+      else child.stdin.end(input);
     });
   }
   const failure = (op: string, path: string, result: { code: number; stderr: string }) =>
