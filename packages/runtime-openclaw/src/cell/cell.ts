@@ -167,7 +167,8 @@ const PASSED_ENV = ['LANG', 'LC_ALL', 'TZ'];
 /**
  * V8 heap limits for every cell unless the operator's `env` sets `NODE_OPTIONS`. OpenClaw's heap holds ~150 MB
  * live after start and grows with its agent and each conversation: 256 MB ran out of memory by a tenant's tenth
- * long chat turn; 512 MB held a hundred (measured). With the small semi-space an idle cell tree is ~740 MB (~860 without limits).
+ * long chat turn; 512 MB held a hundred (measured). With the small semi-space an idle cell tree is ~740 MB (~860 without
+ * limits); a sandboxed cell then takes ~70 MB off that with `optimizeForSize`.
  */
 export const DEFAULT_CELL_NODE_OPTIONS = '--max-old-space-size=512 --max-semi-space-size=2';
 

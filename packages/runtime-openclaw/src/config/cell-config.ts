@@ -68,11 +68,13 @@ const BUILT_IN_DEFAULTS: JsonObject = { update: { checkOnStart: false } };
 /**
  * Keys every cell's config gets, whatever the layers below say: a local gateway (port, bind and auth
  * come from the command line and environment, which win over the file even across in-place
- * restarts) that does not serve the Control UI itself (the front door serves it from the install; a cell
- * serving it too would copy its 54 MB of assets into every tenant's state and check them after every start), a log file inside the tenant's own state directory instead of OpenClaw's shared
- * `/tmp/openclaw`, the model gateway as every provider's URL and key (when one is wired), and no chat commands that write config (`/config`, `/debug`), install plugins
- * (`/plugins`) or update and restart the cell (`/update`, `/restart`), and OpenClaw's HTTP surfaces
- * exactly as the operator enabled them (hooks with the cell's own token, by environment).
+ * restarts) that does not serve the Control UI itself (the front door serves it from the install; a
+ * cell serving it too would copy its 54 MB of assets into every tenant's state and check them after
+ * every start), a log file inside the tenant's own state directory instead of OpenClaw's shared
+ * `/tmp/openclaw`, the model gateway as every provider's URL and key (when one is wired), no chat
+ * commands that write config (`/config`, `/debug`), install plugins (`/plugins`) or update and
+ * restart the cell (`/update`, `/restart`), and OpenClaw's HTTP surfaces exactly as the operator
+ * enabled them (hooks with the cell's own token, by environment).
  */
 export function enforcedConfig(paths: CellPaths, providers?: JsonObject, httpApis: HttpApiSettings = {}): JsonObject {
   const http = httpApiConfig(httpApis);
