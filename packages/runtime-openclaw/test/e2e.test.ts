@@ -323,6 +323,8 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
     sessions.alice = alice;
     const after = cellOf('alice')!;
     expect(after.pid).not.toBe(before.pid);
+    // OpenClaw said when it took connections (its log line, which brings a refused connection's retry forward).
+    expect(after.acceptingAt).toBeGreaterThanOrEqual(after.readyAt!);
     const config = (await alice.request('config.get')) as { sourceConfig: { ui?: { seamColor?: string } } };
     expect(config.sourceConfig.ui?.seamColor).toBe('#AA1100');
     const history = (await alice.request('chat.history', { sessionKey: 'main' })) as {

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as pause } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
@@ -465,6 +466,23 @@ describe('openclaw runtime (fake cell)', () => {
     const alice = await connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 });
     open.push(alice);
     expect(await alice.request('echo', { ok: 1 })).toEqual({ ok: 1 });
+  });
+
+  it('tries a refused connection again as soon as OpenClaw says it takes connections, not after the delay it asked for', async () => {
+    const { tenant } = await start();
+    // OpenClaw refuses for 1.5 s and asks for a retry after a minute; it says when it takes connections.
+    const token = await tenant('alice', { fake: { sidecarsMs: 1_500, retryAfterMs: 60_000 } });
+    const alice = await connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 20_000 });
+    open.push(alice);
+    expect(await alice.request('echo', { ok: 1 }, { timeoutMs: 20_000 })).toEqual({ ok: 1 });
+    const cell = h!.runtime.cells().find((info) => info.tenantId === 'alice')!;
+    expect(cell.acceptingAt).toBeGreaterThanOrEqual(cell.readyAt!);
+    // Without that line, the wait is the one asked for.
+    const bobToken = await tenant('bob', { fake: { sidecarsMs: 1_500, retryAfterMs: 60_000, announceReady: false } });
+    const bob = await connectGateway({ url: h!.url, token: bobToken, scopes: ADMIN, timeoutMs: 20_000 });
+    open.push(bob);
+    const answer = bob.request('echo', { ok: 2 }, { timeoutMs: 20_000 }).catch(() => 'failed');
+    expect(await Promise.race([answer, pause(4_000).then(() => 'still waiting')])).toBe('still waiting');
   });
 
   it('reports exit code 78 as CONFIG_INVALID with the redacted stderr tail, and starts again once the config is fixed', async () => {

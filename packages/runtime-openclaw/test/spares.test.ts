@@ -15,7 +15,7 @@ const READ_WRITE: SpareProfile = { scopes: ['operator.read', 'operator.write'] }
 const ADMIN: SpareProfile = { scopes: ['operator.read', 'operator.write', 'operator.admin'] };
 
 /** A server doing the cell's side of the handshake; counts connections and hands out numbered hellos. */
-async function cellServer(options: { helloDelayMs?: number } = {}) {
+async function cellServer(options: { helloDelayMs?: number; starting?: () => boolean } = {}) {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const server = {
@@ -50,6 +50,18 @@ async function cellServer(options: { helloDelayMs?: number } = {}) {
           );
           return socket.close(1008);
         }
+        if (options.starting?.()) {
+          // OpenClaw's answer while its startup sidecars run, here asking for a retry in a minute.
+          const error = {
+            code: 'UNAVAILABLE',
+            message: 'starting',
+            retryable: true,
+            retryAfterMs: 60_000,
+            details: { reason: 'startup-sidecars' },
+          };
+          socket.send(JSON.stringify({ type: 'res', id: frame.id, ok: false, error }));
+          return socket.close(1013);
+        }
         authed = true;
         const scopes = frame.params.scopes ?? [];
         const hello = () => {
@@ -75,7 +87,18 @@ class StubCell implements SpareCell {
   state: CellState = 'starting';
   private readonly stateListeners = new Set<(state: CellState) => void>();
   private readonly lostListeners = new Set<CellListener>();
+  /** Whether the process said it takes connections; {@link announce} says it. */
+  accepting = true;
+  private announced: () => void = () => undefined;
+  private readonly announcement = new Promise<void>((resolve) => (this.announced = resolve));
   constructor(public run: { port: number; token: string }) {}
+  whenAccepting() {
+    return this.announcement;
+  }
+  announce() {
+    this.accepting = true;
+    this.announced();
+  }
   get endpoint() {
     return this.state === 'ready' ? { ...this.run } : undefined;
   }
@@ -107,7 +130,7 @@ describe('cell spares', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function setup(options: { helloDelayMs?: number; settings?: Partial<SpareSettings> } = {}) {
+  async function setup(options: { helloDelayMs?: number; starting?: () => boolean; settings?: Partial<SpareSettings> } = {}) {
     const server = await cellServer(options);
     const cell = new StubCell({ port: server.port, token: 'token-1' });
     const spares = new CellSpares(cell, { clientVersion: 'test', initialProfile: READ_WRITE, log: quiet, ...options.settings });
@@ -234,6 +257,30 @@ describe('cell spares', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(spares.info()).toMatchObject({ taken: 1, missed: 0 });
     taken.close();
+  });
+
+  it('tries a spare refused while OpenClaw starts again once it says it takes connections, and only then', async () => {
+    let starting = true;
+    const { server, cell, spares } = await setup({ starting: () => starting });
+    cell.accepting = false;
+    cell.set('ready');
+    await eventually(() => server.connections === 1, 'the refused spare', 5_000, 5);
+    // The retry asked for is a minute away.
+    await pause(300);
+    expect(server.connections).toBe(1);
+    starting = false;
+    cell.announce();
+    await eventually(() => spares.info().ready, 'the spare right after the announcement', 5_000, 10);
+    expect(server.connections).toBe(2);
+  });
+
+  it('waits the delay asked for when a spare is refused after OpenClaw said it takes connections', async () => {
+    const { server, cell, spares } = await setup({ starting: () => true });
+    cell.set('ready');
+    await eventually(() => server.connections === 1, 'the refused spare', 5_000, 5);
+    await pause(500);
+    expect(server.connections).toBe(1);
+    expect(spares.info().ready).toBe(false);
   });
 
   it('closes everything on close(), including a spare still being opened, and opens none after', async () => {

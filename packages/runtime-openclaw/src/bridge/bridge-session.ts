@@ -217,6 +217,7 @@ async function connectToCell(
     }
     const endpoint = cell.endpoint;
     if (endpoint === undefined) continue;
+    const startingUp = !cell.accepting;
     try {
       return await CellConnection.open({
         ...endpoint,
@@ -232,8 +233,10 @@ async function connectToCell(
       if (!(error instanceof CellHandshakeError)) throw error;
       const left = deadline - Date.now();
       if (error.retryable && left > 0 && !context.signal.aborted) {
-        // Still finishing startup sidecars, or restarting in place: retry within the same budget.
-        await abortableWait(Math.min(left, Math.max(100, error.shape.retryAfterMs ?? 500)), context.signal);
+        // Still finishing startup sidecars, or restarting in place: retry within the same budget (while
+        // OpenClaw starts, as soon as it says it takes connections).
+        const wait = Math.min(left, Math.max(100, error.shape.retryAfterMs ?? 500));
+        await abortableWait(wait, context.signal, startingUp ? cell.whenAccepting() : undefined);
         continue;
       }
       if (error.retryable) throw startingError();

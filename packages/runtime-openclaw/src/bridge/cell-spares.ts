@@ -22,6 +22,9 @@ export interface SpareCell {
   onStateChange(listener: (state: CellState) => void): () => void;
   /** Binds a listener to the current process. */
   attach(listener: CellListener): () => void;
+  /** Whether the current process said it takes connections, and when it does (see {@link OpenClawCell.whenAccepting}). */
+  readonly accepting?: boolean;
+  whenAccepting?(): Promise<void>;
 }
 
 /** How the spares of every cell of a runtime behave. */
@@ -251,6 +254,7 @@ export class CellSpares {
     this.filling = { key, aborter, done: new Promise<void>((resolve) => (done = resolve)) };
     let connection: CellConnection | undefined;
     let failure: unknown;
+    const startingUp = this.cell.accepting === false;
     try {
       connection = await CellConnection.open({
         ...endpoint,
@@ -284,6 +288,12 @@ export class CellSpares {
           `Spare connection to the OpenClaw gateway of ${this.cell.tenantId} failed (${shape?.code ?? String(failure)}); retrying in ${delay} ms.`,
         );
         this.schedule(delay);
+        if (retryable && startingUp) {
+          // Refused while OpenClaw finished starting: try again as soon as it says it takes connections.
+          void this.cell.whenAccepting?.().then(() => {
+            if (this.timer !== undefined && this.filling === undefined && this.spare === undefined) this.schedule(0);
+          });
+        }
         return;
       }
       this.stats.opened++;

@@ -101,6 +101,8 @@ export interface CellInfo {
   crashes: number;
   startedAt?: number;
   readyAt?: number;
+  /** When the current process said it takes connections (its startup sidecars done), after `readyAt`. */
+  acceptingAt?: number;
   lastExit?: { code: number | null; signal: string | null; at: number };
   error?: { code: string; message: string };
   /** The bridge's spare connection to the cell (absent when spares are off). */
@@ -158,7 +160,15 @@ interface Run {
   alive: boolean;
   /** The host port leading into a cell without network. */
   forwarder?: SocketForwarder;
+  /** Settles when OpenClaw says it takes connections (`at`), or when the process ends (see {@link OpenClawCell.whenAccepting}). */
+  accepting: { settled: boolean; at?: number; promise: Promise<void>; resolve: () => void };
 }
+
+/**
+ * The line OpenClaw logs once its startup sidecars are done: from its `connect.challenge` until then (a second or
+ * two) it refuses connections, retryable, asking for a retry after 500 ms.
+ */
+const ACCEPTING_LINE = /\[gateway\] ready\s*$/;
 
 // Cell environment: nothing of the gateway's own environment (it may hold the service token,
 // peppers or Redis credentials) except what a Node program needs to run.
@@ -547,10 +557,17 @@ export class OpenClawCell {
       exited: new Promise<void>((resolve) => (exited = resolve)),
       alive: true,
       ...(forwarder === undefined ? {} : { forwarder }),
+      accepting: { settled: false, ...deferred() },
     };
     this.run = run;
     const onOutput = (chunk: Buffer) => {
-      for (const line of this.tail.push(chunk)) settings.log.debug(`[${this.tenantId}] ${redact(line, [token, hooksToken])}`);
+      for (const line of this.tail.push(chunk)) {
+        settings.log.debug(`[${this.tenantId}] ${redact(line, [token, hooksToken])}`);
+        if (ACCEPTING_LINE.test(line) && !run.accepting.settled) {
+          run.accepting.at = Date.now();
+          settleAccepting(run);
+        }
+      }
     };
     child.stdout!.on('data', onOutput);
     child.stderr!.on('data', onOutput);
@@ -584,6 +601,7 @@ export class OpenClawCell {
     this.settings.ports.release(run.port);
     this.lastExit = { code, signal, at: Date.now() };
     exited();
+    settleAccepting(run);
     if (this.run !== run) return;
     this.run = undefined;
     this.notifyLost(code === 0 ? 'tenant gateway stopped' : 'tenant gateway restarting');
@@ -640,6 +658,24 @@ export class OpenClawCell {
     this.stateChanged = deferred();
     changed.resolve();
     for (const listener of [...this.stateListeners]) listener(state);
+  }
+
+  /**
+   * Whether OpenClaw's current process said it takes connections (true without a process). With
+   * {@link whenAccepting}: a connection refused while OpenClaw was still starting is tried again as soon
+   * as it says so, rather than after the delay it asked for (500 ms).
+   */
+  get accepting(): boolean {
+    return this.run?.accepting.settled ?? true;
+  }
+
+  /**
+   * Settles once OpenClaw's current process logs that it takes connections, or ends (at once without a
+   * process). A hint, not readiness: a tenant's own processes could write that line too, so it only ever
+   * brings one retry forward.
+   */
+  whenAccepting(): Promise<void> {
+    return this.run?.accepting.promise ?? Promise.resolve();
   }
 
   /** Hears every state change (synchronously); returns the unsubscribe function. */
@@ -761,6 +797,7 @@ export class OpenClawCell {
       crashes: this.crashes,
       ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
       ...(this.readyAt === undefined ? {} : { readyAt: this.readyAt }),
+      ...(this.run?.accepting.at === undefined ? {} : { acceptingAt: this.run.accepting.at }),
       ...(this.lastExit === undefined ? {} : { lastExit: this.lastExit }),
       ...(this.failure === undefined ? {} : { error: { code: this.failure.code, message: this.failure.message } }),
     };
@@ -807,6 +844,11 @@ function redact(line: string, secrets: ReadonlyArray<string | undefined>): strin
   let out = line;
   for (const secret of secrets) if (secret !== undefined) out = out.replaceAll(secret, '[redacted]');
   return out;
+}
+
+function settleAccepting(run: Run): void {
+  run.accepting.settled = true;
+  run.accepting.resolve();
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

@@ -25,6 +25,9 @@ if (fake.exitCode !== undefined) {
   process.stderr.write(`Invalid config at ${configPath}: fake says no (token ${token})\n`);
   process.exit(fake.exitCode);
 }
+// Like OpenClaw, it says on stdout when its startup sidecars are done and it takes connections.
+if (fake.sidecarsMs && fake.announceReady !== false)
+  setTimeout(() => process.stdout.write(`${new Date().toISOString()} [gateway] ready\n`), fake.sidecarsMs);
 if (fake.ignoreSigterm) process.on('SIGTERM', () => process.stdout.write('ignoring SIGTERM\n'));
 else process.on('SIGTERM', () => process.exit(0));
 
@@ -116,7 +119,7 @@ setTimeout(() => {
               code: 'UNAVAILABLE',
               message: 'gateway starting',
               retryable: true,
-              retryAfterMs: 200,
+              retryAfterMs: fake.retryAfterMs ?? 200,
               details: { reason: 'startup-sidecars' },
             },
           });
