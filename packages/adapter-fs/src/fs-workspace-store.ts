@@ -31,6 +31,7 @@ import { assertOpenedInside, openNoFollow, pathEscape, resolveDirectory } from '
 import { SEED_PREFIX, isAbandonedSeed, seedWorkspace } from './seed-workspace.js';
 import { errnoCode, storageError } from './storage-error.js';
 import { listTree } from './workspace-tree.js';
+import { workspaceBytes } from './workspace-usage.js';
 import { createFileExclusive, KeyedMutex, syncDirectory, withFileLock, writeFileAtomic } from '@openclaw-mt/core/helpers';
 
 /** Options for {@link createFsWorkspaceStore}. */
@@ -123,8 +124,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
   async function currentUsage(tenant: Tenant): Promise<number> {
     const known = usage.get(tenant.root);
     if (known !== undefined) return known;
-    let bytes = 0;
-    for (const file of await listTree(tenant.root, '')) bytes += file.size;
+    const bytes = await workspaceBytes(tenant.root);
     usage.set(tenant.root, bytes);
     return bytes;
   }
@@ -410,11 +410,7 @@ export function createFsWorkspaceStore(options: FsWorkspaceStoreOptions): FsWork
     // One walk at activation counts the usage (writes then move it by their size delta) and removes
     // temp files left by writers that died mid-write. Queued with the writes so none is counted twice.
     await tenantQueue.run(tenantRoot, async () => {
-      const files = await listTree(tenantRoot, '', { sweep: true });
-      usage.set(
-        tenantRoot,
-        files.reduce((sum, file) => sum + file.size, 0),
-      );
+      usage.set(tenantRoot, await workspaceBytes(tenantRoot, { sweep: true }));
     });
     const current = await loadTemplate();
     const io = templateIO(tenant);

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duTreeUsage, walkTreeDiskUsage } from '../src/os/disk-usage.js';
-import { hasGnuTool } from '../src/os/gnu-tools.js';
+import { hasGnuTool } from '@openclaw-mt/core/helpers';
 import { foreignEntriesByFind, foreignEntriesByWalk, handTreeTo } from '../src/os/tenant-ownership.js';
 
 const asRoot = process.platform === 'linux' && process.getuid?.() === 0;

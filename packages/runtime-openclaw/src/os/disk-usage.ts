@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasGnuTool, runTool } from './gnu-tools.js';
+import { hasGnuTool, runTool } from '@openclaw-mt/core/helpers';
 
 /** What a directory tree occupies, with the part under regenerable cache directories told apart. */
 export interface TreeDiskUsage {

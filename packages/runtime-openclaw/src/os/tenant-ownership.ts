@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MultiTenantError } from '@openclaw-mt/core';
-import { hasGnuTool, runTool } from './gnu-tools.js';
+import { hasGnuTool, runTool } from '@openclaw-mt/core/helpers';
 import type { TenantUser } from './tenant-user.js';
 
 /** What {@link handTreeTo} changed. */
