@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ const IDLE_MS = 20_000;
 const WARM_ROUNDS = 7;
 const FIRST_REPLY = 'sessions.list';
 const GiB = 1024 ** 3;
+/** Files in the workspace of a returning tenant: an agent's project after some work (a checkout and its dependencies). */
+const PROJECT_FILES = 20_000;
 const MiB = 2 ** 20;
 
 /** Connects until the gateway answers (it refuses or is not listening while it starts), then asks the first request. */
@@ -130,12 +133,31 @@ export const cellCosts: Benchmark = {
     } finally {
       bare.stop();
     }
+    // The floor for a returning tenant: the same gateway started again on its own state, with the same project.
+    writeProject(join(dataDir, 'bare', 'workspace'));
+    const restarted = await bareGateway(install, join(dataDir, 'bare'), 47_302);
+    let bareRestartMs: number;
+    try {
+      const started = performance.now();
+      (await connectAndAsk(restarted.url, restarted.token, true)).close();
+      bareRestartMs = performance.now() - started;
+    } finally {
+      restarted.stop();
+    }
 
     // The cell: a cold tenant through the front door, with every default (sandbox and OS user as root).
     const manager = new TenantManager({ ...createFsAdapter({ dataDir: join(dataDir, 'front-door') }), idleTimeoutMs: 0 });
     const runtime = createOpenClawRuntime({ install, logger });
-    const gateway = createGateway({ manager, runtime, port: 0, handshakeTimeoutMs: 180_000, quotas: { connections: 100 }, logger });
+    const gateway = createGateway({
+      manager,
+      runtime,
+      port: 0,
+      handshakeTimeoutMs: 180_000,
+      quotas: { connections: 100, workspaceBytes: GiB },
+      logger,
+    });
     let cellColdMs: number;
+    let cellReturningMs: number;
     let cellWarmMs: number;
     let cellTree: { rssBytes: number; diskBytes: number; storedBytes: number };
     let activationMs: number | undefined;
@@ -153,6 +175,14 @@ export const cellCosts: Benchmark = {
       cellTree = usage;
       cellWarmMs = await warmReply(url, token, false);
       first.close();
+      // A returning tenant: its cell stopped, its state and a project in its workspace (its own files) on disk.
+      await manager.evict(TENANT, { force: true });
+      const root = join(dataDir, 'front-door', 'workspaces', tenantDirName(TENANT));
+      const { uid, gid } = statSync(join(root, 'workspace'));
+      writeProject(join(root, 'workspace'), { uid, gid });
+      const returned = performance.now();
+      (await connectAndAsk(url, token, false)).close();
+      cellReturningMs = performance.now() - returned;
     } finally {
       await gateway.close();
       if (runtime.osUsers)
@@ -169,6 +199,16 @@ export const cellCosts: Benchmark = {
       figures: [
         { label: 'bare gateway: spawn → first reply (cold)', value: round(bareColdMs, 0), unit: 'ms' },
         { label: 'cell: cold tenant connect → first reply, through the front door', value: round(cellColdMs, 0), unit: 'ms' },
+        {
+          label: `bare gateway started again on its own state (${PROJECT_FILES.toLocaleString('en')} project files): spawn → first reply`,
+          value: round(bareRestartMs, 0),
+          unit: 'ms',
+        },
+        {
+          label: `cell: returning tenant (cell stopped; its state and ${PROJECT_FILES.toLocaleString('en')} project files on disk): connect → first reply`,
+          value: round(cellReturningMs, 0),
+          unit: 'ms',
+        },
         ...(activationMs === undefined ? [] : [{ label: 'cell: spawn → ready (connect.challenge)', value: activationMs, unit: 'ms' }]),
         {
           label: 'new tenant on a pre-booted cell (`warmCells: 1`): connect → first reply, through the front door',
@@ -207,8 +247,9 @@ export const cellCosts: Benchmark = {
       notes: [
         `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it).`,
         `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
+        `A returning tenant: after the figures above its cell is stopped and its workspace gets ${PROJECT_FILES.toLocaleString('en')} small files of its own (an agent's project and its dependencies); the bare gateway gets the same before it starts again on its own state.`,
         // The ratio says what the front door adds; the project's absolute goals are reported beside it.
-        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s).`,
+        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s).`,
       ],
     };
   },
@@ -280,6 +321,22 @@ async function newTenantOnWarmCell(
     await models.close();
     await model.close();
     if (runtime.osUsers) await deleteTenantUser(NEW_TENANT, join(dataDir, 'workspaces', tenantDirName(NEW_TENANT))).catch(() => undefined);
+  }
+}
+
+/** Writes {@link PROJECT_FILES} small files in 100 directories under `dir`, owned by `owner` when given. */
+function writeProject(dir: string, owner?: { uid: number; gid: number }): void {
+  const own = (path: string) => owner !== undefined && chownSync(path, owner.uid, owner.gid);
+  mkdirSync(join(dir, 'project'), { recursive: true });
+  own(join(dir, 'project'));
+  for (let d = 0; d < 100; d++) {
+    const sub = join(dir, 'project', `module-${d}`);
+    mkdirSync(sub);
+    own(sub);
+    for (let f = 0; f < PROJECT_FILES / 100; f++) {
+      writeFileSync(join(sub, `file-${f}.js`), `export const value = ${f};\n`);
+      own(join(sub, `file-${f}.js`));
+    }
   }
 }
 
