@@ -82,7 +82,10 @@ export async function foreignEntriesByFind(root: string, user: TenantUser, keep:
     { cwd: root },
   );
   if (code !== 0)
-    throw new MultiTenantError('INTERNAL', `Listing ${root} for its owner failed (find: ${stderr.trim().split('\n')[0] ?? code}).`);
+    throw new MultiTenantError(
+      'INTERNAL',
+      `Listing ${root} for its owner failed (find: ${stderr.trim().split('\n')[0] || `exit ${code}`}).`,
+    );
   const entries: ForeignEntry[] = [];
   for (const record of stdout.toString('utf8').split('\0')) {
     const [type, links, uid] = record.split(' ', 3);
