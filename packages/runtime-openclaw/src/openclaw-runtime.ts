@@ -336,8 +336,23 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     if (entries.length === 0) return [];
     const table = await listProcesses();
     const usage = await Promise.all(entries.map(({ cell }) => cell.usage(table, diskMaxAgeMs)));
-    estimate.observe(usage.filter((_, index) => entries[index]!.cell.info().state === 'ready').map((cell) => cell.rssBytes));
+    observeReady(entries, usage);
     return usage;
+  }
+
+  /** Every cell's memory from one `/proc` listing, without measuring any disk (an activation waits for this). */
+  async function measureMemory(): Promise<Array<{ tenantId: string; rssBytes: number }>> {
+    const entries = [...cells.values()];
+    if (entries.length === 0) return [];
+    const table = await listProcesses();
+    const usage = entries.map(({ cell }) => ({ tenantId: cell.tenantId, rssBytes: cell.processUsage(table).rssBytes }));
+    observeReady(entries, usage);
+    return usage;
+  }
+
+  /** Plans cells with the memory of the ready ones among `entries` (`usage` in the same order). */
+  function observeReady(entries: readonly CellEntry[], usage: ReadonlyArray<{ rssBytes: number }>): void {
+    estimate.observe(usage.filter((_, index) => entries[index]!.cell.info().state === 'ready').map((cell) => cell.rssBytes));
   }
 
   function quotaError(tenantId: string, storedBytes: number, limit: number): MultiTenantError {
@@ -397,8 +412,8 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
 
   /** Refuses a new cell that would not fit the memory budget or the host (retryable `CAPACITY`). */
   async function admitMemory(tenantId: string): Promise<void> {
-    // Memory is read now; disk figures may be a little old (the admission needs none).
-    const others = (await measure(10_000)).filter((usage) => usage.tenantId !== tenantId);
+    // Memory only: measuring every cell's disk here would hold up each activation (the disk check has its own timer).
+    const others = (await measureMemory()).filter((usage) => usage.tenantId !== tenantId);
     let host: { availableBytes: number; reserveBytes: number } | undefined;
     try {
       const memory = await hostMemory();

@@ -805,7 +805,14 @@ export class OpenClawCell {
 
   /** Resident memory of the cell's processes, in bytes (0 when not running). */
   async memory(): Promise<number> {
-    return (await this.usage()).rssBytes;
+    return this.processUsage(await listProcesses()).rssBytes;
+  }
+
+  /** Memory and CPU time of the cell's whole process tree, from `table` (one `/proc` listing shared by every cell measured at once). */
+  processUsage(table: readonly ProcessEntry[]): { rssBytes: number; cpuSeconds: number } {
+    const pid = this.run?.child.pid;
+    if (pid === undefined) return { rssBytes: 0, cpuSeconds: 0 };
+    return cellProcessUsage(table, { rootPid: pid, ...(this.user === undefined ? {} : { uid: this.user.uid }) });
   }
 
   /**
@@ -815,11 +822,7 @@ export class OpenClawCell {
    * walk is reused for `diskMaxAgeMs` (it reads every file's metadata).
    */
   async usage(table?: readonly ProcessEntry[], diskMaxAgeMs = 0): Promise<CellUsage> {
-    const pid = this.run?.child.pid;
-    const processes =
-      pid === undefined
-        ? { rssBytes: 0, cpuSeconds: 0 }
-        : cellProcessUsage(table ?? (await listProcesses()), { rootPid: pid, ...(this.user === undefined ? {} : { uid: this.user.uid }) });
+    const processes = this.processUsage(table ?? (await listProcesses()));
     const disk = await this.diskUsage(diskMaxAgeMs);
     return {
       tenantId: this.tenantId,
