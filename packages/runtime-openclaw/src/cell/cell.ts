@@ -563,7 +563,7 @@ export class OpenClawCell {
     const onOutput = (chunk: Buffer) => {
       for (const line of this.tail.push(chunk)) {
         settings.log.debug(`[${this.tenantId}] ${redact(line, [token, hooksToken])}`);
-        if (ACCEPTING_LINE.test(line) && !run.accepting.settled) {
+        if (!run.accepting.settled && ACCEPTING_LINE.test(line)) {
           run.accepting.at = Date.now();
           settleAccepting(run);
         }

@@ -81,11 +81,11 @@ export async function foreignEntriesByFind(root: string, user: TenantUser, keep:
     ],
     { cwd: root },
   );
+  // The message may reach the tenant's client: the host path and find's own words stay in the cause (logged).
   if (code !== 0)
-    throw new MultiTenantError(
-      'INTERNAL',
-      `Listing ${root} for its owner failed (find: ${stderr.trim().split('\n')[0] || `exit ${code}`}).`,
-    );
+    throw new MultiTenantError('INTERNAL', `Handing your files to your account failed (find exited ${code}).`, {
+      cause: new Error(`find in ${root}: ${stderr.trim().split('\n')[0] || 'no message'}`),
+    });
   const entries: ForeignEntry[] = [];
   for (const record of stdout.toString('utf8').split('\0')) {
     const [type, links, uid] = record.split(' ', 3);
