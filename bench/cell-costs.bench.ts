@@ -190,7 +190,9 @@ export const cellCosts: Benchmark = {
     }
 
     // A new tenant with a pre-booted cell waiting (warmCells: 1), as an operator who keeps one ready runs it.
-    const pooled = await newTenantOnWarmCell(install, join(dataDir, 'pool'), logger).finally(() =>
+    const pooled = await newTenantOnWarmCell(install, join(dataDir, 'pool'), logger);
+    // A returning tenant with a primed process waiting (primedProcesses: 1).
+    const primed = await returningTenantOnPrimedProcess(install, join(dataDir, 'primed'), logger).finally(() =>
       rm(dataDir, { recursive: true, force: true }),
     );
 
@@ -210,6 +212,13 @@ export const cellCosts: Benchmark = {
           unit: 'ms',
         },
         ...(activationMs === undefined ? [] : [{ label: 'cell: spawn → ready (connect.challenge)', value: activationMs, unit: 'ms' }]),
+        {
+          label: `returning tenant on a primed process (\`primedProcesses: 1\`; its state and ${PROJECT_FILES.toLocaleString('en')} project files): connect → first reply`,
+          value: round(primed.firstReplyMs, 0),
+          unit: 'ms',
+        },
+        { label: 'primed process, waiting: RSS of its whole process tree', value: round(primed.standbyBytes / MiB, 0), unit: 'MiB' },
+        { label: "primed process: spawn → primed (OpenClaw's modules loaded)", value: round(primed.primeMs, 0), unit: 'ms' },
         {
           label: 'new tenant on a pre-booted cell (`warmCells: 1`): connect → first reply, through the front door',
           value: round(pooled.firstReplyMs, 0),
@@ -249,7 +258,7 @@ export const cellCosts: Benchmark = {
         `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
         `A returning tenant: after the figures above its cell is stopped and its workspace gets ${PROJECT_FILES.toLocaleString('en')} small files of its own (an agent's project and its dependencies); the bare gateway gets the same before it starts again on its own state.`,
         // The ratio says what the front door adds; the project's absolute goals are reported beside it.
-        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s).`,
+        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(cellTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s), for a returning tenant taking a primed process ${goalText(primed.firstReplyMs <= 5_000)} (${round(primed.firstReplyMs / 1000, 1)} s).`,
       ],
     };
   },
@@ -321,6 +330,49 @@ async function newTenantOnWarmCell(
     await models.close();
     await model.close();
     if (runtime.osUsers) await deleteTenantUser(NEW_TENANT, join(dataDir, 'workspaces', tenantDirName(NEW_TENANT))).catch(() => undefined);
+  }
+}
+
+/**
+ * A front door keeping one primed process: a tenant's first life (its state, a conversation), then its cell is
+ * stopped, its workspace gets the project, and it returns once a process is primed again and the host is quiet.
+ */
+async function returningTenantOnPrimedProcess(
+  install: OpenClawInstall,
+  dataDir: string,
+  logger: ReturnType<typeof createLogger>,
+): Promise<{ primeMs: number; firstReplyMs: number; standbyBytes: number }> {
+  const manager = new TenantManager({ ...createFsAdapter({ dataDir }), idleTimeoutMs: 0 });
+  const runtime = createOpenClawRuntime({ install, logger, primedProcesses: { count: 1, dir: join(dataDir, 'primed') } });
+  const gateway = createGateway({ manager, runtime, port: 0, handshakeTimeoutMs: 180_000, quotas: { connections: 100 }, logger });
+  const root = join(dataDir, 'workspaces', tenantDirName(TENANT));
+  const primedOne = async () => {
+    const deadline = performance.now() + 300_000;
+    for (;;) {
+      const ready = runtime.primedProcesses().find((process) => process.primed);
+      if (ready !== undefined) return ready;
+      if (performance.now() > deadline) throw new Error('no process was primed within 300 s');
+      await pause(50);
+    }
+  };
+  try {
+    const { url } = await gateway.listen();
+    const { token } = await manager.tokens.create(TENANT);
+    await primedOne();
+    (await connectAndAsk(url, token, false)).close();
+    await manager.evict(TENANT, { force: true });
+    const { uid, gid } = statSync(join(root, 'workspace'));
+    writeProject(join(root, 'workspace'), { uid, gid });
+    const waiting = await primedOne();
+    // Settled, as a primed process is long before its tenant comes.
+    await pause(IDLE_MS);
+    const standbyBytes = (await runtime.standby()).rssBytes;
+    const started = performance.now();
+    (await connectAndAsk(url, token, false)).close();
+    return { primeMs: waiting.primedAt! - waiting.startedAt, firstReplyMs: performance.now() - started, standbyBytes };
+  } finally {
+    await gateway.close();
+    if (runtime.osUsers) await deleteTenantUser(TENANT, root).catch(() => undefined);
   }
 }
 

@@ -11,8 +11,9 @@ import { createFakeInstall } from '../../runtime-openclaw/test/support/harness.j
 import { buildGateway, type BuiltGateway } from '../src/context/build-gateway.js';
 import { run } from './support/cli-process.js';
 
-// The gateway serve builds from an operator config with `warmCells: 1`: the pre-booted cell lives in
-// <dataDir>/warm-cells, and a new tenant's first connect is served by it (fake `openclaw` entries in real sandboxes).
+// The gateway serve builds from an operator config with `warmCells: 1` and `primedProcesses: 1`: the pre-booted
+// cell lives in <dataDir>/warm-cells, and a new tenant's first connect is served by it; the primed process waits in
+// <dataDir>/primed-processes for a tenant with state of its own (fake `openclaw` entries in real sandboxes).
 
 const TENANT = 'warm-serve';
 const ADMIN_TOKEN = 'admin-token-for-warm-cells-0123456789';
@@ -44,7 +45,8 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
             runtime: 'openclaw',
             port: 0,
             handshakeTimeoutMs: 60_000,
-            openclaw: { runtimeDir: install.dir, warmCells: 1 },
+            // The fake says when it takes connections, as OpenClaw does (a primed process's module list is recorded until then).
+            openclaw: { runtimeDir: install.dir, warmCells: 1, primedProcesses: 1, config: { fake: { sidecarsMs: 50 } } },
           },
         },
       }),
@@ -71,17 +73,24 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
     }
     expect(warm).toMatchObject({ state: 'ready', spares: { ready: true } });
     expect(await readdir(join(dataDir(), 'warm-cells'))).toEqual([warm!.tenantId]);
+    let primed = runtime().primedProcesses()[0];
+    while (primed?.primed !== true && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      primed = runtime().primedProcesses()[0];
+    }
+    expect(primed).toMatchObject({ name: 'primed-1', primed: true });
+    expect(await readdir(join(dataDir(), 'primed-processes', 'slots'))).toEqual(['primed-1']);
 
     // The operator sees what it costs: the admin API, /metrics and `stats`.
     const admin = (path: string) => fetch(`${adminUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const stats = (await (await admin('/v1/stats')).json()) as { standby: { cells: number; rssBytes: number } };
-    expect(stats.standby.cells).toBe(1);
+    expect(stats.standby.cells).toBe(2);
     expect(stats.standby.rssBytes).toBeGreaterThan(10 * 2 ** 20);
     const metrics = await (await admin('/metrics')).text();
-    expect(metrics).toMatch(/^openclaw_mt_standby_cells 1$/m);
+    expect(metrics).toMatch(/^openclaw_mt_standby_cells 2$/m);
     expect(metrics).toMatch(/^openclaw_mt_standby_memory_bytes [1-9]\d+$/m);
     const printed = await run(['stats', '--config', configPath, '--admin-url', adminUrl], { cwd: dir });
-    expect(printed.stdout).toMatch(/^pre-booted: +1 cells for new users, memory \d+ MiB$/m);
+    expect(printed.stdout).toMatch(/^standby: +2 processes kept ready for users, memory \d+ MiB$/m);
 
     const { token } = await built.gateway.manager.tokens.create(TENANT);
     session = await connectGateway({ url, token, scopes: ['operator.read'], timeoutMs: 30_000 });
@@ -93,13 +102,17 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
     expect(cell!.user!.name).toBe(tenantUserName(TENANT, await realpath(root)));
     expect(existsSync(join(root, 'agent', 'openclaw.json'))).toBe(true);
     expect(await session.request('health')).toMatchObject({ ok: true, env: { workspace: '/tenant/workspace' } });
+    // A new tenant takes the pre-booted cell; the primed process waits for one with state of its own.
+    expect(runtime().primedProcesses()).toMatchObject([{ name: 'primed-1', primed: true }]);
   });
 
-  test('stops the pre-booted cells and removes their directories when it stops', async () => {
+  test('stops the pre-booted cells and primed processes and removes their directories when it stops', async () => {
     session?.close();
     session = undefined;
     await built.stop();
     expect(runtime().warmCells()).toEqual([]);
     expect(await readdir(join(dataDir(), 'warm-cells'))).toEqual([]);
+    expect(runtime().primedProcesses()).toEqual([]);
+    expect(await readdir(join(dataDir(), 'primed-processes', 'slots'))).toEqual([]);
   });
 });

@@ -15,10 +15,16 @@
 // call has been open for `releaseIdleWorkersMs`, it raises OpenClaw's own low-memory signal, on which OpenClaw
 // retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s).
 // And once OpenClaw's gateway listens, it asks V8 to favour memory over speed (below).
+// A primed process (plan.primed) first loads the modules the host lists on stdin, then waits for a tenant:
+// the host mounts that tenant's directories over the sandbox's placeholders and sends `go` (its account and
+// tokens); the process enters the tenant's workspace, becomes the tenant's user (it started as root keeping
+// only setuid/setgid) and goes on as any cell. A recording run (plan.record) lists the modules OpenClaw loads.
 import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
@@ -29,6 +35,68 @@ const [entry, ...args] = separator === -1 ? [] : process.argv.slice(separator + 
 if (entry === undefined) {
   process.stderr.write('cell-relay: no entry after --\n');
   process.exit(2);
+}
+
+/** The host's messages, one JSON object per line on stdin. */
+function hostMessages() {
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const { value, done } = await lines.next();
+      // The host went away: nothing to wait for.
+      if (done) process.exit(0);
+      return JSON.parse(value);
+    },
+    close() {
+      process.stdin.destroy();
+    },
+  };
+}
+
+if (typeof plan.record === 'string') {
+  // Every module OpenClaw's main thread loads, until the host says it has seen OpenClaw take connections.
+  const loaded = [];
+  // Node ≥ 22.15 has in-thread hooks (OpenClaw needs 24); on an older Node the list stays empty.
+  nodeModule.registerHooks?.({
+    load(url, context, nextLoad) {
+      const result = nextLoad(url, context);
+      if (url.startsWith('file:')) loaded.push({ url, format: result.format });
+      return result;
+    },
+  });
+  const host = hostMessages();
+  void host.next().then(() => {
+    writeFileSync(plan.record, JSON.stringify(loaded));
+    host.close();
+  });
+}
+
+if (plan.primed === true) {
+  const host = hostMessages();
+  const { preload } = await host.next();
+  const started = performance.now();
+  let loaded = 0;
+  for (const { url, format } of preload) {
+    if (format !== 'module' && format !== 'commonjs') continue;
+    try {
+      await import(url);
+      loaded++;
+    } catch {
+      // OpenClaw loads it again when it needs it, and reports what fails then.
+    }
+  }
+  process.stdout.write(`[openclaw-mt] primed: ${loaded} modules in ${Math.round(performance.now() - started)} ms\n`);
+  const { go } = await host.next();
+  host.close();
+  if (go.uid !== undefined) {
+    process.setgroups([]);
+    process.setgid(go.gid);
+    process.setuid(go.uid);
+    if (process.getuid() !== go.uid || process.geteuid() !== go.uid || process.getgid() !== go.gid) process.exit(71);
+  }
+  // The tenant's directories were mounted over the placeholders this process sat in: enter them anew (as the tenant).
+  process.chdir(process.cwd());
+  Object.assign(process.env, go.env);
 }
 
 function relay(listenOn, connectTo, activity) {

@@ -10,14 +10,13 @@ export {
 } from './openclaw-runtime.js';
 export {
   CELL_CACHE_ALLOWANCE_BYTES,
-  cellLaunch,
-  DEFAULT_CELL_MALLOC_ARENA_MAX,
-  DEFAULT_CELL_NODE_OPTIONS,
   type CellInfo,
   type CellState,
   type CellUsage,
   type RestartPolicy,
 } from './cell/cell.js';
+export { cellLaunch, DEFAULT_CELL_MALLOC_ARENA_MAX, DEFAULT_CELL_NODE_OPTIONS } from './cell/cell-launch.js';
+export type { PrimedProcessInfo, PrimedProcessOptions } from './cell/primed-processes.js';
 export { diskUsage, treeDiskUsage, type TreeDiskUsage } from './os/disk-usage.js';
 export {
   capacityForMemoryBudget,

@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import type { ConsolaInstance } from 'consola';
 import { MultiTenantError, createLogger, type EvictionReason, type WorkspaceHandle } from '@openclaw-mt/core';
 import { defaultHostMemoryLowBytes, hostMemory } from '@openclaw-mt/core/monitor';
@@ -16,6 +17,7 @@ import { DEFAULT_HELLO_HOLD_MS, defaultProfile, openBridgeSession, startingError
 import { OpenClawCell, type CellInfo, type CellSettings, type CellUsage, type RestartPolicy } from './cell/cell.js';
 import { CellSpares, type SpareSettings } from './bridge/cell-spares.js';
 import { WarmCells, type WarmCellInfo, type WarmCellOptions } from './cell/warm-cells.js';
+import { PrimedProcesses, type PrimedProcessInfo, type PrimedProcessOptions } from './cell/primed-processes.js';
 import { CellMemoryEstimate, cellsForBudget, memoryAdmissionError } from './cell/capacity.js';
 import { listProcesses } from './os/process-table.js';
 import { createBridgeDevice, type BridgeDevice, type loadBridgeDevice } from './bridge/bridge-device.js';
@@ -152,6 +154,15 @@ export interface OpenClawRuntimeOptions {
    * on the tenants' file system (the CLI uses `<dataDir>/warm-cells`).
    */
   warmCells?: WarmCellOptions;
+  /**
+   * Keep `count` OpenClaw processes primed (none by default): started in a sandbox with OpenClaw's modules
+   * loaded, not yet any tenant's. A tenant whose cell must start and that cannot take a pre-booted cell (it
+   * has OpenClaw state: a returning tenant) takes one: its directories are mounted into the process's
+   * sandbox and the process becomes its user, so OpenClaw starts without loading its modules first (~2.5 s
+   * less). Each costs ~250 MB while it waits. Needs the sandbox and root (it mounts); the CLI keeps them in
+   * `<dataDir>/primed-processes`.
+   */
+  primedProcesses?: PrimedProcessOptions;
   logger?: ConsolaInstance;
 }
 
@@ -166,6 +177,8 @@ export interface OpenClawRuntime extends TenantRuntime {
   cells(): CellInfo[];
   /** The pre-booted cells no tenant has taken yet (see `warmCells`), named `warm-<n>`; `offered` ones go to the next new tenant. */
   warmCells(): WarmCellInfo[];
+  /** The primed processes no tenant has taken yet (see `primedProcesses`), named `primed-<n>`. */
+  primedProcesses(): PrimedProcessInfo[];
   /** How many pre-booted cells run and their memory (whole trees), measured now. */
   standby(): Promise<StandbyUsage>;
   /** Resident memory of a tenant's cell (all its processes), in bytes; 0 when none runs. */
@@ -319,6 +332,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
   let installChecked: Promise<void> | undefined;
   let closed = false;
   const warm = warmCellsOf(options.warmCells, settings, (name) => checkInstall().then(() => admitMemory(name)), spareSettings);
+  const primedPool = primedProcessesOf(options.primedProcesses, settings, (name) => checkInstall().then(() => admitMemory(name)));
 
   /** As root, every tenant's user must be able to run the install: checked once before the first cell. */
   function checkInstall(): Promise<void> {
@@ -428,12 +442,19 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       ...(budgetBytes === undefined ? {} : { budgetBytes }),
       ...(host === undefined ? {} : { host }),
       perCellBytes: estimate.bytes,
-      liveCellBytes: [...others.map((usage) => usage.rssBytes), ...((await warm?.memory(await listProcesses())) ?? [])],
+      liveCellBytes: [...others.map((usage) => usage.rssBytes), ...(await standbyMemory())],
     });
     if (refused !== undefined) {
       log.warn(`Not starting the OpenClaw gateway of ${tenantId}: ${refused.message}`);
       throw refused;
     }
+  }
+
+  /** Resident memory of each process kept ready for tenants: pre-booted cells and primed processes. */
+  async function standbyMemory(): Promise<number[]> {
+    if (warm === undefined && primedPool === undefined) return [];
+    const table = await listProcesses();
+    return [...((await warm?.memory(table)) ?? []), ...(primedPool?.memory(table) ?? [])];
   }
 
   async function stopCell(tenantId: string, lost?: { reason: string; code: number }): Promise<void> {
@@ -491,15 +512,23 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
         watchDisks();
         return;
       }
-      await admitMemory(tenant.tenantId);
-      await cell.prepare();
+      // A primed process is counted already: it becomes the cell.
+      const primed = primedPool?.take();
+      try {
+        if (primed === undefined) await admitMemory(tenant.tenantId);
+        await cell.prepare();
+      } catch (error) {
+        primed?.discard();
+        throw error;
+      }
+      if (primed !== undefined) log.debug(`${tenant.tenantId}: starting in the primed process ${primed.name} (pid ${primed.child.pid}).`);
       cells.set(tenant.tenantId, {
         cell,
         workspace: tenant.workspace,
         spares: spareSettings === undefined ? undefined : new CellSpares(cell, spareSettings),
         quotas: tenant.quotas,
       });
-      cell.start();
+      cell.start(primed);
       watchDisks();
     },
 
@@ -527,14 +556,15 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     async close(): Promise<void> {
       closed = true;
       clearInterval(diskTimer);
-      await Promise.all([...cells.keys()].map((tenantId) => stopCell(tenantId)).concat(warm?.close() ?? []));
+      await Promise.all([...cells.keys()].map((tenantId) => stopCell(tenantId)).concat(warm?.close() ?? [], primedPool?.close() ?? []));
     },
 
     cells: () =>
       [...cells.values()].map(({ cell, spares }) => (spares === undefined ? cell.info() : { ...cell.info(), spares: spares.info() })),
     warmCells: () => warm?.info() ?? [],
+    primedProcesses: () => primedPool?.info() ?? [],
     async standby() {
-      const rss = warm === undefined ? [] : await warm.memory(await listProcesses());
+      const rss = await standbyMemory();
       return { cells: rss.length, rssBytes: rss.reduce((sum, bytes) => sum + bytes, 0) };
     },
     cellMemory: async (tenantId) => (await cells.get(tenantId)?.cell.memory()) ?? 0,
@@ -548,8 +578,9 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     cellMemoryEstimate: () => estimate.bytes,
     async capacityFor(budget) {
       await measure(10_000);
-      // Pre-booted cells take their share of the budget before any tenant does.
-      return cellsForBudget(Math.max(0, budget - (warm?.count ?? 0) * estimate.bytes), estimate.bytes);
+      // Pre-booted cells and primed processes take their share of the budget before any tenant does.
+      const standby = (warm?.count ?? 0) + (primedPool?.count ?? 0);
+      return cellsForBudget(Math.max(0, budget - standby * estimate.bytes), estimate.bytes);
     },
     cellEndpoint: (tenantId) => {
       const endpoint = cells.get(tenantId)?.cell.endpoint;
@@ -596,4 +627,26 @@ function warmCellsOf(
   const warm = new WarmCells(options, settings, admit, spareSettings);
   warm.fill();
   return warm;
+}
+
+/** The primed processes, checked; `undefined` when none are asked for. They start priming now. */
+function primedProcessesOf(
+  options: PrimedProcessOptions | undefined,
+  settings: CellSettings,
+  admit: (name: string) => Promise<void>,
+): PrimedProcesses | undefined {
+  if (options === undefined || options.count === 0) return undefined;
+  if (!Number.isSafeInteger(options.count) || options.count < 0)
+    throw new MultiTenantError(
+      'CONFIG_INVALID',
+      `primedProcesses.count: expected a whole number of processes, got ${String(options.count)}.`,
+    );
+  if (typeof options.dir !== 'string' || !isAbsolute(options.dir))
+    throw new MultiTenantError('CONFIG_INVALID', 'primedProcesses.dir: expected an absolute directory for primed processes.');
+  // A tenant's directories reach a started process only by a mount into its sandbox, which takes root.
+  if (settings.sandbox === undefined || process.getuid?.() !== 0 || settings.sandbox.support.setprivPath === undefined)
+    throw new MultiTenantError('CONFIG_INVALID', 'primedProcesses: primed processes need the cell sandbox (sandbox: true) and root.');
+  const pool = new PrimedProcesses({ ...options, dir: resolve(options.dir) }, settings, admit);
+  pool.fill();
+  return pool;
 }

@@ -149,4 +149,14 @@ describe('memory per cell and capacity', () => {
         expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('warmCells') }),
       );
   });
+
+  it('the settings block takes a count of primed processes (the host gives them a directory) and refuses a bad one', () => {
+    const { options, primedProcesses } = openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings({ primedProcesses: 1 }));
+    expect(primedProcesses).toBe(1);
+    expect(options).not.toHaveProperty('primedProcesses');
+    for (const bad of [-1, 0.5, 65, '1'])
+      expect(() => parseOpenClawRuntimeSettings({ primedProcesses: bad })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('primedProcesses') }),
+      );
+  });
 });

@@ -24,7 +24,7 @@ type GatewayStats = TenantManagerStats & {
     diskBytes: number;
     perTenant?: Array<{ tenantId: string; rssBytes: number; cpuSeconds: number; diskBytes: number }>;
   };
-  /** Processes kept ready for new tenants (pre-booted OpenClaw cells). */
+  /** Processes kept ready for tenants (pre-booted OpenClaw cells, primed processes). */
   standby?: { cells: number; rssBytes: number };
   sync?: {
     healthy: boolean;
@@ -61,7 +61,7 @@ function describe(stats: GatewayStats): string {
     ...(stats.cells?.perTenant ?? []).map((cell) => `  ${cell.tenantId}: ${costText(cell)}`),
     ...(stats.standby === undefined || stats.standby.cells === 0
       ? []
-      : [`pre-booted:  ${stats.standby.cells} cells for new users, memory ${bytesText(stats.standby.rssBytes)}`]),
+      : [`standby:     ${stats.standby.cells} processes kept ready for users, memory ${bytesText(stats.standby.rssBytes)}`]),
     `activations: ${stats.activations} ok, ${stats.activationFailures} failed`,
     `evictions:   ${evictions}`,
     `auth:        ${stats.auth.hits} cache hits, ${stats.auth.misses} misses, ${stats.auth.failures} failures, ${stats.auth.unavailable} unavailable`,

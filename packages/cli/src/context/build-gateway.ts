@@ -110,6 +110,9 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
       ...(fromSettings.warmCells === undefined
         ? {}
         : { warmCells: { count: fromSettings.warmCells, dir: join(config.dataDir, 'warm-cells') } }),
+      ...(fromSettings.primedProcesses === undefined
+        ? {}
+        : { primedProcesses: { count: fromSettings.primedProcesses, dir: join(config.dataDir, 'primed-processes') } }),
       logger: logger.withTag('openclaw'),
     });
     modelsOnTcp = !openclaw.sandboxed || fromSettings.options.egress === 'host';

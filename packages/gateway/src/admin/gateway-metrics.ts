@@ -245,7 +245,7 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
     };
     new Gauge({
       name: 'openclaw_mt_standby_cells',
-      help: 'Processes kept ready for tenants that have none yet (pre-booted OpenClaw cells)',
+      help: 'Processes kept ready for tenants (pre-booted OpenClaw cells, primed processes)',
       registers: [registry],
       async collect() {
         this.set((await standby()).cells);
@@ -253,7 +253,7 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
     });
     new Gauge({
       name: 'openclaw_mt_standby_memory_bytes',
-      help: 'Resident memory of the processes kept ready for new tenants',
+      help: 'Resident memory of the processes kept ready for tenants',
       registers: [registry],
       async collect() {
         this.set((await standby()).rssBytes);

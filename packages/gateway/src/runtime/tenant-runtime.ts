@@ -78,7 +78,7 @@ export interface TenantRuntime {
    */
   usage?(): Promise<TenantUsage[]>;
   /**
-   * Processes kept ready for tenants that have none yet (pre-booted OpenClaw cells), measured now;
+   * Processes kept ready for tenants (pre-booted OpenClaw cells, primed processes), measured now;
    * the front door's metrics and stats show them beside the tenants' own.
    */
   standby?(): Promise<StandbyUsage>;
@@ -86,7 +86,7 @@ export interface TenantRuntime {
 
 /** What a runtime's standby processes cost. */
 export interface StandbyUsage {
-  /** Processes (cells) kept ready. */
+  /** Processes kept ready (pre-booted cells and primed processes). */
   cells: number;
   /** Their resident memory, whole process trees, in bytes. */
   rssBytes: number;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, realpath } from 'node:fs/promises';
-import { basename, delimiter, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ConsolaInstance } from 'consola';
 import { MultiTenantError, isMultiTenantError, type TenantConfig } from '@openclaw-mt/core';
 import { createBackoff } from '@openclaw-mt/core/helpers';
@@ -16,12 +16,14 @@ import { tenantFileIO } from '../os/tenant-file-io.js';
 import { ensureDirectory, grantTraverse, handTreeTo } from '../os/tenant-ownership.js';
 import { ensureTenantUser, ensureWarmUser, renameAccount, tenantUserName, type TenantUser } from '../os/tenant-user.js';
 import { assertRenamable, moveWarmTree } from '../os/warm-tree.js';
-import { createCellRunDir, insideGatewaySocket, insideModelSocket, removeCellRunDir, type CellRunDir } from '../sandbox/cell-run-dir.js';
-import { SANDBOX_RELAY_PATH, SANDBOX_TENANT_ROOT, sandboxCommand, type CellEgress } from '../sandbox/sandbox-command.js';
+import { createCellRunDir, removeCellRunDir, type CellRunDir } from '../sandbox/cell-run-dir.js';
+import { SANDBOX_TENANT_ROOT, type CellEgress } from '../sandbox/sandbox-command.js';
 import type { SandboxSupport } from '../sandbox/sandbox-support.js';
 import { forwardPortToSocket, type SocketForwarder } from '../sandbox/socket-forwarder.js';
 import { insideModelPort, type CellModels } from './cell-models.js';
-import { HOOKS_TOKEN_ENV, type HttpApiSettings } from '../http-api/http-apis.js';
+import type { HttpApiSettings } from '../http-api/http-apis.js';
+import { ACCEPTING_LINE, cellProcess, credentialEnv } from './cell-launch.js';
+import type { PrimedProcess } from './primed-processes.js';
 
 /** Where a cell is in its life. */
 export type CellState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping';
@@ -103,6 +105,8 @@ export interface CellInfo {
   readyAt?: number;
   /** When the current process said it takes connections (its startup sidecars done), after `readyAt`. */
   acceptingAt?: number;
+  /** The current process was primed: started with OpenClaw's modules loaded before this tenant took it. */
+  primed?: boolean;
   lastExit?: { code: number | null; signal: string | null; at: number };
   error?: { code: string; message: string };
   /** The bridge's spare connection to the cell (absent when spares are off). */
@@ -160,71 +164,10 @@ interface Run {
   alive: boolean;
   /** The host port leading into a cell without network. */
   forwarder?: SocketForwarder;
+  /** Started as a primed process, handed to this cell. */
+  primed: boolean;
   /** Settles when OpenClaw says it takes connections (`at`), or when the process ends (see {@link OpenClawCell.whenAccepting}). */
   accepting: { settled: boolean; at?: number; promise: Promise<void>; resolve: () => void };
-}
-
-/**
- * The line OpenClaw logs once its startup sidecars are done: from its `connect.challenge` until then (a second or
- * two) it refuses connections, retryable, asking for a retry after 500 ms.
- */
-const ACCEPTING_LINE = /\[gateway\] ready\s*$/;
-
-// Cell environment: nothing of the gateway's own environment (it may hold the service token,
-// peppers or Redis credentials) except what a Node program needs to run.
-const PASSED_ENV = ['LANG', 'LC_ALL', 'TZ'];
-
-/**
- * V8 heap limits for every cell unless the operator's `env` sets `NODE_OPTIONS`. OpenClaw's heap holds ~150 MB
- * live after start and grows with its agent and each conversation: 256 MB ran out of memory by a tenant's tenth
- * long chat turn; 512 MB held a hundred (measured). With the small semi-space an idle cell tree is ~740 MB (~860 without
- * limits); a sandboxed cell then takes ~70 MB off that with `optimizeForSize`.
- */
-export const DEFAULT_CELL_NODE_OPTIONS = '--max-old-space-size=512 --max-semi-space-size=2';
-
-/**
- * glibc malloc arenas per cell process unless the operator's `env` sets `MALLOC_ARENA_MAX`: Node's threads
- * otherwise each get an arena of their own, memory an idle cell holds and never uses (−3 to −5 % RSS per cell tree, measured).
- */
-export const DEFAULT_CELL_MALLOC_ARENA_MAX = '2';
-
-/**
- * How every cell launches OpenClaw, before its own paths, token and the operator's `env`: the install's
- * Node first on `PATH`, no colour, none of OpenClaw's channels, discovery, self-respawn or self-update,
- * and the default heap and arena limits. The benchmarks start their bare reference gateway the same way.
- */
-export function cellLaunch(
-  install: Pick<OpenClawInstall, 'nodePath' | 'entryPath'>,
-  port: number,
-): { env: NodeJS.ProcessEnv; command: string[] } {
-  return {
-    env: {
-      PATH: `${dirname(install.nodePath)}${delimiter}${process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
-      NO_COLOR: '1',
-      FORCE_COLOR: '0',
-      OPENCLAW_SKIP_CHANNELS: '1',
-      OPENCLAW_DISABLE_BONJOUR: '1',
-      OPENCLAW_NO_RESPAWN: '1',
-      OPENCLAW_EXEC_SHELL_SNAPSHOT: '0',
-      OPENCLAW_NO_AUTO_UPDATE: '1',
-      NODE_OPTIONS: DEFAULT_CELL_NODE_OPTIONS,
-      MALLOC_ARENA_MAX: DEFAULT_CELL_MALLOC_ARENA_MAX,
-    },
-    // The token travels by environment (readable only by the cell's own user), never on the command line.
-    command: [
-      install.nodePath,
-      install.entryPath,
-      'gateway',
-      'run',
-      '--allow-unconfigured',
-      '--auth',
-      'token',
-      '--bind',
-      'loopback',
-      '--port',
-      String(port),
-    ],
-  };
 }
 
 /**
@@ -436,14 +379,20 @@ export class OpenClawCell {
     return { port, token, ...(hooksToken === undefined ? {} : { hooksToken }) };
   }
 
-  /** Starts a process unless one is starting or running. */
-  start(): void {
-    if (this.state === 'starting' || this.state === 'ready' || this.state === 'stopping') return;
+  /**
+   * Starts a process unless one is starting or running: a new one, or `primed` (loaded already, waiting
+   * in its sandbox) handed this tenant's directories, account and credentials.
+   */
+  start(primed?: PrimedProcess): void {
+    if (this.state === 'starting' || this.state === 'ready' || this.state === 'stopping') {
+      primed?.discard();
+      return;
+    }
     clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
     this.failure = undefined;
     this.setState('starting');
-    void this.launch().catch((error: unknown) =>
+    void this.launch(primed).catch((error: unknown) =>
       this.fail(
         isMultiTenantError(error)
           ? error
@@ -452,27 +401,43 @@ export class OpenClawCell {
     );
   }
 
-  private async launch(): Promise<void> {
+  private async launch(primed?: PrimedProcess): Promise<void> {
     const { settings, paths, inside } = this;
-    let port = await settings.ports.allocate();
+    if (primed !== undefined && (this.runDir === undefined || settings.sandbox === undefined)) {
+      primed.discard();
+      primed = undefined;
+    }
+    let port = primed?.port ?? (await settings.ports.allocate());
     if (this.state !== 'starting') {
-      settings.ports.release(port);
+      if (primed === undefined) settings.ports.release(port);
+      else primed.discard();
       return;
     }
     const token = randomBytes(32).toString('base64url');
     // A token of its own for hooks: OpenClaw warns when it equals the gateway token, and it opens less.
     const hooksToken = settings.httpApis.hooks === true ? randomBytes(32).toString('base64url') : undefined;
+    const credentials = { token, ...(hooksToken === undefined ? {} : { hooksToken }) };
     const isolated = settings.sandbox?.egress === 'none' && this.runDir !== undefined;
     let forwarder: SocketForwarder | undefined;
+    // Until the process runs (or the primed one is ours): what to give back if this start goes no further.
+    const abandon = async () => {
+      await forwarder?.close();
+      if (primed === undefined) settings.ports.release(port);
+      else primed.discard();
+    };
     if (isolated) {
       // No network inside: the front door reaches the cell through this host port, joined to the relay's socket.
-      // Another process may take the port between the allocator's check and this bind: then the next port.
+      // Another process may take the port between the allocator's check and this bind: then the next port (a
+      // primed process listens on its own already).
       for (let attempt = 1; forwarder === undefined; attempt++) {
         try {
           forwarder = await forwardPortToSocket(port, this.runDir!.gatewaySocket, this.user?.uid ?? process.getuid?.() ?? 0);
         } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5 || primed !== undefined) {
+            await abandon();
+            throw error;
+          }
           settings.ports.release(port);
-          if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw error;
           port = await settings.ports.allocate();
         }
       }
@@ -482,71 +447,57 @@ export class OpenClawCell {
       try {
         await this.renderConfig();
       } catch (error) {
-        await forwarder?.close();
-        settings.ports.release(port);
+        await abandon();
         throw error;
       }
-    }
-    const launch = cellLaunch(settings.install, port);
-    const env: NodeJS.ProcessEnv = {
-      ...launch.env,
-      ...Object.fromEntries(PASSED_ENV.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]])),
-      ...settings.env,
-      // Last, so no operator setting can move a cell out of its tenant's tree or change its credential.
-      HOME: inside.homeDir,
-      TMPDIR: inside.tmpDir,
-      OPENCLAW_STATE_DIR: inside.stateDir,
-      OPENCLAW_CONFIG_PATH: inside.configPath,
-      OPENCLAW_WORKSPACE_DIR: inside.workspaceDir,
-      OPENCLAW_GATEWAY_TOKEN: token,
-      ...(hooksToken === undefined ? {} : { [HOOKS_TOKEN_ENV]: hooksToken }),
-    };
-    const gatewayCommand = launch.command;
-    let file = settings.install.nodePath;
-    let args = gatewayCommand.slice(1);
-    const sandbox = settings.sandbox;
-    if (sandbox !== undefined && this.runDir !== undefined) {
-      // The relay runs first in every sandbox, in OpenClaw's process, then loads OpenClaw's entry (it clears locks a
-      // previous process left and, once OpenClaw listens, applies `optimizeForSize`; without network it also joins sockets).
-      const command = [settings.install.nodePath, SANDBOX_RELAY_PATH, '--', ...gatewayCommand.slice(1)];
-      env.OPENCLAW_MT_RELAY = JSON.stringify({
-        optimizeForSize: settings.optimizeForSize,
-        // No network inside: the relay joins the cell's loopback to the host through the run directory's sockets.
-        ...(isolated ? { gatewaySocket: insideGatewaySocket, gatewayPort: port } : {}),
-        // A pre-booted cell's model socket opens when a tenant takes it; its relay listens from the start.
-        ...(isolated && this.modelCredential !== undefined
-          ? { modelSocket: insideModelSocket, modelPort: insideModelPort(port), releaseIdleWorkersMs: settings.releaseIdleWorkersMs }
-          : {}),
-      });
-      ({ file, args } = sandboxCommand(
-        {
-          support: sandbox.support,
-          installDir: settings.install.dir,
-          writableDirs: [
-            { source: paths.workspaceDir, dest: inside.workspaceDir },
-            { source: paths.stateDir, dest: inside.stateDir },
-          ],
-          runDir: this.runDir.dir,
-          relayPath: sandbox.relayPath,
-          egress: sandbox.egress,
-          ...(this.user === undefined ? {} : { user: this.user }),
-          workdir: inside.workspaceDir,
-        },
-        command,
-      ));
     }
     this.tail.clear();
     this.starts++;
     this.startedAt = Date.now();
     this.readyAt = undefined;
-    const child = spawn(file, args, {
-      cwd: paths.workspaceDir,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // In a sandbox, bwrap starts as the gateway's user and drops to the tenant's itself.
-      ...(this.user === undefined || sandbox !== undefined ? {} : { uid: this.user.uid, gid: this.user.gid }),
-    });
+    let child: ChildProcess;
+    let ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    if (primed !== undefined) {
+      try {
+        await primed.handOver(
+          { workspaceDir: paths.workspaceDir, stateDir: paths.stateDir, runDir: this.runDir!.dir },
+          this.user,
+          credentialEnv(credentials),
+        );
+      } catch (error) {
+        await abandon();
+        throw error;
+      }
+      ({ child, ended } = primed);
+    } else {
+      const { file, args, env } = cellProcess({
+        settings,
+        port,
+        inside,
+        host: {
+          workspaceDir: paths.workspaceDir,
+          stateDir: paths.stateDir,
+          ...(this.runDir === undefined ? {} : { runDir: this.runDir.dir }),
+        },
+        ...(this.user === undefined ? {} : { user: this.user }),
+        credentials,
+      });
+      child = spawn(file, args, {
+        cwd: paths.workspaceDir,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // In a sandbox, bwrap starts as the gateway's user and drops to the tenant's itself.
+        ...(this.user === undefined || settings.sandbox !== undefined ? {} : { uid: this.user.uid, gid: this.user.gid }),
+      });
+      ended = new Promise((resolve) => {
+        child.once('error', (error) => {
+          this.tail.push(`spawn failed: ${error.message}\n`);
+          if (child.pid === undefined) resolve({ code: null, signal: null });
+        });
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+    }
     let exited!: () => void;
     const run: Run = {
       child,
@@ -557,6 +508,7 @@ export class OpenClawCell {
       exited: new Promise<void>((resolve) => (exited = resolve)),
       alive: true,
       ...(forwarder === undefined ? {} : { forwarder }),
+      primed: primed !== undefined,
       accepting: { settled: false, ...deferred() },
     };
     this.run = run;
@@ -571,11 +523,7 @@ export class OpenClawCell {
     };
     child.stdout!.on('data', onOutput);
     child.stderr!.on('data', onOutput);
-    child.once('error', (error) => {
-      this.tail.push(`spawn failed: ${error.message}\n`);
-      if (child.pid === undefined) this.onExit(run, null, null, exited);
-    });
-    child.once('exit', (code, signal) => this.onExit(run, code, signal, exited));
+    void ended.then(({ code, signal }) => this.onExit(run, code, signal, exited));
     if (child.pid === undefined) return;
 
     const ready = await waitForChallenge(port, { deadline: Date.now() + settings.startTimeoutMs, signal: run.aborter.signal });
@@ -798,6 +746,7 @@ export class OpenClawCell {
       ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
       ...(this.readyAt === undefined ? {} : { readyAt: this.readyAt }),
       ...(this.run?.accepting.at === undefined ? {} : { acceptingAt: this.run.accepting.at }),
+      ...(this.run?.primed === true ? { primed: true } : {}),
       ...(this.lastExit === undefined ? {} : { lastExit: this.lastExit }),
       ...(this.failure === undefined ? {} : { error: { code: this.failure.code, message: this.failure.message } }),
     };

@@ -104,6 +104,11 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
    * one and gets its first reply in about a second instead of ~20 s. Each costs an idle cell's memory.
    */
   warmCells: z.int().min(0).max(64).optional(),
+  /**
+   * OpenClaw processes to keep primed for tenants whose cell must start with state of their own (default 0):
+   * OpenClaw's modules are loaded before the tenant comes (~2.5 s of its start). Needs the sandbox and root.
+   */
+  primedProcesses: z.int().min(0).max(64).optional(),
 });
 
 /** Validated `openclaw` runtime settings. */
@@ -136,13 +141,15 @@ export function openClawRuntimeOptionsFromSettings(settings: OpenClawRuntimeSett
   controlUi: boolean | undefined;
   /** How many pre-booted cells to keep (the host gives them a directory: `options.warmCells`). */
   warmCells: number | undefined;
+  /** How many primed processes to keep (the host gives them a directory: `options.primedProcesses`). */
+  primedProcesses: number | undefined;
 } {
-  const { runtimeDir, config, models, controlUi, warmCells, ...rest } = settings;
+  const { runtimeDir, config, models, controlUi, warmCells, primedProcesses, ...rest } = settings;
   const { memoryBudgetBytes, cellMemoryBytes } = settings;
   const options = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as OpenClawRuntimeOptions;
   if (runtimeDir !== undefined) options.install = runtimeDir;
   if (config !== undefined) options.config = config as JsonObject;
   const capacity =
     memoryBudgetBytes === undefined ? undefined : capacityForMemoryBudget(memoryBudgetBytes, cellMemoryBytes ?? DEFAULT_CELL_MEMORY_BYTES);
-  return { options, capacity, memoryBudgetBytes, models, controlUi, warmCells };
+  return { options, capacity, memoryBudgetBytes, models, controlUi, warmCells, primedProcesses };
 }

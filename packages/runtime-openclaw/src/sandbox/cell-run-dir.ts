@@ -40,6 +40,15 @@ export async function createCellRunDir(root: string, user: TenantUser | undefine
   await chmod(base, 0o711);
   const dir = join(base, hash('sha256', await realpath(root), 'hex').slice(0, 16));
   await rm(dir, { recursive: true, force: true });
+  await writeRunDir(dir, user);
+  return { dir, gatewaySocket: join(dir, 'cell', 'gateway.sock'), modelSocket: join(dir, 'models.sock') };
+}
+
+/**
+ * Fills an empty (or missing) run directory: root-owned and traversable, `cell/` owned by the tenant's
+ * user (the relay creates its socket there), and a passwd/group naming only root, the user and nobody.
+ */
+export async function writeRunDir(dir: string, user: TenantUser | undefined): Promise<void> {
   await mkdir(join(dir, 'etc'), { recursive: true, mode: 0o755 });
   await chmod(dir, 0o711);
   await mkdir(join(dir, 'cell'), { mode: 0o700 });
@@ -55,7 +64,6 @@ export async function createCellRunDir(root: string, user: TenantUser | undefine
   }
   await writeFile(join(dir, 'etc', 'passwd'), `${passwd.join('\n')}\n`, { mode: 0o644 });
   await writeFile(join(dir, 'etc', 'group'), `${group.join('\n')}\n`, { mode: 0o644 });
-  return { dir, gatewaySocket: join(dir, 'cell', 'gateway.sock'), modelSocket: join(dir, 'models.sock') };
 }
 
 /** Removes a cell's run directory (after its process is gone). */

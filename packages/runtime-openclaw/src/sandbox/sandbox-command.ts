@@ -32,6 +32,11 @@ export interface SandboxSpec {
   egress: CellEgress;
   /** Run as this user inside (the gateway runs as root); absent: as the gateway's own user. */
   user?: TenantUser;
+  /**
+   * A primed process: it starts as root keeping only `CAP_SETUID`/`CAP_SETGID`, and becomes the tenant's
+   * user itself when a tenant takes it (see the relay). Without `user`, and only as root.
+   */
+  switchesUser?: boolean;
   workdir: string;
 }
 
@@ -121,8 +126,10 @@ export function sandboxCommand(spec: SandboxSpec, command: readonly string[]): {
   ];
   const mounts = new Mounts(args);
   mounts.system();
-  mounts.add('--ro-bind', `${spec.runDir}/etc/passwd`, '/etc/passwd');
-  mounts.add('--ro-bind', `${spec.runDir}/etc/group`, '/etc/group');
+  // Links into the run directory, not copies of its files: a primed process's run directory is replaced
+  // (mounted over) when a tenant takes it, and its accounts with it.
+  mounts.add('--symlink', `${SANDBOX_RUN_DIR}/etc/passwd`, '/etc/passwd');
+  mounts.add('--symlink', `${SANDBOX_RUN_DIR}/etc/group`, '/etc/group');
   mounts.add('--proc', undefined, '/proc');
   mounts.add('--dev', undefined, '/dev');
   mounts.add('--tmpfs', undefined, '/tmp', '1777');
@@ -136,7 +143,11 @@ export function sandboxCommand(spec: SandboxSpec, command: readonly string[]): {
     // Root outside: become the tenant (or stay uid 0 without any capability when per-tenant users are off).
     args.push(support.setprivPath);
     if (spec.user !== undefined) args.push('--reuid', String(spec.user.uid), '--regid', String(spec.user.gid), '--clear-groups');
-    args.push('--inh-caps=-all', '--bounding-set=-all', '--');
+    args.push(
+      '--inh-caps=-all',
+      spec.switchesUser === true && spec.user === undefined ? '--bounding-set=-all,+setuid,+setgid' : '--bounding-set=-all',
+      '--',
+    );
   }
   args.push(...command);
   return { file: support.bwrapPath, args };
