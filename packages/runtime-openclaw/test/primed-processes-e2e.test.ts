@@ -90,7 +90,7 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
         sandbox: true,
         models: { gateway: models },
         config: fakeModelOpenClawConfig(),
-        primedProcesses: { count: 1, dir: primedDir, refillDelayMs: 40_000 },
+        primedProcesses: { count: 1, dir: primedDir, refillDelayMs: 15_000 },
         helloHoldMs: 120_000,
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 3) }),
       },
@@ -130,8 +130,11 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
     const history = (await session.request('chat.history', { sessionKey: 'main' }, { timeoutMs: 300_000 })) as {
       messages: Array<{ role: string; content: unknown }>;
     };
-    log.info(`returning tenant on a primed process: connect → first reply ${(performance.now() - started).toFixed(0)} ms`);
+    const repliedAt = Date.now();
     const cell = h.runtime.cells().find((info) => info.tenantId === TENANT)!;
+    log.info(
+      `returning tenant on a primed process: connect → first reply ${(performance.now() - started).toFixed(0)} ms (hand-over +${cell.startedAt! - returnedAt} ms, OpenClaw ready +${cell.readyAt! - returnedAt} ms, takes connections +${cell.acceptingAt! - returnedAt} ms, reply +${repliedAt - returnedAt} ms)`,
+    );
     expect(cell).toMatchObject({ pid: primed.pid, primed: true, state: 'ready' });
     // Its own state: the first life's conversation.
     expect(history.messages.map((message) => message.role)).toEqual(['user', 'assistant']);

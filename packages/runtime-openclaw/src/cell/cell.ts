@@ -422,8 +422,8 @@ export class OpenClawCell {
     // Until the process runs (or the primed one is ours): what to give back if this start goes no further.
     const abandon = async () => {
       await forwarder?.close();
-      if (primed === undefined) settings.ports.release(port);
-      else primed.discard();
+      primed?.discard();
+      if (primed === undefined || primed.taken) settings.ports.release(port);
     };
     if (isolated) {
       // No network inside: the front door reaches the cell through this host port, joined to the relay's socket.
@@ -451,6 +451,11 @@ export class OpenClawCell {
         throw error;
       }
     }
+    // Stopped while this start was on its way: nothing may run.
+    if (this.state !== 'starting') {
+      await abandon();
+      return;
+    }
     this.tail.clear();
     this.starts++;
     this.startedAt = Date.now();
@@ -467,6 +472,10 @@ export class OpenClawCell {
       } catch (error) {
         await abandon();
         throw error;
+      }
+      if (this.state !== 'starting') {
+        await abandon();
+        return;
       }
       ({ child, ended } = primed);
     } else {

@@ -122,8 +122,11 @@ async function recordModules(settings: CellSettings, root: string): Promise<unkn
         }
       }
     } finally {
-      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-      await exited;
+      // A process that never started has nothing to wait for.
+      if (child.pid !== undefined) {
+        signalGroup(child.pid, 'SIGKILL');
+        await exited;
+      }
     }
   } finally {
     settings.ports.release(port);

@@ -88,6 +88,11 @@ export class PrimedProcess {
     });
   }
 
+  /** Whether it was handed to a cell: its port is the cell's to release from then on. */
+  get taken(): boolean {
+    return this.handedOver;
+  }
+
   /** Whether it is alive and loaded. */
   get ready(): boolean {
     return this.primedAt !== undefined && this.child.exitCode === null && this.child.signalCode === null;
