@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { lstat, mkdtemp, readdir } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,13 @@ import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { connectGateway, type GatewayConnection } from '@openclaw-mt/gateway';
 import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gateway';
-import { defaultRuntimeDir, deleteTenantUser, installOpenClawRuntime, sandboxSupport } from '@openclaw-mt/runtime-openclaw';
+import {
+  defaultRuntimeDir,
+  deleteTenantUser,
+  installOpenClawRuntime,
+  sandboxSupport,
+  type InstallRuntimeResult,
+} from '@openclaw-mt/runtime-openclaw';
 import { mountsUnder } from '../src/sandbox/primed-slot.js';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
@@ -55,6 +61,38 @@ function groupIdentities(pgid: number): { pid: number; name: string; uids: numbe
   });
 }
 
+/** Runs the installed `openclaw` CLI as a user of the front door would, with a home of its own. */
+async function openclawCli(
+  install: InstallRuntimeResult,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const home = await mkdtemp(join(tmpdir(), 'ocmt-primed-cli-'));
+  try {
+    return await new Promise((resolve) => {
+      execFile(
+        install.nodePath,
+        [install.entryPath, ...args],
+        {
+          timeout: 240_000,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: home,
+            OPENCLAW_STATE_DIR: join(home, '.openclaw'),
+            NO_COLOR: '1',
+            ...env,
+          },
+          maxBuffer: 16 * 2 ** 20,
+        },
+        (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+      );
+    });
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
 /** Files under `dir` modified since `since` (ms), with their owners. */
 async function filesChangedSince(dir: string, since: number): Promise<{ path: string; uid: number }[]> {
   const changed: { path: string; uid: number }[] = [];
@@ -70,6 +108,7 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
   let models: ModelGateway;
   let h: OpenClawHarness;
   let primedDir: string;
+  let install: InstallRuntimeResult;
   let session: GatewayConnection | undefined;
   const rootOf = () => join(h.dataDir, 'workspaces', tenantDirName(TENANT));
 
@@ -78,7 +117,7 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
   afterAll(() => endTurn?.());
   beforeAll(async () => {
     endTurn = await takeRealCellsTurn();
-    const install = await installOpenClawRuntime({ dir: defaultRuntimeDir() });
+    install = await installOpenClawRuntime({ dir: defaultRuntimeDir() });
     model = await startFakeModelServer();
     models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
     const dataDir = await mkdtemp(join(tmpdir(), 'ocmt-primed-e2e-'));
@@ -149,8 +188,14 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
       expect(entry.capEff).toBe('0000000000000000');
     }
 
-    // A second turn writes the tenant's own state, as the tenant.
-    expect(await chatTurn(session, 'Say hello again')).toBe('Hello from the fake model.');
+    // A second turn, from the real `openclaw` CLI as the user runs it, writes the tenant's own state, as the tenant.
+    const cli = await openclawCli(install, ['agent', '--agent', 'main', '--message', 'Say hello again', '--json'], {
+      OPENCLAW_GATEWAY_URL: h.url,
+      OPENCLAW_GATEWAY_TOKEN: token,
+    });
+    if (cli.code !== 0) log.warn(`openclaw agent: exit ${cli.code}: ${cli.stderr.slice(-2_000)}`);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('Hello from the fake model.');
     const written = await filesChangedSince(join(rootOf(), 'agent'), returnedAt);
     expect(written.length).toBeGreaterThan(0);
     for (const file of written) expect({ file: file.path, uid: file.uid }).toEqual({ file: file.path, uid: user.uid });

@@ -43,7 +43,7 @@ describe.skipIf(!canSandbox)('primed processes (fake OpenClaw, real sandbox)', (
         sandbox: true,
         // The fake says when it takes connections, as OpenClaw does (the module list is recorded until then).
         config: { fake: { sidecarsMs: 50 } },
-        primedProcesses: { count: 1, dir: primedDir, refillDelayMs: 60_000 },
+        primedProcesses: { count: 1, dir: primedDir, refillDelayMs: 60_000, retryDelayMs: 200 },
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
       },
     });
@@ -57,6 +57,19 @@ describe.skipIf(!canSandbox)('primed processes (fake OpenClaw, real sandbox)', (
     await install?.cleanup();
     if (root !== undefined) await deleteTenantUser(TENANT, root).catch(() => undefined);
   }, 60_000);
+
+  it('replaces a primed process that ends while it waits, and removes its slot', async () => {
+    const first = await eventually(ready, 'a primed process', 60_000);
+    process.kill(first.pid!, 'SIGKILL');
+    const next = await eventually(
+      () => h.runtime.primedProcesses().find((primed) => primed.primed && primed.name !== first.name),
+      'its replacement',
+      60_000,
+    );
+    expect(next.pid).not.toBe(first.pid);
+    expect(existsSync(join(primedDir, 'slots', first.name))).toBe(false);
+    expect(await mountsUnder(join(primedDir, 'slots', first.name))).toEqual([]);
+  });
 
   it('starts a returning tenant in the primed process: its own directories, user and credentials, no capability', async () => {
     const token = await h.tenant(TENANT, { ui: { seamColor: '#123456' } });

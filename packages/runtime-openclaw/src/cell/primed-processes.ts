@@ -178,6 +178,7 @@ export class PrimedProcesses {
   private async fillPool(): Promise<void> {
     // Slots a previous gateway process left are unmounted and removed before anything else.
     this.recovered ??= removePrimedSlots(join(this.options.dir, 'slots'));
+    this.recovered.catch(() => (this.recovered = undefined));
     await this.recovered;
     this.modules ??= preloadModules(this.settings, join(this.options.dir, 'modules'));
     this.modules.catch(() => (this.modules = undefined));
