@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { connectGateway } from '@openclaw-mt/gateway';
-import { deleteTenantUser, sandboxSupport } from '@openclaw-mt/runtime-openclaw';
+import { createOpenClawRuntime, deleteTenantUser, sandboxSupport } from '@openclaw-mt/runtime-openclaw';
 import { mountsUnder } from '../src/sandbox/primed-slot.js';
 import { createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 import { cellProcess } from './support/sandbox-probe.js';
@@ -23,6 +23,28 @@ function identity(pid: number): { uids: number[]; groups: string; capPrm: string
   const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)![1]!.trim();
   return { uids: field('Uid').split(/\s+/).map(Number), groups: field('Groups'), capPrm: field('CapPrm'), capEff: field('CapEff') };
 }
+
+describe('runtime options of primed processes', () => {
+  it('refuses them without the sandbox, with a relative directory, and a count that is not a whole number', async () => {
+    const install = await createFakeInstall();
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'ocmt-primed-opts-'));
+      const refused = (primedProcesses: { count: number; dir: string }, words: string) =>
+        expect(() => createOpenClawRuntime({ install: install.dir, sandbox: false, primedProcesses })).toThrow(
+          expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(words) }),
+        );
+      refused({ count: 1, dir }, 'sandbox');
+      refused({ count: 1, dir: 'relative/primed' }, 'primedProcesses.dir');
+      refused({ count: 1.5, dir }, 'primedProcesses.count');
+      // None asked for: nothing to check.
+      expect(createOpenClawRuntime({ install: install.dir, sandbox: false, primedProcesses: { count: 0, dir } }).primedProcesses()).toEqual(
+        [],
+      );
+    } finally {
+      await install.cleanup();
+    }
+  });
+});
 
 describe.skipIf(!canSandbox)('primed processes (fake OpenClaw, real sandbox)', () => {
   let install: Awaited<ReturnType<typeof createFakeInstall>>;
