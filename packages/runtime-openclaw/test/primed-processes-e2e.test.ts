@@ -129,7 +129,7 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
         sandbox: true,
         models: { gateway: models },
         config: fakeModelOpenClawConfig(),
-        primedProcesses: { count: 1, dir: primedDir, refillDelayMs: 15_000 },
+        primedProcesses: { count: 1, dir: primedDir },
         helloHoldMs: 120_000,
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 3) }),
       },

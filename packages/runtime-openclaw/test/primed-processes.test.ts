@@ -134,3 +134,50 @@ describe.skipIf(!canSandbox)('primed processes (fake OpenClaw, real sandbox)', (
     expect(readFileSync(join(rootOf(), 'workspace', 'notes.md'), 'utf8')).toBe('mine');
   });
 });
+
+describe.skipIf(!canSandbox)('refilling primed processes', () => {
+  const TAKER = 'primed-refill';
+  let install: Awaited<ReturnType<typeof createFakeInstall>>;
+  let h: OpenClawHarness;
+
+  beforeAll(async () => {
+    install = await createFakeInstall({ selfContained: true });
+    h = await startOpenClawGateway({
+      runtime: {
+        install: install.dir,
+        osUsers: true,
+        sandbox: true,
+        // OpenClaw takes connections two seconds after it starts.
+        config: { fake: { sidecarsMs: 2_000 } },
+        primedProcesses: { count: 1, dir: join(await mkdtemp(join(tmpdir(), 'ocmt-primed-refill-')), 'primed'), refillDelayMs: 0 },
+        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
+      },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    const root = h === undefined ? undefined : join(h.dataDir, 'workspaces', tenantDirName(TAKER));
+    await h?.runtime.close?.();
+    await h?.stop();
+    await install?.cleanup();
+    if (root !== undefined) await deleteTenantUser(TAKER, root).catch(() => undefined);
+  }, 60_000);
+
+  it("primes the replacement only once the taken process's start is done", async () => {
+    const token = await h.tenant(TAKER);
+    await eventually(() => h.runtime.primedProcesses().find((primed) => primed.primed), 'a primed process', 60_000);
+    const session = await connectGateway({ url: h.url, token, timeoutMs: 60_000 });
+    try {
+      const cell = await eventually(
+        () => h.runtime.cells().find((info) => info.tenantId === TAKER && info.acceptingAt !== undefined),
+        'the cell taking connections',
+        30_000,
+      );
+      expect(cell.primed).toBe(true);
+      const next = await eventually(() => h.runtime.primedProcesses()[0], 'the replacement', 60_000);
+      expect(next.startedAt).toBeGreaterThanOrEqual(cell.acceptingAt!);
+    } finally {
+      session.close();
+    }
+  });
+});

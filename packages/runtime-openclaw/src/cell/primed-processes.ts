@@ -13,7 +13,7 @@ import {
   type TenantMounts,
 } from '../sandbox/primed-slot.js';
 import type { CellSettings } from './cell.js';
-import { cellProcess } from './cell-launch.js';
+import { ACCEPTING_LINE, cellProcess } from './cell-launch.js';
 import { preloadModules, type PreloadModule } from './module-list.js';
 import { OutputTail } from './output-tail.js';
 
@@ -23,7 +23,10 @@ export interface PrimedProcessOptions {
   count: number;
   /** Where their placeholder directories (and the recorded module list) live; any local directory. */
   dir: string;
-  /** Wait after a take before priming its replacement, so the taken process's start gets the CPU (default 10 s). */
+  /**
+   * Wait after the taken process's OpenClaw takes connections (or ends, or a minute passed) before priming its
+   * replacement, so that start gets the CPU (default 2 s).
+   */
   refillDelayMs?: number;
   /** Wait before priming again after a process could not be primed or died waiting (default 30 s). */
   retryDelayMs?: number;
@@ -41,6 +44,9 @@ export interface PrimedProcessInfo {
 
 /** The line the relay writes once it loaded the modules it was given. */
 const PRIMED_LINE = /^\[openclaw-mt\] primed:/;
+
+/** The longest a taken process's start holds back its replacement. */
+const START_HOLD_MS = 60_000;
 
 /**
  * An OpenClaw process started in a sandbox before its tenant is known: it loaded OpenClaw's modules (a
@@ -85,6 +91,23 @@ export class PrimedProcess {
       if (!this.handedOver) settings.ports.release(port);
       await removePrimedSlot(slot.root).catch((error: unknown) => settings.log.warn(`${name}: removing its directories failed:`, error));
       return how;
+    });
+  }
+
+  /**
+   * Settles once the OpenClaw it became says it takes connections (a hint read from its output, which is then a
+   * tenant's: it only decides when the replacement is primed), or the process ended.
+   */
+  whenStarted(): Promise<void> {
+    return new Promise((resolve) => {
+      const tail = new OutputTail(4);
+      const onOutput = (chunk: Buffer) => {
+        if (!tail.push(chunk).some((line) => ACCEPTING_LINE.test(line))) return;
+        this.child.stdout!.off('data', onOutput);
+        resolve();
+      };
+      this.child.stdout!.on('data', onOutput);
+      void this.ended.then(() => resolve());
     });
   }
 
@@ -232,11 +255,17 @@ export class PrimedProcesses {
     const primed = [...this.pool.values()].find((candidate) => candidate.ready);
     if (primed === undefined) return undefined;
     this.pool.delete(primed.name);
-    this.scheduleRefill();
+    // Its replacement waits for the start it now makes: both on 2 cores would slow that start by seconds.
+    const hold = setTimeout(() => this.scheduleRefill(), START_HOLD_MS);
+    hold.unref();
+    void primed.whenStarted().then(() => {
+      clearTimeout(hold);
+      this.scheduleRefill();
+    });
     return primed;
   }
 
-  private scheduleRefill(delayMs = this.options.refillDelayMs ?? 10_000): void {
+  private scheduleRefill(delayMs = this.options.refillDelayMs ?? 2_000): void {
     if (this.refillTimer !== undefined || this.closed) return;
     this.refillTimer = setTimeout(() => {
       this.refillTimer = undefined;
