@@ -158,9 +158,9 @@ export interface OpenClawRuntimeOptions {
    * Keep `count` OpenClaw processes primed (none by default): started in a sandbox with OpenClaw's modules
    * loaded, not yet any tenant's. A tenant whose cell must start and that cannot take a pre-booted cell (it
    * has OpenClaw state: a returning tenant) takes one: its directories are mounted into the process's
-   * sandbox and the process becomes its user, so OpenClaw starts without loading its modules first (~2.5 s
-   * less). Each costs ~250 MB while it waits. Needs the sandbox and root (it mounts); the CLI keeps them in
-   * `<dataDir>/primed-processes`.
+   * sandbox and the process becomes its user, so OpenClaw starts without loading its modules first (8.6–8.8 →
+   * 5.1–5.6 s to a first reply in benchmark 13). Each holds ~310 MiB while it waits. Needs the sandbox and root (it
+   * mounts); the CLI keeps them in `<dataDir>/primed-processes`.
    */
   primedProcesses?: PrimedProcessOptions;
   logger?: ConsolaInstance;
