@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
@@ -178,6 +178,38 @@ describe.skipIf(!canSandbox)('refilling primed processes', () => {
       expect(next.startedAt).toBeGreaterThanOrEqual(cell.acceptingAt!);
     } finally {
       session.close();
+    }
+  });
+});
+
+describe.skipIf(!canSandbox)('closing while the module list is recorded', () => {
+  it('ends the recording gateway at once and leaves nothing of it', { timeout: 30_000 }, async () => {
+    const install = await createFakeInstall({ selfContained: true });
+    const dir = join(await mkdtemp(join(tmpdir(), 'ocmt-primed-close-')), 'primed');
+    const runtime = createOpenClawRuntime({
+      install: install.dir,
+      osUsers: true,
+      sandbox: true,
+      // This OpenClaw never says it takes connections: the recording would wait out the start timeout.
+      config: { fake: { announceReady: false } },
+      startTimeoutMs: 600_000,
+      primedProcesses: { count: 1, dir },
+      logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
+    });
+    try {
+      const recording = await eventually(
+        async () => (await readdir(join(dir, 'modules')).catch(() => [])).find((name) => name.startsWith('record-')),
+        'the recording gateway',
+        20_000,
+      );
+      await runtime.close?.();
+      expect(existsSync(join(dir, 'modules', recording))).toBe(false);
+      expect(await mountsUnder(dir)).toEqual([]);
+      expect(runtime.primedProcesses()).toEqual([]);
+    } finally {
+      await runtime.close?.();
+      await install.cleanup();
+      await rm(dirname(dir), { recursive: true, force: true });
     }
   });
 });

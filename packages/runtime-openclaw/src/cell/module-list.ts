@@ -25,8 +25,9 @@ const RECORD_FILE = 'modules.json';
  * The modules an OpenClaw cell's main thread loads until it takes connections, for primed processes to load
  * ahead: recorded once per install (a sandboxed gateway started with the cells' config and no tenant) and
  * kept in `dir`. Only the install's own modules, without the entry (which starts OpenClaw when imported).
+ * `signal` ends a recording under way (the runtime is closing).
  */
-export async function preloadModules(settings: CellSettings, dir: string): Promise<PreloadModule[]> {
+export async function preloadModules(settings: CellSettings, dir: string, signal: AbortSignal): Promise<PreloadModule[]> {
   const { install } = settings;
   const key = hash('sha256', `${install.dir}\0${install.openclawVersion}\0${install.nodeVersion}`, 'hex').slice(0, 16);
   const cached = join(dir, `${key}.json`);
@@ -35,7 +36,7 @@ export async function preloadModules(settings: CellSettings, dir: string): Promi
   } catch {
     // not recorded yet (or unreadable): record again
   }
-  const modules = validModules(await recordModules(settings, join(dir, `record-${key}`)), settings);
+  const modules = validModules(await recordModules(settings, join(dir, `record-${key}`), signal), settings);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(`${cached}.tmp`, JSON.stringify(modules), { mode: 0o600 });
   await rename(`${cached}.tmp`, cached);
@@ -59,7 +60,8 @@ function validModules(value: unknown, settings: CellSettings): PreloadModule[] {
 }
 
 /** Starts a sandboxed gateway that lists the modules it loads, waits until it takes connections, reads the list. */
-async function recordModules(settings: CellSettings, root: string): Promise<unknown> {
+async function recordModules(settings: CellSettings, root: string, signal: AbortSignal): Promise<unknown> {
+  signal.throwIfAborted();
   const slot = await createPrimedSlot(root);
   const port = await settings.ports.allocate();
   try {
@@ -93,6 +95,8 @@ async function recordModules(settings: CellSettings, root: string): Promise<unkn
     const child = spawn(file, args, { cwd: slot.root, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const tail = new OutputTail();
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const abort = () => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL');
+    signal.addEventListener('abort', abort, { once: true });
     try {
       const outcome = await new Promise<'accepting' | 'timeout' | 'ended'>((resolve) => {
         const timer = setTimeout(() => resolve('timeout'), settings.startTimeoutMs);
@@ -122,6 +126,7 @@ async function recordModules(settings: CellSettings, root: string): Promise<unkn
         }
       }
     } finally {
+      signal.removeEventListener('abort', abort);
       // A process that never started has nothing to wait for.
       if (child.pid !== undefined) {
         signalGroup(child.pid, 'SIGKILL');

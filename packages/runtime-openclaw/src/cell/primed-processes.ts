@@ -169,6 +169,8 @@ export class PrimedProcesses {
   private refillTimer: NodeJS.Timeout | undefined;
   private recovered: Promise<void> | undefined;
   private closed = false;
+  /** Ends a module recording under way when the pool closes. */
+  private readonly closing = new AbortController();
   private serial = 0;
 
   constructor(
@@ -188,6 +190,8 @@ export class PrimedProcesses {
     if (this.closed || this.filling !== undefined) return;
     this.filling = this.fillPool()
       .catch((error: unknown) => {
+        // Closing ends a recording under way: nothing failed.
+        if (this.closed) return;
         this.settings.log.warn(`Priming an OpenClaw process failed; trying again in ${this.retryDelayMs} ms:`, error);
         this.scheduleRefill(this.retryDelayMs);
       })
@@ -203,7 +207,7 @@ export class PrimedProcesses {
     this.recovered ??= removePrimedSlots(join(this.options.dir, 'slots'));
     this.recovered.catch(() => (this.recovered = undefined));
     await this.recovered;
-    this.modules ??= preloadModules(this.settings, join(this.options.dir, 'modules'));
+    this.modules ??= preloadModules(this.settings, join(this.options.dir, 'modules'), this.closing.signal);
     this.modules.catch(() => (this.modules = undefined));
     const preload = await this.modules;
     while (!this.closed && this.pool.size < this.options.count) {
@@ -289,6 +293,7 @@ export class PrimedProcesses {
   /** Ends every primed process and removes its directories. */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     clearTimeout(this.refillTimer);
     await this.filling;
     const primed = [...this.pool.values()];
