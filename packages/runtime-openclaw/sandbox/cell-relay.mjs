@@ -13,7 +13,8 @@
 // It also gives memory back after a conversation: OpenClaw keeps the worker threads a chat turn starts
 // (transcripts, usage, SQLite stores) for 30 minutes after their last use, 150–270 MB per cell. Once no model
 // call has been open for `releaseIdleWorkersMs`, it raises OpenClaw's own low-memory signal, on which OpenClaw
-// retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s).
+// retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s). A cell that has not
+// called a model since it started gives back the workers its start left the same way.
 // And once OpenClaw's gateway listens, it asks V8 to favour memory over speed (below).
 // A primed process (plan.primed) first loads the modules the host lists on stdin, then waits for a tenant:
 // the host mounts that tenant's directories over the sandbox's placeholders and sends `go` (its account and
@@ -144,10 +145,20 @@ if (typeof plan.gatewaySocket === 'string') {
   rmSync(plan.gatewaySocket, { force: true });
   relay({ path: plan.gatewaySocket }, { host: '127.0.0.1', port: plan.gatewayPort });
 }
-/** Counts open model connections; after `quietMs` with none, asks OpenClaw once to retire its idle workers. */
+/**
+ * Counts open model connections; after `quietMs` with none, asks OpenClaw once to retire its idle workers. The
+ * quiet time runs from the start too: OpenClaw's start leaves workers (a state reader) an idle cell never uses.
+ */
 function idleWorkersRelease(quietMs) {
   let open = 0;
   let timer;
+  const arm = () => {
+    clearTimeout(timer);
+    // Node fires longer timers at once: cap them at its longest (~24.8 days).
+    timer = setTimeout(() => channel('openclaw.memory.critical').publish(undefined), Math.min(quietMs, 2 ** 31 - 1));
+    timer.unref();
+  };
+  arm();
   return {
     opened() {
       open++;
@@ -155,10 +166,7 @@ function idleWorkersRelease(quietMs) {
     },
     closed() {
       if (--open > 0) return;
-      clearTimeout(timer);
-      // Node fires longer timers at once: cap them at its longest (~24.8 days).
-      timer = setTimeout(() => channel('openclaw.memory.critical').publish(undefined), Math.min(quietMs, 2 ** 31 - 1));
-      timer.unref();
+      arm();
     },
   };
 }
