@@ -314,7 +314,15 @@ describe('openclaw runtime settings', () => {
     });
     expect(capacity).toBe(10);
     const defaults = openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings(undefined));
-    expect(defaults).toEqual({ options: {}, capacity: undefined });
+    expect(defaults).toEqual({ options: {}, capacity: undefined, compileCache: true });
+    // The install's compile cache is kept unless the operator says not to (the host gives it a directory).
+    expect(openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings({ compileCache: false }))).toMatchObject({
+      options: {},
+      compileCache: false,
+    });
+    expect(() => parseOpenClawRuntimeSettings({ compileCache: 'yes' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('compileCache') }),
+    );
     // Unset: the Control UI is served where the installed runtime has it; `true` requires it, `false` turns it off.
     expect(defaults.controlUi).toBeUndefined();
     for (const controlUi of [true, false]) {

@@ -67,6 +67,7 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     // Alice's own config points the provider at her own server, with a key of hers: the sandbox's wiring wins.
     tokens[ALICE] = await h.tenant(ALICE, {
       models: { providers: { fake: { baseUrl: `${tenantEndpoint.origin}/v1`, apiKey: 'alice-own' } } },
+      fake: { recordStops: true },
     });
     tokens[BOB] = await h.tenant(BOB);
     for (const tenantId of [ALICE, BOB]) sessions.push(await connectRetrying({ url: h.url, token: tokens[tenantId]! }, 60_000));
@@ -148,7 +149,7 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     }
   });
 
-  it('leaves no file of a cell outside its directories, and removes its run directory when it stops', async () => {
+  it('leaves no file of a cell outside its directories, lets OpenClaw shut down, and removes its run directory when it stops', async () => {
     const cell = cellOf(ALICE);
     const user = cell.user!;
     // OpenClaw's state locks go to /tmp/openclaw-state-locks-<uid>: the private /tmp, not the host's.
@@ -162,6 +163,8 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     await h.manager.evict(ALICE, { force: true });
     expect(cellOf(ALICE)).toBeUndefined();
     await eventually(() => !existsSync(`/proc/${pid}`), 'the sandbox to be gone', 20_000);
+    // OpenClaw had SIGTERM and ran its shutdown (bubblewrap dies of SIGTERM and would have killed it at once).
+    expect(existsSync(join(rootOf(ALICE), 'agent', 'fake-stopped'))).toBe(true);
   });
 
   it('removes the Control UI assets older releases had cells keep in the tenant state, and nothing beside them', async () => {

@@ -113,6 +113,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
       ...(fromSettings.primedProcesses === undefined
         ? {}
         : { primedProcesses: { count: fromSettings.primedProcesses, dir: join(config.dataDir, 'primed-processes') } }),
+      ...(fromSettings.compileCache ? { compileCache: { dir: join(config.dataDir, 'compile-cache') } } : {}),
       logger: logger.withTag('openclaw'),
     });
     modelsOnTcp = !openclaw.sandboxed || fromSettings.options.egress === 'host';

@@ -3,9 +3,10 @@ import type { CellPaths } from '../config/cell-config.js';
 import { HOOKS_TOKEN_ENV } from '../http-api/http-apis.js';
 import type { OpenClawInstall } from '../install/runtime-install.js';
 import type { TenantUser } from '../os/tenant-user.js';
-import { insideGatewaySocket, insideModelSocket } from '../sandbox/cell-run-dir.js';
+import { insideCompileCacheLinks, insideGatewaySocket, insideModelSocket } from '../sandbox/cell-run-dir.js';
 import { SANDBOX_RELAY_PATH, sandboxCommand } from '../sandbox/sandbox-command.js';
 import type { CellSettings } from './cell.js';
+import type { CompileCache } from './compile-cache.js';
 import { insideModelPort } from './cell-models.js';
 
 /**
@@ -85,6 +86,11 @@ export interface CellProcessSpec {
   credentials?: { token: string; hooksToken?: string };
   /** `primed`: load modules, then wait for a tenant (needs the sandbox); `record`: list the modules loaded into this file (inside). */
   mode?: 'primed' | { record: string };
+  /**
+   * The install's compile cache to start from (mounted read-only; the run directory links to it), or
+   * `record`: write one into the run directory (a tenantless gateway only). Sandboxed processes only.
+   */
+  compileCache?: CompileCache | 'record';
 }
 
 /** The environment that carries a cell's credentials into its OpenClaw process. */
@@ -117,8 +123,14 @@ export function cellProcess(spec: CellProcessSpec): { file: string; args: string
   const { sandbox } = settings;
   const runDir = spec.host.runDir;
   if (sandbox === undefined || runDir === undefined) {
-    if (spec.mode !== undefined) throw new Error('cellProcess: primed and recording processes need the sandbox');
+    if (spec.mode !== undefined || spec.compileCache !== undefined)
+      throw new Error('cellProcess: primed and recording processes and the shared compile cache need the sandbox');
     return { file: settings.install.nodePath, args: launch.command.slice(1), env };
+  }
+  if (spec.compileCache !== undefined) {
+    env.NODE_COMPILE_CACHE = insideCompileCacheLinks;
+    // OpenClaw would start itself again to move Node's cache into a directory of its own (per install, in the tenant's state).
+    env.OPENCLAW_PACKAGED_COMPILE_CACHE_RESPAWNED = '1';
   }
   const isolated = sandbox.egress === 'none';
   // The relay runs first in every sandbox, in OpenClaw's process, then loads OpenClaw's entry (it clears locks a
@@ -148,6 +160,7 @@ export function cellProcess(spec: CellProcessSpec): { file: string; args: string
       ...(spec.user === undefined ? {} : { user: spec.user }),
       switchesUser: spec.mode === 'primed' && settings.osUsers,
       workdir: inside.workspaceDir,
+      ...(typeof spec.compileCache === 'object' ? { compileCacheDir: spec.compileCache.dir } : {}),
     },
     [settings.install.nodePath, SANDBOX_RELAY_PATH, '--', ...launch.command.slice(1)],
   );

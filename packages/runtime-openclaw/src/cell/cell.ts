@@ -10,7 +10,7 @@ import { waitForChallenge } from './cell-readiness.js';
 import { OutputTail } from './output-tail.js';
 import type { PortAllocator } from './port-allocator.js';
 import { treeDiskUsage, type TreeDiskUsage } from '../os/disk-usage.js';
-import { cellProcessUsage, killUserProcesses, listProcesses, signalGroup, type ProcessEntry } from '../os/process-table.js';
+import { askGroupToStop, cellProcessUsage, killUserProcesses, listProcesses, signalGroup, type ProcessEntry } from '../os/process-table.js';
 import type { OpenClawInstall } from '../install/runtime-install.js';
 import { tenantFileIO } from '../os/tenant-file-io.js';
 import { ensureDirectory, grantTraverse, handTreeTo } from '../os/tenant-ownership.js';
@@ -24,6 +24,7 @@ import { insideModelPort, type CellModels } from './cell-models.js';
 import type { HttpApiSettings } from '../http-api/http-apis.js';
 import { ACCEPTING_LINE, cellProcess, credentialEnv } from './cell-launch.js';
 import type { PrimedProcess } from './primed-processes.js';
+import type { CompileCache, CompileCacheState } from './compile-cache.js';
 
 /** Where a cell is in its life. */
 export type CellState = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed' | 'stopping';
@@ -65,6 +66,8 @@ export interface CellSettings {
   releaseIdleWorkersMs: number;
   /** Whether a sandboxed cell asks V8 to favour memory over speed once OpenClaw listens. */
   optimizeForSize: boolean;
+  /** The install's shared compile cache sandboxed cells start from, once recorded; absent without one. */
+  compileCache?: CompileCacheState;
   restart: Required<RestartPolicy>;
   log: ConsolaInstance;
 }
@@ -184,6 +187,8 @@ export class OpenClawCell {
   private user: TenantUser | undefined;
   private configFile: CellConfigFile | undefined;
   private runDir: CellRunDir | undefined;
+  /** The shared compile cache this activation's processes start from (as recorded when it was prepared). */
+  private compileCache: CompileCache | undefined;
   private modelCredential:
     | { readonly credential: string; revoke(): void; assign?(tenantId: string): void; nextRequest?(signal?: AbortSignal): Promise<void> }
     | undefined;
@@ -255,7 +260,10 @@ export class OpenClawCell {
       if (report.skipped.length > 0)
         settings.log.warn(`${this.tenantId}: left ${report.skipped.length} multiply-linked file(s) untouched.`);
     }
-    if (settings.sandbox !== undefined) this.runDir = await createCellRunDir(paths.root, this.user);
+    if (settings.sandbox !== undefined) {
+      this.compileCache = settings.compileCache?.current;
+      this.runDir = await createCellRunDir(paths.root, this.user, this.compileCache);
+    }
     if (settings.models !== undefined) await this.connectModels(settings.models);
     this.configFile = this.openConfigFile();
     await this.renderConfig();
@@ -489,6 +497,7 @@ export class OpenClawCell {
           ...(this.runDir === undefined ? {} : { runDir: this.runDir.dir }),
         },
         ...(this.user === undefined ? {} : { user: this.user }),
+        ...(this.compileCache === undefined ? {} : { compileCache: this.compileCache }),
         credentials,
       });
       child = spawn(file, args, {
@@ -705,7 +714,8 @@ export class OpenClawCell {
   }
 
   /**
-   * Stops the process: SIGTERM to its group, SIGKILL after `stopTimeoutMs`; then nothing of the
+   * Stops the process: SIGTERM to its group (in a sandbox, to OpenClaw's processes: see `askGroupToStop`),
+   * SIGKILL after `stopTimeoutMs`; then nothing of the
    * tenant's user runs. `lost` is what bridged clients are told (default: the cell stopped, reconnect).
    */
   async stop(lost?: { reason: string; code: number }): Promise<void> {
@@ -717,7 +727,7 @@ export class OpenClawCell {
     const run = this.run;
     if (run?.alive && run.child.pid !== undefined) {
       run.aborter.abort();
-      signalGroup(run.child.pid, 'SIGTERM');
+      await askGroupToStop(run.child.pid, this.settings.sandbox !== undefined);
       const graceful = await Promise.race([run.exited.then(() => true), sleep(this.settings.stopTimeoutMs).then(() => false)]);
       if (!graceful) {
         this.settings.log.warn(`OpenClaw gateway of ${this.tenantId} did not stop within ${this.settings.stopTimeoutMs} ms; killing it.`);

@@ -14,6 +14,7 @@ import {
 } from '../sandbox/primed-slot.js';
 import type { CellSettings } from './cell.js';
 import { ACCEPTING_LINE, cellProcess } from './cell-launch.js';
+import type { CompileCache } from './compile-cache.js';
 import { preloadModules, type PreloadModule } from './module-list.js';
 import { OutputTail } from './output-tail.js';
 
@@ -207,6 +208,8 @@ export class PrimedProcesses {
     this.recovered ??= removePrimedSlots(join(this.options.dir, 'slots'));
     this.recovered.catch(() => (this.recovered = undefined));
     await this.recovered;
+    // Recorded with the shared compile cache when there is one: it loads faster, and primes faster.
+    const compileCache = await this.settings.compileCache?.recorded;
     this.modules ??= preloadModules(this.settings, join(this.options.dir, 'modules'), this.closing.signal);
     this.modules.catch(() => (this.modules = undefined));
     const preload = await this.modules;
@@ -214,13 +217,13 @@ export class PrimedProcesses {
       const name = `primed-${++this.serial}`;
       await this.admit(name);
       if (this.closed) break;
-      this.pool.set(name, await this.prime(name, preload));
+      this.pool.set(name, await this.prime(name, preload, compileCache));
     }
   }
 
-  private async prime(name: string, preload: readonly PreloadModule[]): Promise<PrimedProcess> {
+  private async prime(name: string, preload: readonly PreloadModule[], compileCache: CompileCache | undefined): Promise<PrimedProcess> {
     const { settings } = this;
-    const slot = await createPrimedSlot(join(this.options.dir, 'slots', name));
+    const slot = await createPrimedSlot(join(this.options.dir, 'slots', name), compileCache);
     const port = await settings.ports.allocate();
     let spawned: ChildProcess;
     try {
@@ -230,6 +233,7 @@ export class PrimedProcesses {
         inside: cellPaths(SANDBOX_TENANT_ROOT),
         host: { workspaceDir: slot.workspaceDir, stateDir: slot.stateDir, runDir: slot.runDir },
         mode: 'primed',
+        ...(compileCache === undefined ? {} : { compileCache }),
       });
       spawned = spawn(file, args, { cwd: slot.root, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {

@@ -109,6 +109,11 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
    * OpenClaw's modules are loaded before the tenant comes (~2.5 s of its start). Needs the sandbox and root.
    */
   primedProcesses: z.int().min(0).max(64).optional(),
+  /**
+   * Keep the install's compile cache for every sandboxed cell to start from (default `true`): recorded once per
+   * install, read-only in every sandbox. Cells start ~1–1.5 s faster and no tenant keeps a copy (~40 MB each).
+   */
+  compileCache: z.boolean().optional(),
 });
 
 /** Validated `openclaw` runtime settings. */
@@ -143,13 +148,15 @@ export function openClawRuntimeOptionsFromSettings(settings: OpenClawRuntimeSett
   warmCells: number | undefined;
   /** How many primed processes to keep (the host gives them a directory: `options.primedProcesses`). */
   primedProcesses: number | undefined;
+  /** Whether to keep the shared compile cache (the host gives it a directory: `options.compileCache`). */
+  compileCache: boolean;
 } {
-  const { runtimeDir, config, models, controlUi, warmCells, primedProcesses, ...rest } = settings;
+  const { runtimeDir, config, models, controlUi, warmCells, primedProcesses, compileCache, ...rest } = settings;
   const { memoryBudgetBytes, cellMemoryBytes } = settings;
   const options = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as OpenClawRuntimeOptions;
   if (runtimeDir !== undefined) options.install = runtimeDir;
   if (config !== undefined) options.config = config as JsonObject;
   const capacity =
     memoryBudgetBytes === undefined ? undefined : capacityForMemoryBudget(memoryBudgetBytes, cellMemoryBytes ?? DEFAULT_CELL_MEMORY_BYTES);
-  return { options, capacity, memoryBudgetBytes, models, controlUi, warmCells, primedProcesses };
+  return { options, capacity, memoryBudgetBytes, models, controlUi, warmCells, primedProcesses, compileCache: compileCache ?? true };
 }

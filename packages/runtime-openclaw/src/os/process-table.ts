@@ -126,3 +126,24 @@ export function cellProcessUsage(table: readonly ProcessEntry[], which: CellProc
   }
   return { rssBytes, cpuSeconds, processes: members.size };
 }
+
+/**
+ * Asks a cell's processes to stop: SIGTERM to its process group, but in a sandbox not to bubblewrap's own two
+ * (its monitor, the group's leader, and the PID namespace's init, its child): bubblewrap dies of SIGTERM and takes
+ * the namespace with it, so OpenClaw would be killed before it could shut down. The namespace still ends with
+ * OpenClaw's process. Returns whether any process received it.
+ */
+export async function askGroupToStop(pgid: number, sandboxed: boolean): Promise<boolean> {
+  if (!sandboxed) return signalGroup(pgid, 'SIGTERM');
+  let sent = false;
+  for (const entry of await listProcesses()) {
+    if (entry.pgid !== pgid || entry.pid === pgid || entry.ppid === pgid) continue;
+    try {
+      process.kill(entry.pid, 'SIGTERM');
+      sent = true;
+    } catch {
+      // Gone already.
+    }
+  }
+  return sent;
+}

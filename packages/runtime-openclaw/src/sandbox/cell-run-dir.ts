@@ -1,9 +1,10 @@
 import { hash } from 'node:crypto';
-import { chmod, chown, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CompileCache } from '../cell/compile-cache.js';
 import type { TenantUser } from '../os/tenant-user.js';
-import { SANDBOX_RUN_DIR } from './sandbox-command.js';
+import { SANDBOX_COMPILE_CACHE, SANDBOX_RUN_DIR } from './sandbox-command.js';
 
 /** The gateway's directory for one sandboxed cell: the sockets joining it to the host, and its passwd. */
 export interface CellRunDir {
@@ -19,6 +20,8 @@ export interface CellRunDir {
 export const insideGatewaySocket = `${SANDBOX_RUN_DIR}/cell/gateway.sock`;
 /** The model socket's path inside the sandbox. */
 export const insideModelSocket = `${SANDBOX_RUN_DIR}/models.sock`;
+/** Node's compile cache directory inside the sandbox (`NODE_COMPILE_CACHE`): links to the shared cache, or a recording's own. */
+export const insideCompileCacheLinks = `${SANDBOX_RUN_DIR}/compile-cache`;
 
 /**
  * The base of run directories: `/run/openclaw-mt` as root, else a per-user directory in the temp
@@ -34,21 +37,22 @@ export function runDirBase(): string {
  * owned by the tenant's user (the relay creates its socket there) and a passwd/group naming only
  * root, the tenant's user and nobody.
  */
-export async function createCellRunDir(root: string, user: TenantUser | undefined): Promise<CellRunDir> {
+export async function createCellRunDir(root: string, user: TenantUser | undefined, compileCache?: CompileCache): Promise<CellRunDir> {
   const base = runDirBase();
   await mkdir(base, { recursive: true, mode: 0o711 });
   await chmod(base, 0o711);
   const dir = join(base, hash('sha256', await realpath(root), 'hex').slice(0, 16));
   await rm(dir, { recursive: true, force: true });
-  await writeRunDir(dir, user);
+  await writeRunDir(dir, user, compileCache);
   return { dir, gatewaySocket: join(dir, 'cell', 'gateway.sock'), modelSocket: join(dir, 'models.sock') };
 }
 
 /**
  * Fills an empty (or missing) run directory: root-owned and traversable, `cell/` owned by the tenant's
- * user (the relay creates its socket there), and a passwd/group naming only root, the user and nobody.
+ * user (the relay creates its socket there), a passwd/group naming only root, the user and nobody, and
+ * `compile-cache/` (the gateway's: a recording writes there) linking to the shared compile cache when there is one.
  */
-export async function writeRunDir(dir: string, user: TenantUser | undefined): Promise<void> {
+export async function writeRunDir(dir: string, user: TenantUser | undefined, compileCache?: CompileCache): Promise<void> {
   await mkdir(join(dir, 'etc'), { recursive: true, mode: 0o755 });
   await chmod(dir, 0o711);
   await mkdir(join(dir, 'cell'), { mode: 0o700 });
@@ -64,6 +68,12 @@ export async function writeRunDir(dir: string, user: TenantUser | undefined): Pr
   }
   await writeFile(join(dir, 'etc', 'passwd'), `${passwd.join('\n')}\n`, { mode: 0o644 });
   await writeFile(join(dir, 'etc', 'group'), `${group.join('\n')}\n`, { mode: 0o644 });
+  await mkdir(join(dir, 'compile-cache'), { mode: 0o755 });
+  // Node looks for its cache under its tag and the user it runs as: the tenant's, and the gateway's for a process
+  // primed before its tenant came (its main thread keeps the directory it started with).
+  for (const tag of compileCache?.tags ?? [])
+    for (const id of new Set([uid, process.getuid?.() ?? 0]))
+      await symlink(`${SANDBOX_COMPILE_CACHE}/${tag}`, join(dir, 'compile-cache', `${tag}-${id}`));
 }
 
 /** Removes a cell's run directory (after its process is gone). */

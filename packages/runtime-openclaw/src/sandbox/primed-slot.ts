@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { lstat, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { CompileCache } from '../cell/compile-cache.js';
 import { writeRunDir } from './cell-run-dir.js';
 
 const run = promisify(execFile);
@@ -31,12 +32,12 @@ function slotAt(root: string): PrimedSlot {
 }
 
 /** Creates the slot at `root` (as root): placeholders, a run directory naming no tenant, the shared mount. */
-export async function createPrimedSlot(root: string): Promise<PrimedSlot> {
+export async function createPrimedSlot(root: string, compileCache?: CompileCache): Promise<PrimedSlot> {
   const slot = slotAt(root);
   await removePrimedSlot(root);
   await mkdir(slot.workspaceDir, { recursive: true, mode: 0o755 });
   await mkdir(slot.stateDir, { mode: 0o755 });
-  await writeRunDir(slot.runDir, undefined);
+  await writeRunDir(slot.runDir, undefined, compileCache);
   await run('mount', ['--bind', root, root]);
   await run('mount', ['--make-shared', root]);
   return slot;

@@ -11,6 +11,8 @@ export const SANDBOX_RUN_DIR = '/run/openclaw-mt';
  * become any tenant's and nothing OpenClaw records names the host's layout.
  */
 export const SANDBOX_TENANT_ROOT = '/tenant';
+/** Where the install's shared compile cache appears inside a sandbox (read-only). */
+export const SANDBOX_COMPILE_CACHE = '/opt/openclaw-mt/compile-cache';
 /** Where the relay script appears inside a sandbox. */
 export const SANDBOX_RELAY_PATH = '/opt/openclaw-mt/cell-relay.mjs';
 
@@ -38,6 +40,8 @@ export interface SandboxSpec {
    */
   switchesUser?: boolean;
   workdir: string;
+  /** Host directory of the install's compile cache, mounted read-only at {@link SANDBOX_COMPILE_CACHE}. */
+  compileCacheDir?: string;
 }
 
 // Host files a Node program and TLS need: name resolution, time zone, CA certificates (and the
@@ -137,6 +141,7 @@ export function sandboxCommand(spec: SandboxSpec, command: readonly string[]): {
   mounts.add('--bind', spec.runDir, SANDBOX_RUN_DIR);
   mounts.add('--ro-bind', spec.installDir, spec.installDir);
   mounts.add('--ro-bind', spec.relayPath, SANDBOX_RELAY_PATH);
+  if (spec.compileCacheDir !== undefined) mounts.add('--ro-bind', spec.compileCacheDir, SANDBOX_COMPILE_CACHE);
   for (const { source, dest } of spec.writableDirs) mounts.add('--bind', source, dest);
   args.push('--chdir', spec.workdir, '--');
   if (support.setprivPath !== undefined) {

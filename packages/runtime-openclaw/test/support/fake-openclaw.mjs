@@ -2,6 +2,8 @@
 // runtime's supervision and bridge tests. Behaviour comes from the `fake` key of its config file.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import nodeModule from 'node:module';
+import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 
 const args = process.argv.slice(2);
@@ -29,7 +31,15 @@ if (fake.exitCode !== undefined) {
 if (fake.sidecarsMs && fake.announceReady !== false)
   setTimeout(() => process.stdout.write(`${new Date().toISOString()} [gateway] ready\n`), fake.sidecarsMs);
 if (fake.ignoreSigterm) process.on('SIGTERM', () => process.stdout.write('ignoring SIGTERM\n'));
-else process.on('SIGTERM', () => process.exit(0));
+else
+  process.on('SIGTERM', () => {
+    // Shutting down as OpenClaw does, with a file to show it had the chance.
+    if (fake.recordStops) writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-stopped'), `${Date.now()}\n`);
+    process.exit(0);
+  });
+// Where Node keeps this process's compile cache (none: empty).
+if (fake.reportCompileCache)
+  writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-compile-cache'), nodeModule.getCompileCacheDir?.() ?? '');
 
 // OpenClaw's HTTP surfaces, as far as the front door's tests need them: each checks the config that
 // enables it and the credential it expects, then echoes what it received. A streamed chat completion

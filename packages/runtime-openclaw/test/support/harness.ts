@@ -19,19 +19,22 @@ import { createOpenClawRuntime, nodePackageName, type OpenClawRuntime, type Open
 const FAKE_ENTRY = fileURLToPath(new URL('./fake-openclaw.mjs', import.meta.url));
 
 /**
- * An install directory whose `openclaw` is the fake in `fake-openclaw.mjs`, run by this Node. With
+ * An install directory whose `openclaw` is the fake in `fake-openclaw.mjs`, run by this Node (or `nodePath`). With
  * `selfContained`, the fake and its one dependency (`ws`) are copied in, so it also runs in a sandbox
  * that sees only the install (and the system, where this Node lives).
  */
-export async function createFakeInstall(options: { selfContained?: boolean } = {}): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function createFakeInstall(
+  options: { selfContained?: boolean; nodePath?: string } = {},
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'ocmt-fake-install-'));
   const nodeDir = join(dir, 'node_modules', nodePackageName());
   const packageDir = join(dir, 'node_modules', 'openclaw');
   await mkdir(join(nodeDir, 'bin'), { recursive: true });
   await mkdir(packageDir, { recursive: true });
   // A sandbox sees the install, not wherever this Node lives (under Node 24 from the runtime cache, outside `/usr`).
-  if (options.selfContained === true) await copyFile(process.execPath, join(nodeDir, 'bin', 'node'));
-  else await symlink(process.execPath, join(nodeDir, 'bin', 'node'));
+  const node = options.nodePath ?? process.execPath;
+  if (options.selfContained === true) await copyFile(node, join(nodeDir, 'bin', 'node'));
+  else await symlink(node, join(nodeDir, 'bin', 'node'));
   await writeFile(join(nodeDir, 'package.json'), JSON.stringify({ name: nodePackageName(), version: '24.99.0' }));
   await writeFile(join(packageDir, 'package.json'), JSON.stringify({ name: 'openclaw', version: '2026.9.6-fake' }));
   if (options.selfContained === true) {
