@@ -126,14 +126,20 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     const calls: Record<string, number> = { [ALICE]: 2, [BOB]: 1 };
     for (const [tenantId, count] of Object.entries(calls)) {
       for (let i = 0; i < count; i++) {
-        const answer = await inside<{ status: number; body: string; provider: { baseUrl: string; apiKey: string } }>(tenantId, CALL_MODEL, {
-          configPath: '/tenant/agent/openclaw.json',
-          provider: 'fake',
-          message: `hello from ${tenantId} ${i}`,
-        });
+        const answer = await inside<{ status: number; body: string; provider: { baseUrl: string; apiKey: unknown }; key: string }>(
+          tenantId,
+          CALL_MODEL,
+          {
+            configPath: '/tenant/agent/openclaw.json',
+            provider: 'fake',
+            message: `hello from ${tenantId} ${i}`,
+          },
+        );
         expect(answer.status, JSON.stringify(answer)).toBe(200);
         expect(answer.provider.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/fake$/);
-        expect(answer.provider.apiKey).toMatch(/^ocmg_/);
+        // The config names where the credential is (the cell's environment), never the credential itself.
+        expect(answer.provider.apiKey).toEqual({ source: 'env', provider: 'default', id: 'OPENCLAW_MT_MODEL_KEY' });
+        expect(answer.key).toMatch(/^ocmg_/);
       }
     }
     expect(provider.seen).toHaveLength(3);

@@ -7,7 +7,7 @@ import { insideCompileCacheLinks, insideGatewaySocket, insideModelSocket } from 
 import { SANDBOX_RELAY_PATH, sandboxCommand } from '../sandbox/sandbox-command.js';
 import type { CellSettings } from './cell.js';
 import type { CompileCache } from './compile-cache.js';
-import { insideModelPort } from './cell-models.js';
+import { insideModelPort, MODEL_KEY_ENV } from './cell-models.js';
 
 /**
  * The line OpenClaw logs once its startup sidecars are done: from its `connect.challenge` until then (a second or
@@ -82,8 +82,8 @@ export interface CellProcessSpec {
   host: { workspaceDir: string; stateDir: string; runDir?: string };
   /** Run as this user (as root). */
   user?: TenantUser;
-  /** The gateway and hooks tokens; absent for a primed process, which is sent them when a tenant takes it. */
-  credentials?: { token: string; hooksToken?: string };
+  /** Its credentials; absent for a primed process, which is sent them when a tenant takes it. */
+  credentials?: CellCredentials;
   /** `primed`: load modules, then wait for a tenant (needs the sandbox); `record`: list the modules loaded into this file (inside). */
   mode?: 'primed' | { record: string };
   /**
@@ -94,11 +94,19 @@ export interface CellProcessSpec {
 }
 
 /** The environment that carries a cell's credentials into its OpenClaw process. */
-export function credentialEnv(credentials: { token: string; hooksToken?: string }): Record<string, string> {
+export function credentialEnv(credentials: CellCredentials): Record<string, string> {
   return {
     OPENCLAW_GATEWAY_TOKEN: credentials.token,
     ...(credentials.hooksToken === undefined ? {} : { [HOOKS_TOKEN_ENV]: credentials.hooksToken }),
+    ...(credentials.modelKey === undefined ? {} : { [MODEL_KEY_ENV]: credentials.modelKey }),
   };
+}
+
+/** What a cell's process is given to authenticate with: the gateway and hooks tokens it accepts, its model credential. */
+export interface CellCredentials {
+  token: string;
+  hooksToken?: string;
+  modelKey?: string;
 }
 
 /**

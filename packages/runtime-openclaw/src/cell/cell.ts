@@ -20,7 +20,7 @@ import { createCellRunDir, removeCellRunDir, type CellRunDir } from '../sandbox/
 import { SANDBOX_TENANT_ROOT, type CellEgress } from '../sandbox/sandbox-command.js';
 import type { SandboxSupport } from '../sandbox/sandbox-support.js';
 import { forwardPortToSocket, type SocketForwarder } from '../sandbox/socket-forwarder.js';
-import { insideModelPort, type CellModels } from './cell-models.js';
+import { cellProviderConfig, insideModelPort, type CellModels } from './cell-models.js';
 import type { HttpApiSettings } from '../http-api/http-apis.js';
 import { ACCEPTING_LINE, cellProcess, credentialEnv } from './cell-launch.js';
 import type { PrimedProcess } from './primed-processes.js';
@@ -367,7 +367,7 @@ export class OpenClawCell {
     const providers =
       models === undefined || this.modelCredential === undefined || this.modelOrigin === undefined
         ? undefined
-        : (models.gateway.cellProviders(this.modelCredential.credential, this.modelOrigin) as JsonObject);
+        : (cellProviderConfig(models.gateway, this.modelOrigin) as JsonObject);
     return this.configFile!.render({
       defaults: this.settings.defaults,
       managed: managedConfigOf(this.config, this.settings.configKey),
@@ -424,7 +424,8 @@ export class OpenClawCell {
     const token = randomBytes(32).toString('base64url');
     // A token of its own for hooks: OpenClaw warns when it equals the gateway token, and it opens less.
     const hooksToken = settings.httpApis.hooks === true ? randomBytes(32).toString('base64url') : undefined;
-    const credentials = { token, ...(hooksToken === undefined ? {} : { hooksToken }) };
+    const modelKey = this.modelCredential?.credential;
+    const credentials = { token, ...(hooksToken === undefined ? {} : { hooksToken }), ...(modelKey === undefined ? {} : { modelKey }) };
     const isolated = settings.sandbox?.egress === 'none' && this.runDir !== undefined;
     let forwarder: SocketForwarder | undefined;
     // Until the process runs (or the primed one is ours): what to give back if this start goes no further.
@@ -532,7 +533,7 @@ export class OpenClawCell {
     this.run = run;
     const onOutput = (chunk: Buffer) => {
       for (const line of this.tail.push(chunk)) {
-        settings.log.debug(`[${this.tenantId}] ${redact(line, [token, hooksToken])}`);
+        settings.log.debug(`[${this.tenantId}] ${redact(line, [token, hooksToken, modelKey])}`);
         if (!run.accepting.settled && ACCEPTING_LINE.test(line)) {
           run.accepting.at = Date.now();
           settleAccepting(run);

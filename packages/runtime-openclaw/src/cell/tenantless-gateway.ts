@@ -8,7 +8,7 @@ import { SANDBOX_TENANT_ROOT } from '../sandbox/sandbox-command.js';
 import { createPrimedSlot, removePrimedSlot, type PrimedSlot } from '../sandbox/primed-slot.js';
 import type { CellSettings } from './cell.js';
 import { ACCEPTING_LINE, cellProcess, type CellProcessSpec } from './cell-launch.js';
-import { insideModelPort } from './cell-models.js';
+import { cellProviderConfig, insideModelPort } from './cell-models.js';
 import { OutputTail } from './output-tail.js';
 
 /** A tenantless gateway that takes connections (or was given its start timeout to). */
@@ -42,8 +42,8 @@ export async function withTenantlessGateway<T>(
     const providers =
       settings.models === undefined
         ? undefined
-        : (settings.models.gateway.cellProviders(
-            randomBytes(16).toString('hex'),
+        : (cellProviderConfig(
+            settings.models.gateway,
             settings.models.origin ?? `http://127.0.0.1:${insideModelPort(port)}`,
           ) as JsonObject);
     await new CellConfigFile(
@@ -57,7 +57,7 @@ export async function withTenantlessGateway<T>(
       port,
       inside,
       host: { workspaceDir: slot.workspaceDir, stateDir: slot.stateDir, runDir: slot.runDir },
-      credentials: { token: randomBytes(32).toString('base64url') },
+      credentials: { token: randomBytes(32).toString('base64url'), modelKey: randomBytes(16).toString('hex') },
       ...launch,
     });
     const child = spawn(file, args, { cwd: slot.root, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -129,12 +129,17 @@ const fs = require('node:fs');
 const input = JSON.parse(process.argv[1]);
 const config = JSON.parse(fs.readFileSync(input.configPath, 'utf8'));
 const provider = config.models.providers[input.provider];
+// The key itself, or a SecretRef naming the environment variable of the cell's processes that holds it.
+const environ = (name) => fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).map((p) => {
+  try { return fs.readFileSync('/proc/' + p + '/environ', 'utf8').split('\\0').find((e) => e.startsWith(name + '=')); } catch { return undefined; }
+}).find(Boolean)?.slice(name.length + 1);
+const key = typeof provider.apiKey === 'string' ? provider.apiKey : environ(provider.apiKey.id);
 fetch(provider.baseUrl + '/chat/completions', {
   method: 'POST',
-  headers: { authorization: 'Bearer ' + provider.apiKey, 'content-type': 'application/json' },
+  headers: { authorization: 'Bearer ' + key, 'content-type': 'application/json' },
   body: JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: input.message }] }),
   signal: AbortSignal.timeout(20000),
-}).then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text(), provider })),
-  (e) => console.log(JSON.stringify({ status: 0, body: String(e) + ' ' + String(e.cause), provider })))
+}).then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text(), provider, key })),
+  (e) => console.log(JSON.stringify({ status: 0, body: String(e) + ' ' + String(e.cause), provider, key })))
   .finally(() => process.exit(0));
 `;
