@@ -19,6 +19,8 @@ import {
   installOpenClawRuntime,
   listProcesses,
   type OpenClawInstall,
+  type OpenClawRuntime,
+  type OpenClawRuntimeOptions,
 } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer } from '../packages/runtime-openclaw/test/support/fake-model-server.js';
 import { type Benchmark, pause, percentile, round } from './harness.js';
@@ -151,16 +153,7 @@ export const cellCosts: Benchmark = {
     // gateway and the install's compile cache (recorded first, as a front door does once per install).
     const manager = new TenantManager({ ...createFsAdapter({ dataDir: join(dataDir, 'front-door') }), idleTimeoutMs: 0 });
     const compileCache = { dir: join(dataDir, 'compile-cache') };
-    const model = await startFakeModelServer();
-    const models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
-    const runtime = createOpenClawRuntime({
-      install,
-      logger,
-      models: { gateway: models },
-      config: fakeModelOpenClawConfig(),
-      compileCache,
-      releaseIdleWorkersMs: RELEASE_IDLE_WORKERS_MS,
-    });
+    const { runtime, closeModels } = await benchRuntime(install, logger, compileCache, { releaseIdleWorkersMs: RELEASE_IDLE_WORKERS_MS });
     const gateway = createGateway({
       manager,
       runtime,
@@ -195,6 +188,8 @@ export const cellCosts: Benchmark = {
       // Still idle once its quiet time from the start has passed: the workers OpenClaw's start left are given back.
       if (info?.startedAt !== undefined) await pause(Math.max(0, info.startedAt + RELEASE_IDLE_WORKERS_MS + 10_000 - Date.now()));
       releasedTree = (await runtime.cellUsage()).find((cell) => cell.tenantId === TENANT)!;
+      // A conversation before it goes: a returning tenant has chatted.
+      await chatTurn(first);
       first.close();
       // A returning tenant: its cell stopped, its state and a project in its workspace (its own files) on disk.
       await manager.evict(TENANT, { force: true });
@@ -206,7 +201,7 @@ export const cellCosts: Benchmark = {
       cellReturningMs = performance.now() - returned;
     } finally {
       await gateway.close();
-      await Promise.all([models.close(), model.close()]);
+      await closeModels();
       if (runtime.osUsers)
         await deleteTenantUser(TENANT, join(dataDir, 'front-door', 'workspaces', tenantDirName(TENANT))).catch(() => undefined);
     }
@@ -229,13 +224,13 @@ export const cellCosts: Benchmark = {
           unit: 'ms',
         },
         {
-          label: `cell: returning tenant (cell stopped; its state and ${PROJECT_FILES.toLocaleString('en')} project files on disk): connect → first reply`,
+          label: `cell: returning tenant (it chatted; cell stopped; its state and ${PROJECT_FILES.toLocaleString('en')} project files on disk): connect → first reply`,
           value: round(cellReturningMs, 0),
           unit: 'ms',
         },
         ...(activationMs === undefined ? [] : [{ label: 'cell: spawn → ready (connect.challenge)', value: activationMs, unit: 'ms' }]),
         {
-          label: `returning tenant on a primed process (\`primedProcesses: 1\`; its state and ${PROJECT_FILES.toLocaleString('en')} project files): connect → first reply`,
+          label: `returning tenant on a primed process (\`primedProcesses: 1\`; it chatted; its state and ${PROJECT_FILES.toLocaleString('en')} project files): connect → first reply`,
           value: round(primed.firstReplyMs, 0),
           unit: 'ms',
         },
@@ -285,8 +280,8 @@ export const cellCosts: Benchmark = {
       notes: [
         `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it).`,
         `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
-        `A returning tenant: after the figures above its cell is stopped and its workspace gets ${PROJECT_FILES.toLocaleString('en')} small files of its own (an agent's project and its dependencies); the bare gateway gets the same before it starts again on its own state.`,
-        `A returning tenant on a primed process: a front door keeping one (\`primedProcesses: 1\`; its replacement is primed once the taken one's start is done); the tenant's first life, its cell stopped, the same ${PROJECT_FILES.toLocaleString('en')} files in its workspace, then its return once a process is primed again and ${IDLE_MS / 1000} s have passed.`,
+        `A returning tenant: after the figures above it has a chat turn (fake model), its cell is stopped and its workspace gets ${PROJECT_FILES.toLocaleString('en')} small files of its own (an agent's project and its dependencies); the bare gateway gets the same files (no chat turn: it has no model) before it starts again on its own state.`,
+        `A returning tenant on a primed process: a front door keeping one (\`primedProcesses: 1\`; its replacement is primed once the taken one's start is done); the tenant's first life with a chat turn, its cell stopped, the same ${PROJECT_FILES.toLocaleString('en')} files in its workspace, then its return once a process is primed again and ${IDLE_MS / 1000} s have passed.`,
         // The ratio says what the front door adds; the project's absolute goals are reported beside it.
         `Every front door here keeps the install's compile cache (\`compileCache\`, the CLI's default), recorded once before the first cell; the bare gateway has OpenClaw's own, in its state. The cold tenant's cells have the model gateway (a fake model), as the other front doors here.`,
         `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(releasedTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB, ${round(releasedTree.rssBytes / MiB, 0)} MiB once its idle workers are given back); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s), for a returning tenant taking a primed process ${goalText(primed.firstReplyMs <= 5_000)} (${round(primed.firstReplyMs / 1000, 1)} s).`,
@@ -294,6 +289,26 @@ export const cellCosts: Benchmark = {
     };
   },
 };
+
+/** A front door's runtime as every part of this benchmark runs it: the defaults, a model gateway before a local fake model, the shared compile cache; and `extra`. */
+async function benchRuntime(
+  install: OpenClawInstall,
+  logger: ReturnType<typeof createLogger>,
+  compileCache: { dir: string },
+  extra: OpenClawRuntimeOptions,
+): Promise<{ runtime: OpenClawRuntime; closeModels: () => Promise<void> }> {
+  const model = await startFakeModelServer();
+  const models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
+  const runtime = createOpenClawRuntime({
+    install,
+    logger,
+    models: { gateway: models },
+    config: fakeModelOpenClawConfig(),
+    compileCache,
+    ...extra,
+  });
+  return { runtime, closeModels: async () => void (await Promise.all([models.close(), model.close()])) };
+}
 
 /** Sends one chat message and resolves with the milliseconds until its final answer. */
 async function chatTurn(connection: GatewayConnection): Promise<number> {
@@ -329,16 +344,9 @@ async function newTenantOnWarmCell(
   compileCache: { dir: string },
 ): Promise<{ bootMs: number; firstReplyMs: number; firstTurnMs: number; standbyBytes: number }> {
   const manager = new TenantManager({ ...createFsAdapter({ dataDir }), idleTimeoutMs: 0 });
-  const model = await startFakeModelServer();
-  const models = createModelGateway({ providers: { fake: { api: 'openai-completions', baseUrl: model.baseUrl, apiKey: 'fake-key' } } });
   const booted = performance.now();
-  const runtime = createOpenClawRuntime({
-    install,
-    logger,
-    models: { gateway: models },
-    config: fakeModelOpenClawConfig(),
+  const { runtime, closeModels } = await benchRuntime(install, logger, compileCache, {
     warmCells: { count: 1, dir: join(dataDir, 'warm-cells'), refillDelayMs: 600_000 },
-    compileCache,
   });
   const gateway = createGateway({ manager, runtime, port: 0, handshakeTimeoutMs: 180_000, quotas: { connections: 100 }, logger });
   try {
@@ -360,8 +368,7 @@ async function newTenantOnWarmCell(
     return { bootMs, firstReplyMs, firstTurnMs, standbyBytes };
   } finally {
     await gateway.close();
-    await models.close();
-    await model.close();
+    await closeModels();
     if (runtime.osUsers) await deleteTenantUser(NEW_TENANT, join(dataDir, 'workspaces', tenantDirName(NEW_TENANT))).catch(() => undefined);
   }
 }
@@ -377,7 +384,9 @@ async function returningTenantOnPrimedProcess(
   compileCache: { dir: string },
 ): Promise<{ primeMs: number; firstReplyMs: number; standbyBytes: number }> {
   const manager = new TenantManager({ ...createFsAdapter({ dataDir }), idleTimeoutMs: 0 });
-  const runtime = createOpenClawRuntime({ install, logger, primedProcesses: { count: 1, dir: join(dataDir, 'primed') }, compileCache });
+  const { runtime, closeModels } = await benchRuntime(install, logger, compileCache, {
+    primedProcesses: { count: 1, dir: join(dataDir, 'primed') },
+  });
   const gateway = createGateway({ manager, runtime, port: 0, handshakeTimeoutMs: 180_000, quotas: { connections: 100 }, logger });
   const root = join(dataDir, 'workspaces', tenantDirName(TENANT));
   const primedOne = async () => {
@@ -393,7 +402,10 @@ async function returningTenantOnPrimedProcess(
     const { url } = await gateway.listen();
     const { token } = await manager.tokens.create(TENANT);
     await primedOne();
-    (await connectAndAsk(url, token, false)).close();
+    // A first life with a conversation.
+    const first = await connectAndAsk(url, token, false);
+    await chatTurn(first);
+    first.close();
     await manager.evict(TENANT, { force: true });
     const { uid, gid } = statSync(join(root, 'workspace'));
     writeProject(join(root, 'workspace'), { uid, gid });
@@ -406,6 +418,7 @@ async function returningTenantOnPrimedProcess(
     return { primeMs: waiting.primedAt! - waiting.startedAt, firstReplyMs: performance.now() - started, standbyBytes };
   } finally {
     await gateway.close();
+    await closeModels();
     if (runtime.osUsers) await deleteTenantUser(TENANT, root).catch(() => undefined);
   }
 }
