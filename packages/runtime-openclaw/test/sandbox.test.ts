@@ -15,6 +15,7 @@ import { CALL_MODEL, LOOK_AROUND, cellProcess, runInside } from './support/sandb
 const ALICE = 'sbx-alice';
 const BOB = 'sbx-bob';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
+const RELEASE_IDLE_WORKERS_MS = 3_000;
 
 interface LookAround {
   /** A directory's entries, `true` for a readable file, `false` for neither. */
@@ -61,6 +62,7 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
         osUsers: true,
         sandbox: true,
         models: { gateway: models },
+        releaseIdleWorkersMs: RELEASE_IDLE_WORKERS_MS,
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
       },
     });
@@ -69,7 +71,7 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
       models: { providers: { fake: { baseUrl: `${tenantEndpoint.origin}/v1`, apiKey: 'alice-own' } } },
       fake: { recordStops: true },
     });
-    tokens[BOB] = await h.tenant(BOB);
+    tokens[BOB] = await h.tenant(BOB, { fake: { recordMemorySignals: true } });
     for (const tenantId of [ALICE, BOB]) sessions.push(await connectRetrying({ url: h.url, token: tokens[tenantId]! }, 60_000));
   }, 120_000);
 
@@ -92,6 +94,26 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
         expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
       expect(statSync(`/proc/${pid}`).uid).toBe(cell.user!.uid);
     }
+  });
+
+  it('asks OpenClaw to retire its idle workers once a cell has called no model for the quiet time since its start', async () => {
+    const signals = join(rootOf(BOB), 'agent', 'fake-memory-critical');
+    await eventually(() => existsSync(signals), "bob's cell to raise OpenClaw's low-memory signal", 20_000);
+    expect(models.usage(BOB).requests).toBe(0);
+    expect(Number(readFileSync(signals, 'utf8').split('\n')[0]) - cellOf(BOB).startedAt!).toBeGreaterThanOrEqual(RELEASE_IDLE_WORKERS_MS);
+  });
+
+  it("keeps a cell's config the same from one start to the next, and no credential in it", async () => {
+    const config = join(rootOf(BOB), 'agent', 'openclaw.json');
+    const before = readFileSync(config, 'utf8');
+    const { pid } = cellOf(BOB);
+    await h.manager.evict(BOB, { force: true });
+    await eventually(() => !existsSync(`/proc/${pid!}`), 'the sandbox to be gone', 20_000);
+    sessions.push(await connectRetrying({ url: h.url, token: tokens[BOB]! }, 60_000));
+    expect(cellOf(BOB).pid).not.toBe(pid);
+    // OpenClaw runs its state migrations again at every start whose config changed: the model port and credential are new.
+    expect(readFileSync(config, 'utf8')).toBe(before);
+    expect(before).not.toMatch(/ocmg_/);
   });
 
   it('shows a tenant no host file, no other tenant, no other process, no other port and no secret', async () => {

@@ -1,5 +1,6 @@
 // A stand-in for the `openclaw` package's entry, speaking enough of the Gateway protocol for the
 // runtime's supervision and bridge tests. Behaviour comes from the `fake` key of its config file.
+import { subscribe } from 'node:diagnostics_channel';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import nodeModule from 'node:module';
@@ -37,6 +38,11 @@ else
     if (fake.recordStops) writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-stopped'), `${Date.now()}\n`);
     process.exit(0);
   });
+// OpenClaw's own low-memory signal (it retires idle workers on it): a file for each time it is raised.
+if (fake.recordMemorySignals)
+  subscribe('openclaw.memory.critical', () =>
+    writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-memory-critical'), `${Date.now()}\n`, { flag: 'a' }),
+  );
 // Where Node keeps this process's compile cache (none: empty).
 if (fake.reportCompileCache)
   writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-compile-cache'), nodeModule.getCompileCacheDir?.() ?? '');
