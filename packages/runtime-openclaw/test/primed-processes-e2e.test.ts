@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +131,8 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
         models: { gateway: models },
         config: fakeModelOpenClawConfig(),
         primedProcesses: { count: 1, dir: primedDir },
+        // As the CLI runs it: every cell and primed process starts from the install's compile cache.
+        compileCache: { dir: join(dataDir, 'compile-cache') },
         helloHoldMs: 120_000,
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 3) }),
       },
@@ -148,7 +151,8 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
     if (root !== undefined) await deleteTenantUser(TENANT, root).catch(() => undefined);
   }, 120_000);
 
-  it("starts a returning tenant's cell in a primed process, on its own state, as its own user", async () => {
+  it("starts a returning tenant's cell in a primed process, on its own state, as its own user, from the install's compile cache", async () => {
+    expect(await h.runtime.compileCacheReady()).toBe(true);
     const token = await h.tenant(TENANT);
     // A first life: the tenant's state (a conversation) is made by a cell of its own.
     await eventually(() => h.runtime.primedProcesses().find((primed) => primed.primed), 'a primed process', 300_000);
@@ -160,6 +164,8 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
     await h.manager.evict(TENANT, { force: true });
     await eventually(() => !h.runtime.cells().some((info) => info.tenantId === TENANT), 'the first cell stopped', 60_000);
     expect(() => process.kill(first.pid!, 0)).toThrow();
+    // OpenClaw shut down (gracefully) without a compile cache of its own in the tenant's state: it had the install's.
+    expect(existsSync(join(rootOf(), 'agent', 'tmp', 'node-compile-cache'))).toBe(false);
 
     // The tenant returns once a process is primed again: its cell starts in it.
     const primed = await eventually(() => h.runtime.primedProcesses().find((candidate) => candidate.primed), 'a primed process', 300_000);
@@ -175,6 +181,10 @@ describe.skipIf(!canSandbox)('a primed real OpenClaw process taken by a returnin
       `returning tenant on a primed process: connect → first reply ${(performance.now() - started).toFixed(0)} ms (hand-over +${cell.startedAt! - returnedAt} ms, OpenClaw ready +${cell.readyAt! - returnedAt} ms, takes connections +${cell.acceptingAt! - returnedAt} ms, reply +${repliedAt - returnedAt} ms)`,
     );
     expect(cell).toMatchObject({ pid: primed.pid, primed: true, state: 'ready' });
+    const openclaw = groupIdentities(cell.pid!).find((entry) => entry.name.startsWith('openclaw'))!;
+    expect(readFileSync(`/proc/${openclaw.pid}/environ`, 'utf8').split('\0')).toContain(
+      'NODE_COMPILE_CACHE=/run/openclaw-mt/compile-cache',
+    );
     // Its own state: the first life's conversation.
     expect(history.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
     expect(JSON.stringify(history.messages[1]!.content)).toContain('Hello from the fake model.');
