@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import {
 import { mountsUnder } from '../src/sandbox/primed-slot.js';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { runOpenClawCli, type CliResult } from './support/openclaw-cli.js';
 import { takeRealCellsTurn } from './support/real-cells-turn.js';
 
 // A returning tenant (OpenClaw state of its own) whose cell must start takes a primed real OpenClaw process:
@@ -63,32 +64,10 @@ function groupIdentities(pgid: number): { pid: number; name: string; uids: numbe
 }
 
 /** Runs the installed `openclaw` CLI as a user of the front door would, with a home of its own. */
-async function openclawCli(
-  install: InstallRuntimeResult,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function openclawCli(install: InstallRuntimeResult, args: string[], env: Record<string, string>): Promise<CliResult> {
   const home = await mkdtemp(join(tmpdir(), 'ocmt-primed-cli-'));
   try {
-    return await new Promise((resolve) => {
-      execFile(
-        install.nodePath,
-        [install.entryPath, ...args],
-        {
-          timeout: 240_000,
-          env: {
-            PATH: process.env.PATH ?? '/usr/bin:/bin',
-            HOME: home,
-            OPENCLAW_STATE_DIR: join(home, '.openclaw'),
-            NO_COLOR: '1',
-            ...env,
-          },
-          maxBuffer: 16 * 2 ** 20,
-        },
-        (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
-      );
-    });
+    return await runOpenClawCli(install, home, args, env);
   } finally {
     await rm(home, { recursive: true, force: true });
   }

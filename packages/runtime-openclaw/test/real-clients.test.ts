@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { deleteTenantUser, installOpenClawRuntime, defaultRuntimeDir, type Insta
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { connectRetrying, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 import { takeRealCellsTurn } from './support/real-cells-turn.js';
+import { runOpenClawCli, type CliResult } from './support/openclaw-cli.js';
 
 // OpenClaw's own clients — the CLI and the TUI from the installed runtime — against the front door,
 // one real cell behind it, started in its turn with the other files that start real cells (takeRealCellsTurn).
@@ -19,12 +20,6 @@ const CACHE = defaultRuntimeDir();
 const TENANT = 'rclients';
 const REPLY = 'Hello from the fake model.';
 const log = createLogger({ tag: 'real-clients', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
   try {
@@ -51,29 +46,8 @@ describe('real OpenClaw clients through the front door', { timeout: 600_000 }, (
   const sessions: GatewayConnection[] = [];
 
   /** Runs the installed `openclaw` CLI as a user of the front door would, with its own empty home. */
-  function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<CliResult> {
-    return new Promise((resolve) => {
-      execFile(
-        install.nodePath,
-        [install.entryPath, ...args],
-        {
-          timeout: timeoutMs,
-          env: {
-            PATH: process.env.PATH ?? '/usr/bin:/bin',
-            HOME: home,
-            OPENCLAW_STATE_DIR: join(home, '.openclaw'),
-            NO_COLOR: '1',
-            ...env,
-          },
-          maxBuffer: 16 * 2 ** 20,
-        },
-        (error, stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
-  }
+  const cli = (args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<CliResult> =>
+    runOpenClawCli(install, home, args, env, timeoutMs);
 
   let endTurn: (() => Promise<void>) | undefined;
   // Registered first, so it runs after this file's other afterAll hooks: its cells are gone by then.
