@@ -190,6 +190,10 @@ describe.skipIf(!canRun)('the Control UI through the front door, in a real brows
       const page = await signIn(context, httpUrl(), `gt_${'x'.repeat(36)}`);
       // OpenClaw's own words for a refused secret (not "gateway unreachable").
       await page.waitForSelector('::-p-text(rejected the supplied Gateway secret)', { timeout: 30_000 });
+      // The step a person can take, and none of the commands for a gateway host they do not have.
+      await page.waitForSelector('::-p-text(Replace the Gateway secret)', { timeout: 5_000 });
+      expect(await page.$('::-p-text(openclaw dashboard)')).toBeNull();
+      expect(await page.$('::-p-text(auth-token)')).toBeNull();
       await page.screenshot({ path: `${ARTIFACTS}wrong-token.png` });
       expect(await page.$(composer)).toBeNull();
       expect(h.runtime.cells().length).toBe(running);

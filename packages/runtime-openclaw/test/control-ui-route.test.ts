@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MultiTenantError, type AuthResult } from '@openclaw-mt/core';
@@ -13,6 +13,9 @@ import { createControlUiRoute } from '@openclaw-mt/runtime-openclaw';
 const INDEX =
   '<!doctype html><html lang="en"><head><script>window.boot=1</script><script type="module" src="./assets/app-1a2b.js"></script></head><body></body></html>';
 const APP = 'console.log("app");';
+/** The sign-in chunk: its failure steps name commands for the gateway's host, which a hosted person does not have. */
+const LOGIN =
+  'export const f=l=>({stepKeys:[{key:`login.failure.authFailed.stepDashboard`,commands:[`openclaw dashboard --no-open`]},`login.failure.authFailed.stepReplace`]});';
 const SECRET = 'outside the bundle';
 
 describe('Control UI route', () => {
@@ -38,6 +41,10 @@ describe('Control UI route', () => {
     await writeFile(join(bundle, 'index.html'), INDEX);
     await writeFile(join(bundle, 'assets', 'app-1a2b.js'), APP);
     await writeFile(join(bundle, 'assets', 'app-1a2b.js.gz'), gzipSync(APP));
+    await writeFile(join(bundle, 'assets', 'login-runtime-3c4d.js'), LOGIN);
+    // The bundle's pre-compressed copies of the original, which must not be served in its place.
+    await writeFile(join(bundle, 'assets', 'login-runtime-3c4d.js.gz'), gzipSync(LOGIN));
+    await writeFile(join(bundle, 'assets', 'login-runtime-3c4d.js.br'), brotliCompressSync(LOGIN));
     await writeFile(join(bundle, 'favicon.svg'), '<svg/>');
     await writeFile(join(dir, 'secret.txt'), SECRET);
     await symlink(join(dir, 'secret.txt'), join(bundle, 'assets', 'linked.txt'));
@@ -89,6 +96,22 @@ describe('Control UI route', () => {
     expect(gzipped.headers.get('cache-control')).toContain('no-cache');
     expect(await gzipped.text()).toBe(APP);
     expect((await fetch(`${base}/favicon.svg`)).headers.get('content-type')).toBe('image/svg+xml');
+  });
+
+  it('serves the sign-in chunk without the steps that name host commands, never the original, gzipped or not', async () => {
+    const expected = 'export const f=l=>({stepKeys:[`login.failure.authFailed.stepReplace`]});';
+    const plain = await fetch(`${base}/assets/login-runtime-3c4d.js`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(plain.headers.get('content-length')).toBe(String(Buffer.byteLength(expected)));
+    expect(await plain.text()).toBe(expected);
+    // A browser that takes brotli gets gzip: the bundle's brotli copy is the original's.
+    const compressed = await fetch(`${base}/chat/main/assets/login-runtime-3c4d.js`, { headers: { 'accept-encoding': 'br, gzip' } });
+    expect(compressed.headers.get('content-encoding')).toBe('gzip');
+    expect(await compressed.text()).toBe(expected);
+    const head = await fetch(`${base}/assets/login-runtime-3c4d.js`, { method: 'HEAD', headers: { 'accept-encoding': 'gzip' } });
+    expect(Number(head.headers.get('content-length'))).toBe(gzipSync(expected).byteLength);
+    // Other scripts are served as installed.
+    expect(await (await fetch(`${base}/assets/app-1a2b.js`)).text()).toBe(APP);
   });
 
   it('leaves other methods and /healthz to the gateway, and answers 404 for a missing file', async () => {

@@ -10,6 +10,8 @@ export interface ControlUiAsset {
   contentType: string;
   /** Pre-compressed siblings shipped next to it (`br`, `gzip`), with their paths and sizes. */
   encoded: Partial<Record<'br' | 'gzip', { path: string; size: number }>>;
+  /** Served from memory instead of `path` and `encoded` when set: the file as the front door rewrote it, and gzipped. */
+  content?: { body: Buffer; gzip: Buffer };
 }
 
 /** The Control UI bundle of an install: every regular file by its URL path, read once. */

@@ -8,6 +8,7 @@ import type { HttpRoute, HttpRouteContext } from '@openclaw-mt/gateway';
 import type { OpenClawInstall } from '../install/runtime-install.js';
 import { loadControlUiAssets, type ControlUiAsset, type ControlUiAssets } from './control-ui-assets.js';
 import { prepareControlUiPage, type ControlUiPage } from './control-ui-page.js';
+import { removeHostCommandSteps } from './host-command-steps.js';
 
 /** Options of {@link createControlUiRoute}. */
 export interface ControlUiRouteOptions {
@@ -80,23 +81,35 @@ function assetFor(assets: ControlUiAssets, pathname: string): ControlUiAsset | u
   return at > 0 ? assets.files.get(pathname.slice(at)) : undefined;
 }
 
-async function sendAsset(request: IncomingMessage, response: ServerResponse, pathname: string, asset: ControlUiAsset): Promise<void> {
-  const encoding = (['br', 'gzip'] as const).find((name) => asset.encoded[name] !== undefined && acceptsEncoding(request, name));
-  const body = encoding === undefined ? asset : asset.encoded[encoding]!;
-  response.writeHead(200, {
+function assetHeaders(pathname: string, asset: ControlUiAsset, size: number, encoding: string | undefined): Record<string, string> {
+  return {
     ...SECURITY_HEADERS,
     'content-type': asset.contentType,
-    'content-length': String(body.size),
+    'content-length': String(size),
     // Bundle assets carry a content hash in their names; everything else may change with an upgrade.
     'cache-control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
     vary: 'accept-encoding',
     ...(encoding === undefined ? {} : { 'content-encoding': encoding }),
-  });
-  if (request.method === 'HEAD') {
+  };
+}
+
+async function sendAsset(request: IncomingMessage, response: ServerResponse, pathname: string, asset: ControlUiAsset): Promise<void> {
+  const head = request.method === 'HEAD';
+  if (asset.content !== undefined) {
+    const gzip = acceptsEncoding(request, 'gzip');
+    const body = gzip ? asset.content.gzip : asset.content.body;
+    response.writeHead(200, assetHeaders(pathname, asset, body.byteLength, gzip ? 'gzip' : undefined));
+    response.end(head ? undefined : body);
+    return;
+  }
+  const encoding = (['br', 'gzip'] as const).find((name) => asset.encoded[name] !== undefined && acceptsEncoding(request, name));
+  const file = encoding === undefined ? asset : asset.encoded[encoding]!;
+  response.writeHead(200, assetHeaders(pathname, asset, file.size, encoding));
+  if (head) {
     response.end();
     return;
   }
-  await pipeline(createReadStream(body.path), response);
+  await pipeline(createReadStream(file.path), response);
 }
 
 function sendPage(request: IncomingMessage, response: ServerResponse, page: ControlUiPage): void {
@@ -163,6 +176,7 @@ async function sendBootConfig(
  */
 export async function createControlUiRoute(options: ControlUiRouteOptions): Promise<HttpRoute> {
   const assets = await loadControlUiAssets(options.directory);
+  await removeHostCommandSteps(assets);
   const page = prepareControlUiPage(await readFile(assets.files.get('/index.html')!.path, 'utf8'));
   return (request, response, context) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return false;
