@@ -19,6 +19,14 @@ export function osUsersAvailable(): boolean {
   return process.platform === 'linux' && process.getuid?.() === 0;
 }
 
+/**
+ * The uids and gids of tenants' accounts: a range of their own, not the system accounts' (100–999 on Debian: shared
+ * with the host's services, and never given back, since a retired account keeps its uid, so a host would stop
+ * taking new tenants after a few hundred). Clear of regular users (1000–60000), `nobody` (65534) and the subordinate
+ * ids that rootless containers are given (from 100000): 30,000 accounts per host, retired ones included.
+ */
+export const TENANT_ACCOUNT_IDS = { min: 70_000, max: 99_999 } as const;
+
 /** Prefix of a retired account: its uid stays taken, so no new tenant inherits files of the old one. */
 export const RETIRED_USER_PREFIX = 'ocmx-';
 
@@ -70,8 +78,9 @@ function serially<T>(task: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The tenant's OS account, created on first use as a system user without a home or a login shell
- * (`useradd --system --no-create-home --shell /usr/sbin/nologin --user-group`). Root only.
+ * The tenant's OS account, created on first use as a system user without a home or a login shell, its uid and gid
+ * in {@link TENANT_ACCOUNT_IDS} (`useradd --system --key SYS_UID_MIN=… --no-create-home --shell /usr/sbin/nologin
+ * --user-group`). Root only.
  */
 export async function ensureTenantUser(tenantId: string, root: string): Promise<TenantUser> {
   return ensureAccount(tenantUserName(tenantId, await realpath(root)));
@@ -127,8 +136,11 @@ async function ensureAccount(name: string): Promise<TenantUser> {
         known.set(name, existing);
         return existing;
       }
+      const { min, max } = TENANT_ACCOUNT_IDS;
       const created = await run('useradd', [
         '--system',
+        ...['SYS_UID_MIN', 'SYS_GID_MIN'].flatMap((key) => ['--key', `${key}=${min}`]),
+        ...['SYS_UID_MAX', 'SYS_GID_MAX'].flatMap((key) => ['--key', `${key}=${max}`]),
         '--no-create-home',
         '--home-dir',
         '/nonexistent',
