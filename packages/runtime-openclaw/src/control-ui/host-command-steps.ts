@@ -14,7 +14,6 @@ const MARKER = 'login.failure.';
 
 /** `source` without its host-command steps, or `undefined` when it has none (a trailing comma left in a list is valid). */
 export function withoutHostCommandSteps(source: string): string | undefined {
-  if (!source.includes(MARKER)) return undefined;
   const rewritten = source.replace(HOST_COMMAND_STEP, '');
   return rewritten === source ? undefined : rewritten;
 }
@@ -22,10 +21,9 @@ export function withoutHostCommandSteps(source: string): string | undefined {
 /**
  * Rewrites, in memory, the bundle's scripts that hold host-command steps (read once; the files stay as installed):
  * such a script is then served from memory, gzipped by the front door, without the bundle's pre-compressed copies
- * of the original. Returns the URL paths rewritten; none when a release words its steps differently.
+ * of the original. A release that words its steps differently is left as it is.
  */
-export async function removeHostCommandSteps(assets: ControlUiAssets): Promise<string[]> {
-  const rewritten: string[] = [];
+export async function removeHostCommandSteps(assets: ControlUiAssets): Promise<void> {
   for (const [urlPath, asset] of assets.files) {
     if (!urlPath.endsWith('.js')) continue;
     const file = await readFile(asset.path);
@@ -35,7 +33,5 @@ export async function removeHostCommandSteps(assets: ControlUiAssets): Promise<s
     if (source === undefined) continue;
     const body = Buffer.from(source, 'utf8');
     asset.content = { body, gzip: gzipSync(body) };
-    rewritten.push(urlPath);
   }
-  return rewritten;
 }
