@@ -14,7 +14,10 @@
 // (transcripts, usage, SQLite stores) for 30 minutes after their last use, 150–270 MB per cell. Once no model
 // call has been open for `releaseIdleWorkersMs`, it raises OpenClaw's own low-memory signal, on which OpenClaw
 // retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s). A cell that has not
-// called a model since it started gives back the workers its start left the same way.
+// called a model since it started gives back the workers its start left the same way. At the same time it stops
+// OpenClaw's SQLite reader if no request to it is open: a helper process (~90 MB) OpenClaw keeps from its start to its
+// end, which an idle cell does not use, and starts again when it needs one. That reader is this process's own child only
+// without OpenClaw's spawn broker (the host's default).
 // And once OpenClaw's gateway listens, it asks V8 to favour memory over speed (below).
 // A primed process (plan.primed) first loads the modules the host lists on stdin, then waits for a tenant:
 // the host mounts that tenant's directories over the sandbox's placeholders and sends `go` (its account and
@@ -146,16 +149,65 @@ if (typeof plan.gatewaySocket === 'string') {
   relay({ path: plan.gatewaySocket }, { host: '127.0.0.1', port: plan.gatewayPort });
 }
 /**
- * Counts open model connections; after `quietMs` with none, asks OpenClaw once to retire its idle workers. The
- * quiet time runs from the start too: OpenClaw's start leaves workers (a state reader) an idle cell never uses.
+ * OpenClaw's SQLite readers this process spawned (`--openclaw-sqlite-readonly-child session`), each with the number of
+ * its requests still open: OpenClaw sends it one message per request step and it answers each with one.
+ */
+function sqliteReaders() {
+  const open = new Map();
+  subscribe('child_process', ({ process: child }) => {
+    // Published before the child has a channel: Node sets `send` when it opens it, before OpenClaw can call it, so
+    // counting starts with the first message. Only readers are counted; any other child keeps Node's own `send`.
+    Object.defineProperty(child, 'send', {
+      configurable: true,
+      set(send) {
+        const reader = child.spawnargs?.includes('--openclaw-sqlite-readonly-child') && child.spawnargs.at(-1) === 'session';
+        const counted = function (...args) {
+          open.set(child, open.get(child) + 1);
+          return send.apply(this, args);
+        };
+        Object.defineProperty(child, 'send', { configurable: true, writable: true, value: reader ? counted : send });
+        if (!reader) return;
+        open.set(child, 0);
+        child.on('message', () => open.set(child, Math.max(0, open.get(child) - 1)));
+        child.once('exit', () => open.delete(child));
+      },
+    });
+  });
+  return {
+    /** Stops the readers with no request open; OpenClaw starts a new one for its next read. */
+    stopIdle() {
+      let kept = 0;
+      for (const [child, requests] of open) {
+        if (requests > 0) {
+          kept++;
+          continue;
+        }
+        open.delete(child);
+        child.kill('SIGTERM');
+        process.stdout.write(`[openclaw-mt] stopped OpenClaw's idle SQLite reader (pid ${child.pid})\n`);
+      }
+      if (kept > 0) process.stdout.write(`[openclaw-mt] kept ${kept} SQLite reader(s) with a request open\n`);
+    },
+  };
+}
+
+/**
+ * Counts open model connections; after `quietMs` with none, asks OpenClaw once to retire its idle workers and stops
+ * its idle SQLite readers. The quiet time runs from the start too: OpenClaw's start leaves workers (a state reader)
+ * and its reader, which an idle cell never uses.
  */
 function idleWorkersRelease(quietMs) {
+  const readers = sqliteReaders();
   let open = 0;
   let timer;
+  const release = () => {
+    channel('openclaw.memory.critical').publish(undefined);
+    readers.stopIdle();
+  };
   const arm = () => {
     clearTimeout(timer);
     // Node fires longer timers at once: cap them at its longest (~24.8 days).
-    timer = setTimeout(() => channel('openclaw.memory.critical').publish(undefined), Math.min(quietMs, 2 ** 31 - 1));
+    timer = setTimeout(release, Math.min(quietMs, 2 ** 31 - 1));
     timer.unref();
   };
   arm();

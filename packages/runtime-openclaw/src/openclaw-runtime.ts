@@ -28,6 +28,7 @@ import { checkHttpApiPrivilege, privilegesOf, type PrivilegeGrants } from './pol
 import { HTTP_API_LOCKED_PATHS, type HttpApi, type HttpApiSettings } from './http-api/http-apis.js';
 import { PortAllocator, type PortRange } from './cell/port-allocator.js';
 import { resolveOpenClawInstall, type OpenClawInstall } from './install/runtime-install.js';
+import { withoutSpawnBroker } from './install/spawn-broker.js';
 import { assertUsableByOthers } from './os/tenant-ownership.js';
 import { osUsersAvailable } from './os/tenant-user.js';
 import type { CellModels } from './cell/cell-models.js';
@@ -125,6 +126,13 @@ export interface OpenClawRuntimeOptions {
    * ~70 MB less per idle cell, starts unchanged, chat turns about as fast (a process's first ~0.5 s slower). Default `true`.
    */
   optimizeForSize?: boolean;
+  /**
+   * Let a sandboxed cell's OpenClaw start its spawn broker: a Node process it keeps for its whole life (~66 MB RSS, ~20 MB
+   * of it its own) so that commands are not forked from the gateway's large process. Without it (the default), OpenClaw
+   * spawns from its own process, as it does on macOS and Windows, and its idle SQLite reader can be given back (see
+   * `releaseIdleWorkersMs`). Default `false`.
+   */
+  spawnBroker?: boolean;
   restart?: RestartPolicy;
   /**
    * Keep one spare, already authenticated connection to each ready cell, so a client asking for
@@ -305,6 +313,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     stopTimeoutMs: positive(options.stopTimeoutMs, 20_000, 'stopTimeoutMs'),
     releaseIdleWorkersMs: options.releaseIdleWorkersMs === 0 ? 0 : positive(options.releaseIdleWorkersMs, 300_000, 'releaseIdleWorkersMs'),
     optimizeForSize: options.optimizeForSize ?? true,
+    emptiedFiles: options.spawnBroker === true ? [] : withoutSpawnBroker(install),
     restart: {
       initialDelayMs: positive(options.restart?.initialDelayMs, 1_000, 'restart.initialDelayMs'),
       maxDelayMs: positive(options.restart?.maxDelayMs, 30_000, 'restart.maxDelayMs'),

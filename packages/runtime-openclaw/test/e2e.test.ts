@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gatewa
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { connectRetrying, establishedConnections, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 import { takeRealCellsTurn } from './support/real-cells-turn.js';
+import { descendants } from './support/sandbox-probe.js';
 
 // The real thing: the `openclaw` npm package (installed once into a reused cache directory), three
 // tenants, each with its own OpenClaw gateway process behind the front door. No test is skipped: a
@@ -250,6 +252,27 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
     // The same process gave it back (a restart would also drop it), and it still answers.
     expect(cellOf('bob')).toMatchObject({ pid, crashes, state: 'ready' });
     expect(await sessions.bob!.request('health')).toMatchObject({ ok: true });
+    // No spawn broker runs in the cell (off by default), and the SQLite reader OpenClaw's start left is stopped.
+    const helpers = descendants(pid!).filter((child) => {
+      try {
+        // Node processes only: bubblewrap's command line names the broker's entry it empties.
+        const [program, ...args] = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0');
+        return program?.endsWith('/node') === true && args.some((arg) => /spawn-broker|sqlite-readonly-child/.test(arg));
+      } catch {
+        return false;
+      }
+    });
+    expect(helpers).toEqual([]);
+    // OpenClaw starts what it needs again: a further turn ends as the others did.
+    const events: Array<{ event: string; payload?: { state?: string } }> = [];
+    sessions.bob!.onEvent((event) => events.push(event as (typeof events)[number]));
+    await sessions.bob!.request('chat.send', { sessionKey: 'after-idle', message: 'Say hello', idempotencyKey: `idle-${Date.now()}` });
+    const end = await eventually(
+      () => events.find((event) => event.event === 'chat' && ['final', 'error', 'aborted'].includes(event.payload?.state ?? '')),
+      'the end of the turn after idle',
+      120_000,
+    );
+    expect(end.payload?.state).toBe('final');
   });
 
   it('never lets a wrong or missing gateway token reach any cell', async () => {

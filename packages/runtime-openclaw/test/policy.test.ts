@@ -281,14 +281,14 @@ describe('openclaw runtime settings', () => {
     }
   });
 
-  it('takes optimizeForSize as true or false, and refuses anything else by name', () => {
-    for (const optimizeForSize of [true, false]) {
-      const { options } = openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings({ optimizeForSize }));
-      expect(options).toEqual({ optimizeForSize });
+  it.each(['optimizeForSize', 'spawnBroker'])('takes %s as true or false, and refuses anything else by name', (key) => {
+    for (const value of [true, false]) {
+      const { options } = openClawRuntimeOptionsFromSettings(parseOpenClawRuntimeSettings({ [key]: value }));
+      expect(options).toEqual({ [key]: value });
     }
-    for (const optimizeForSize of ['false', 0, null]) {
-      expect(() => parseOpenClawRuntimeSettings({ optimizeForSize })).toThrow(
-        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('optimizeForSize') }),
+    for (const value of ['false', 0, null]) {
+      expect(() => parseOpenClawRuntimeSettings({ [key]: value })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(key) }),
       );
     }
   });

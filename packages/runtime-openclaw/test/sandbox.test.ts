@@ -71,7 +71,7 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
       models: { providers: { fake: { baseUrl: `${tenantEndpoint.origin}/v1`, apiKey: 'alice-own' } } },
       fake: { recordStops: true },
     });
-    tokens[BOB] = await h.tenant(BOB, { fake: { recordMemorySignals: true } });
+    tokens[BOB] = await h.tenant(BOB, { fake: { recordMemorySignals: true, sqliteReaders: true, reportSpawnBroker: true } });
     for (const tenantId of [ALICE, BOB]) sessions.push(await connectRetrying({ url: h.url, token: tokens[tenantId]! }, 60_000));
   }, 120_000);
 
@@ -101,6 +101,20 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     await eventually(() => existsSync(signals), "bob's cell to raise OpenClaw's low-memory signal", 20_000);
     expect(models.usage(BOB).requests).toBe(0);
     expect(Number(readFileSync(signals, 'utf8').split('\n')[0]) - cellOf(BOB).startedAt!).toBeGreaterThanOrEqual(RELEASE_IDLE_WORKERS_MS);
+  });
+
+  it("stops OpenClaw's SQLite reader at the same quiet time, unless a request to it is open", async () => {
+    const ends = join(rootOf(BOB), 'agent', 'fake-sqlite-readers');
+    await eventually(() => existsSync(ends), "bob's idle SQLite reader to stop", 20_000);
+    // Give a wrongly stopped busy reader the time to show.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(readFileSync(ends, 'utf8')).toBe('idle SIGTERM\n');
+  });
+
+  it("runs OpenClaw without its spawn broker: the cell sees the broker's entry empty, the install keeps it", () => {
+    expect(readFileSync(join(rootOf(BOB), 'agent', 'fake-spawn-broker'), 'utf8')).toBe('0');
+    const entry = join(install.dir, 'node_modules', 'openclaw', 'dist', 'process', 'spawn-broker', 'worker.js');
+    expect(readFileSync(entry, 'utf8')).not.toBe('');
   });
 
   it("keeps a cell's config the same from one start to the next, and no credential in it", async () => {

@@ -169,6 +169,7 @@ export function cellProcess(spec: CellProcessSpec): { file: string; args: string
       switchesUser: spec.mode === 'primed' && settings.osUsers,
       workdir: inside.workspaceDir,
       ...(typeof spec.compileCache === 'object' ? { compileCacheDir: spec.compileCache.dir } : {}),
+      emptiedFiles: settings.emptiedFiles,
     },
     [settings.install.nodePath, SANDBOX_RELAY_PATH, '--', ...launch.command.slice(1)],
   );

@@ -66,6 +66,8 @@ export interface CellSettings {
   releaseIdleWorkersMs: number;
   /** Whether a sandboxed cell asks V8 to favour memory over speed once OpenClaw listens. */
   optimizeForSize: boolean;
+  /** Files of the install a sandboxed cell sees empty (OpenClaw's spawn broker's entry, unless the operator wants it). */
+  emptiedFiles: readonly string[];
   /** The install's shared compile cache sandboxed cells start from, once recorded; absent without one. */
   compileCache?: CompileCacheState;
   restart: Required<RestartPolicy>;

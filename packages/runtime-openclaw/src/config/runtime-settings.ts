@@ -67,6 +67,8 @@ export const openClawRuntimeSettingsSchema = z.strictObject({
   releaseIdleWorkersMs: z.int().min(0).optional(),
   /** Once OpenClaw listens, a sandboxed cell asks V8 to favour memory over speed (default true). */
   optimizeForSize: z.boolean().optional(),
+  /** Let a sandboxed cell's OpenClaw keep its spawn broker process (default false: it spawns from its own process). */
+  spawnBroker: z.boolean().optional(),
   restart: z
     .strictObject({
       initialDelayMs: ms.optional(),

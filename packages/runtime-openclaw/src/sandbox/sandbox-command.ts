@@ -42,6 +42,8 @@ export interface SandboxSpec {
   workdir: string;
   /** Host directory of the install's compile cache, mounted read-only at {@link SANDBOX_COMPILE_CACHE}. */
   compileCacheDir?: string;
+  /** Files of the install that appear empty inside (`/dev/null` over them, read-only); the install itself is untouched. */
+  emptiedFiles?: readonly string[];
 }
 
 // Host files a Node program and TLS need: name resolution, time zone, CA certificates (and the
@@ -140,6 +142,7 @@ export function sandboxCommand(spec: SandboxSpec, command: readonly string[]): {
   mounts.add('--tmpfs', undefined, '/run');
   mounts.add('--bind', spec.runDir, SANDBOX_RUN_DIR);
   mounts.add('--ro-bind', spec.installDir, spec.installDir);
+  for (const file of spec.emptiedFiles ?? []) mounts.add('--ro-bind', '/dev/null', file);
   mounts.add('--ro-bind', spec.relayPath, SANDBOX_RELAY_PATH);
   if (spec.compileCacheDir !== undefined) mounts.add('--ro-bind', spec.compileCacheDir, SANDBOX_COMPILE_CACHE);
   for (const { source, dest } of spec.writableDirs) mounts.add('--bind', source, dest);

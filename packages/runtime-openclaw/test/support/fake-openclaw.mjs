@@ -1,10 +1,11 @@
 // A stand-in for the `openclaw` package's entry, speaking enough of the Gateway protocol for the
 // runtime's supervision and bridge tests. Behaviour comes from the `fake` key of its config file.
+import { spawn } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import nodeModule from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { WebSocketServer } from 'ws';
 
 const args = process.argv.slice(2);
@@ -42,6 +43,30 @@ else
 if (fake.recordMemorySignals)
   subscribe('openclaw.memory.critical', () =>
     writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-memory-critical'), `${Date.now()}\n`, { flag: 'a' }),
+  );
+// Two SQLite readers as OpenClaw keeps one (a child answering each message with one, unless told to hold it): one
+// idle after its first answer, one with a request still open. Each one's end goes to a file.
+if (fake.sqliteReaders) {
+  const answer = "process.on('message', (m) => { if (!m.hold) process.send({ id: m.id, result: {} }); });";
+  const reader = (name) => {
+    const child = spawn(process.execPath, ['-e', answer, '--', '--openclaw-sqlite-readonly-child', 'session'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    child.once('exit', (code, signal) =>
+      writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-sqlite-readers'), `${name} ${signal ?? code}\n`, { flag: 'a' }),
+    );
+    // Asked at once, as OpenClaw asks a reader it has just started.
+    child.send({ id: 1 });
+    return child;
+  };
+  reader('idle');
+  reader('busy').send({ id: 2, hold: true });
+}
+// The size of OpenClaw's spawn broker entry as this process sees it.
+if (fake.reportSpawnBroker)
+  writeFileSync(
+    join(process.env.OPENCLAW_STATE_DIR, 'fake-spawn-broker'),
+    String(statSync(join(dirname(process.argv[1]), 'dist', 'process', 'spawn-broker', 'worker.js')).size),
   );
 // Where Node keeps this process's compile cache (none: empty).
 if (fake.reportCompileCache)

@@ -37,6 +37,9 @@ export async function createFakeInstall(
   else await symlink(node, join(nodeDir, 'bin', 'node'));
   await writeFile(join(nodeDir, 'package.json'), JSON.stringify({ name: nodePackageName(), version: '24.99.0' }));
   await writeFile(join(packageDir, 'package.json'), JSON.stringify({ name: 'openclaw', version: '2026.9.6-fake' }));
+  // Where OpenClaw keeps its spawn broker's entry.
+  await mkdir(join(packageDir, 'dist', 'process', 'spawn-broker'), { recursive: true });
+  await writeFile(join(packageDir, 'dist', 'process', 'spawn-broker', 'worker.js'), '// the spawn broker\n');
   if (options.selfContained === true) {
     await cp(FAKE_ENTRY, join(packageDir, 'openclaw.mjs'));
     await cp(dirname(createRequire(FAKE_ENTRY).resolve('ws/package.json')), join(dir, 'node_modules', 'ws'), { recursive: true });
