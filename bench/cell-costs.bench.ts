@@ -258,7 +258,7 @@ export const cellCosts: Benchmark = {
         { label: 'bare gateway: processes', value: bareTree.processes, unit: '' },
         { label: 'cell: idle RSS of its whole process tree', value: round(cellTree.rssBytes / MiB, 0), unit: 'MiB' },
         {
-          label: `cell: idle RSS of its whole process tree once the workers its start left are given back (\`releaseIdleWorkersMs\`, ${RELEASE_IDLE_WORKERS_MS / 1000} s here)`,
+          label: `cell: idle RSS of its whole process tree once its quiet time has passed (the SQLite reader and the workers its start left given back; \`releaseIdleWorkersMs\`, ${RELEASE_IDLE_WORKERS_MS / 1000} s here)`,
           value: round(releasedTree.rssBytes / MiB, 0),
           unit: 'MiB',
         },
@@ -271,20 +271,20 @@ export const cellCosts: Benchmark = {
         },
         { label: 'bare gateways per GiB', value: round(GiB / bareTree.rssBytes, 2), unit: '' },
         { label: 'cells per GiB', value: round(GiB / cellTree.rssBytes, 2), unit: '' },
-        { label: 'cells per GiB once their idle workers are given back', value: round(GiB / releasedTree.rssBytes, 2), unit: '' },
+        { label: 'cells per GiB once their quiet time has passed', value: round(GiB / releasedTree.rssBytes, 2), unit: '' },
         { label: 'host load average (1 min) at the end', value: round(loadavg()[0]!, 1), unit: '' },
       ],
       ratio: round(cellColdMs / bareColdMs, 2),
       goal: { op: '<=', value: 1.25 },
       ratioMeaning: 'cold tenant connect → first reply through the front door ÷ a bare gateway’s spawn → first reply',
       notes: [
-        `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it).`,
+        `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it); the cell runs without OpenClaw's spawn broker (\`spawnBroker: false\`), the bare gateway with it.`,
         `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
         `A returning tenant: after the figures above it has a chat turn (fake model), its cell is stopped and its workspace gets ${PROJECT_FILES.toLocaleString('en')} small files of its own (an agent's project and its dependencies); the bare gateway gets the same files (no chat turn: it has no model) before it starts again on its own state.`,
         `A returning tenant on a primed process: a front door keeping one (\`primedProcesses: 1\`; its replacement is primed once the taken one's start is done); the tenant's first life with a chat turn, its cell stopped, the same ${PROJECT_FILES.toLocaleString('en')} files in its workspace, then its return once a process is primed again and ${IDLE_MS / 1000} s have passed.`,
         // The ratio says what the front door adds; the project's absolute goals are reported beside it.
         `Every front door here keeps the install's compile cache (\`compileCache\`, the CLI's default), recorded once before the first cell; the bare gateway has OpenClaw's own, in its state. The cold tenant's cells have the model gateway (a fake model), as the other front doors here.`,
-        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(releasedTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB, ${round(releasedTree.rssBytes / MiB, 0)} MiB once its idle workers are given back); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s), for a returning tenant taking a primed process ${goalText(primed.firstReplyMs <= 5_000)} (${round(primed.firstReplyMs / 1000, 1)} s).`,
+        `Project goals for a cell: idle tree ≤ 500 MiB (${goalText(releasedTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB, ${round(releasedTree.rssBytes / MiB, 0)} MiB once its quiet time has passed); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s), for a returning tenant taking a primed process ${goalText(primed.firstReplyMs <= 5_000)} (${round(primed.firstReplyMs / 1000, 1)} s).`,
       ],
     };
   },

@@ -1,8 +1,8 @@
 import { MultiTenantError } from '@openclaw-mt/core';
 
 /**
- * What one OpenClaw cell is planned at until one has been measured: 768 MiB. An idle 2026.9.6 cell tree (sandbox,
- * relay, gateway and its SQLite worker) measured 751–760 MiB with the default limits; chat turns add more.
+ * What one OpenClaw cell is planned at until one has been measured: 768 MiB. An idle 2026.9.6 cell tree (sandbox and
+ * gateway with its SQLite reader) measured 631 MiB with the defaults, 516 MiB once quiet; chat turns add 150–350 MB.
  */
 export const DEFAULT_CELL_MEMORY_BYTES = 768 * 1024 ** 2;
 
