@@ -162,13 +162,18 @@ function sqliteReaders() {
       set(send) {
         const reader = child.spawnargs?.includes('--openclaw-sqlite-readonly-child') && child.spawnargs.at(-1) === 'session';
         const counted = function (...args) {
-          open.set(child, open.get(child) + 1);
+          const requests = open.get(child);
+          // Not after its exit: OpenClaw finds it gone when it tries.
+          if (requests !== undefined) open.set(child, requests + 1);
           return send.apply(this, args);
         };
         Object.defineProperty(child, 'send', { configurable: true, writable: true, value: reader ? counted : send });
         if (!reader) return;
         open.set(child, 0);
-        child.on('message', () => open.set(child, Math.max(0, open.get(child) - 1)));
+        child.on('message', () => {
+          const requests = open.get(child);
+          if (requests !== undefined) open.set(child, Math.max(0, requests - 1));
+        });
         child.once('exit', () => open.delete(child));
       },
     });
