@@ -12,6 +12,7 @@ import {
   cellProcessUsage,
   createOpenClawRuntime,
   cellLaunch,
+  DEFAULT_CELL_GLIBC_TUNABLES,
   DEFAULT_CELL_MALLOC_ARENA_MAX,
   DEFAULT_CELL_NODE_OPTIONS,
   defaultRuntimeDir,
@@ -278,7 +279,7 @@ export const cellCosts: Benchmark = {
       goal: { op: '<=', value: 1.25 },
       ratioMeaning: 'cold tenant connect → first reply through the front door ÷ a bare gateway’s spawn → first reply',
       notes: [
-        `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` and \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it); the cell runs without OpenClaw's spawn broker (\`spawnBroker: false\`), the bare gateway with it.`,
+        `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` , \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` and \`GLIBC_TUNABLES=${DEFAULT_CELL_GLIBC_TUNABLES}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it); the cell runs without OpenClaw's spawn broker (\`spawnBroker: false\`), the bare gateway with it.`,
         `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected; the cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
         `A returning tenant: after the figures above it has a chat turn (fake model), its cell is stopped and its workspace gets ${PROJECT_FILES.toLocaleString('en')} small files of its own (an agent's project and its dependencies); the bare gateway gets the same files (no chat turn: it has no model) before it starts again on its own state.`,
         `A returning tenant on a primed process: a front door keeping one (\`primedProcesses: 1\`; its replacement is primed once the taken one's start is done); the tenant's first life with a chat turn, its cell stopped, the same ${PROJECT_FILES.toLocaleString('en')} files in its workspace, then its return once a process is primed again and ${IDLE_MS / 1000} s have passed.`,

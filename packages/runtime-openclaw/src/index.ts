@@ -15,7 +15,7 @@ export {
   type CellUsage,
   type RestartPolicy,
 } from './cell/cell.js';
-export { cellLaunch, DEFAULT_CELL_MALLOC_ARENA_MAX, DEFAULT_CELL_NODE_OPTIONS } from './cell/cell-launch.js';
+export { cellLaunch, DEFAULT_CELL_GLIBC_TUNABLES, DEFAULT_CELL_MALLOC_ARENA_MAX, DEFAULT_CELL_NODE_OPTIONS } from './cell/cell-launch.js';
 export type { PrimedProcessInfo, PrimedProcessOptions } from './cell/primed-processes.js';
 export { diskUsage, treeDiskUsage, type TreeDiskUsage } from './os/disk-usage.js';
 export {

@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { connectGateway, createGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
 import {
   createOpenClawRuntime,
+  DEFAULT_CELL_GLIBC_TUNABLES,
   DEFAULT_CELL_MALLOC_ARENA_MAX,
   DEFAULT_CELL_NODE_OPTIONS,
   type OpenClawRuntimeOptions,
@@ -394,18 +395,21 @@ describe('openclaw runtime (fake cell)', () => {
         workspace: join(root, 'workspace'),
         nodeOptions: DEFAULT_CELL_NODE_OPTIONS,
         mallocArenaMax: DEFAULT_CELL_MALLOC_ARENA_MAX,
+        glibcTunables: DEFAULT_CELL_GLIBC_TUNABLES,
       });
     } finally {
       delete process.env.OPENCLAW_SERVICE_TOKEN;
     }
   });
 
-  it("limits every cell's heap and malloc arenas by default, and the operator's env replaces either", async () => {
-    const { tenant } = await start({ env: { NODE_OPTIONS: '--max-old-space-size=1024', MALLOC_ARENA_MAX: '8' } });
+  it("limits every cell's heap, malloc arenas and malloc thresholds by default, and the operator's env replaces each", async () => {
+    const tunables = 'glibc.malloc.tcache_count=0';
+    const { tenant } = await start({ env: { NODE_OPTIONS: '--max-old-space-size=1024', MALLOC_ARENA_MAX: '8', GLIBC_TUNABLES: tunables } });
     const alice = await connect(await tenant('alice'));
     const { env } = (await alice.request('health')) as { env: Record<string, unknown> };
     expect(env.nodeOptions).toBe('--max-old-space-size=1024');
     expect(env.mallocArenaMax).toBe('8');
+    expect(env.glibcTunables).toBe(tunables);
   });
 
   it('hides a cold start behind the handshake, and answers a retryable UNAVAILABLE beyond the wait', async () => {

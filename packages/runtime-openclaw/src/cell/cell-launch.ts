@@ -34,9 +34,16 @@ export const DEFAULT_CELL_NODE_OPTIONS = '--max-old-space-size=512 --max-semi-sp
 export const DEFAULT_CELL_MALLOC_ARENA_MAX = '2';
 
 /**
+ * glibc malloc thresholds per cell process unless the operator's `env` sets `GLIBC_TUNABLES`: fixed at 128 KiB, so that
+ * glibc does not raise them as large blocks are freed, keeping memory it would otherwise hold for reuse. An idle cell
+ * tree 13–16 MiB smaller, one that chatted 13–30 MiB, with chat turns and starts as fast (measured).
+ */
+export const DEFAULT_CELL_GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072';
+
+/**
  * How every cell launches OpenClaw, before its own paths, token and the operator's `env`: the install's
  * Node first on `PATH`, no colour, none of OpenClaw's channels, discovery, self-respawn or self-update,
- * and the default heap and arena limits. The benchmarks start their bare reference gateway the same way.
+ * and the default heap, arena and malloc threshold limits. The benchmarks start their bare reference gateway the same way.
  */
 export function cellLaunch(
   install: Pick<OpenClawInstall, 'nodePath' | 'entryPath'>,
@@ -54,6 +61,7 @@ export function cellLaunch(
       OPENCLAW_NO_AUTO_UPDATE: '1',
       NODE_OPTIONS: DEFAULT_CELL_NODE_OPTIONS,
       MALLOC_ARENA_MAX: DEFAULT_CELL_MALLOC_ARENA_MAX,
+      GLIBC_TUNABLES: DEFAULT_CELL_GLIBC_TUNABLES,
     },
     // The token travels by environment (readable only by the cell's own user), never on the command line.
     command: [

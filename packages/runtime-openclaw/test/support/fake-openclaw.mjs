@@ -219,6 +219,7 @@ setTimeout(() => {
               extra: process.env.FAKE_EXTRA ?? null,
               nodeOptions: process.env.NODE_OPTIONS ?? null,
               mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
+              glibcTunables: process.env.GLIBC_TUNABLES ?? null,
             },
           });
         case 'echo':
