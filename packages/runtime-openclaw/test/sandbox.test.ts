@@ -8,7 +8,15 @@ import type { GatewayConnection } from '@openclaw-mt/gateway';
 import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gateway';
 import { deleteTenantUser, sandboxSupport, type CellInfo } from '@openclaw-mt/runtime-openclaw';
 import { startFakeProvider, type FakeProvider } from '../../model-gateway/test/support/fake-provider.js';
-import { connectRetrying, createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import {
+  connectRetrying,
+  createFakeInstall,
+  eventually,
+  FAKE_SPAWN_BROKER_ENTRY,
+  FAKE_SPAWN_BROKER_SOURCE,
+  startOpenClawGateway,
+  type OpenClawHarness,
+} from './support/harness.js';
 import { CALL_MODEL, LOOK_AROUND, cellProcess, runInside } from './support/sandbox-probe.js';
 
 // Tenant ids of this file only: OS user names derive from them.
@@ -113,8 +121,7 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
 
   it("runs OpenClaw without its spawn broker: the cell sees the broker's entry empty, the install keeps it", () => {
     expect(readFileSync(join(rootOf(BOB), 'agent', 'fake-spawn-broker'), 'utf8')).toBe('0');
-    const entry = join(install.dir, 'node_modules', 'openclaw', 'dist', 'process', 'spawn-broker', 'worker.js');
-    expect(readFileSync(entry, 'utf8')).not.toBe('');
+    expect(readFileSync(join(install.dir, FAKE_SPAWN_BROKER_ENTRY), 'utf8')).toBe(FAKE_SPAWN_BROKER_SOURCE);
   });
 
   it("keeps a cell's config the same from one start to the next, and no credential in it", async () => {

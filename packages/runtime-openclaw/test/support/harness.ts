@@ -17,6 +17,10 @@ import {
 import { createOpenClawRuntime, nodePackageName, type OpenClawRuntime, type OpenClawRuntimeOptions } from '@openclaw-mt/runtime-openclaw';
 
 const FAKE_ENTRY = fileURLToPath(new URL('./fake-openclaw.mjs', import.meta.url));
+/** Where a fake install keeps OpenClaw's spawn broker entry, under its directory. */
+export const FAKE_SPAWN_BROKER_ENTRY = join('node_modules', 'openclaw', 'dist', 'process', 'spawn-broker', 'worker.js');
+/** What that entry holds. */
+export const FAKE_SPAWN_BROKER_SOURCE = '// the spawn broker\n';
 
 /**
  * An install directory whose `openclaw` is the fake in `fake-openclaw.mjs`, run by this Node (or `nodePath`). With
@@ -37,9 +41,8 @@ export async function createFakeInstall(
   else await symlink(node, join(nodeDir, 'bin', 'node'));
   await writeFile(join(nodeDir, 'package.json'), JSON.stringify({ name: nodePackageName(), version: '24.99.0' }));
   await writeFile(join(packageDir, 'package.json'), JSON.stringify({ name: 'openclaw', version: '2026.9.6-fake' }));
-  // Where OpenClaw keeps its spawn broker's entry.
-  await mkdir(join(packageDir, 'dist', 'process', 'spawn-broker'), { recursive: true });
-  await writeFile(join(packageDir, 'dist', 'process', 'spawn-broker', 'worker.js'), '// the spawn broker\n');
+  await mkdir(dirname(join(dir, FAKE_SPAWN_BROKER_ENTRY)), { recursive: true });
+  await writeFile(join(dir, FAKE_SPAWN_BROKER_ENTRY), FAKE_SPAWN_BROKER_SOURCE);
   if (options.selfContained === true) {
     await cp(FAKE_ENTRY, join(packageDir, 'openclaw.mjs'));
     await cp(dirname(createRequire(FAKE_ENTRY).resolve('ws/package.json')), join(dir, 'node_modules', 'ws'), { recursive: true });
