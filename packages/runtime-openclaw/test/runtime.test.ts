@@ -370,6 +370,7 @@ describe('openclaw runtime (fake cell)', () => {
       a: { x: 1, y: 2 },
       d: 'default',
       update: { checkOnStart: false },
+      plugins: { entries: { 'device-pair': { enabled: false } } },
       // The tenant config reaches the gateway section; the enforced keys win over it.
       gateway: { mode: 'local', reload: { mode: 'hot' }, controlUi: { enabled: false } },
     });
@@ -379,6 +380,13 @@ describe('openclaw runtime (fake cell)', () => {
     const { config: after } = (await again.request('config.get')) as { config: Record<string, unknown> };
     // The tenant's own edits survive a restart; the tenant config is applied again over them.
     expect(after).toMatchObject({ a: { x: 1, y: 2 }, d: 'mine', b: 'kept' });
+  });
+
+  it("leaves OpenClaw's device-pairing plugin off unless the operator turns it on", async () => {
+    const { tenant } = await start({ config: { plugins: { entries: { 'device-pair': { enabled: true }, other: { enabled: true } } } } });
+    const alice = await connect(await tenant('alice'));
+    const { config } = (await alice.request('config.get')) as { config: Record<string, unknown> };
+    expect(config.plugins).toEqual({ entries: { 'device-pair': { enabled: true }, other: { enabled: true } } });
   });
 
   it("keeps the gateway's own environment from the cell and passes the operator's extra variables", async () => {

@@ -62,8 +62,15 @@ export const DEFAULT_LOCKED_CONFIG_PATHS: readonly string[] = [
   'models.providers.*.models.*.headers',
 ];
 
-/** Defaults below the operator's: no update checks against the internet from every cell. */
-const BUILT_IN_DEFAULTS: JsonObject = { update: { checkOnStart: false } };
+/**
+ * Defaults below the operator's: no update checks against the internet from every cell, and no device-pairing plugin.
+ * That plugin pairs nodes and phones with the cell's own address (a private loopback port behind the front door, which
+ * refuses role `node`) and polls the tenant's state every 10 s to announce pairing requests that cannot come.
+ */
+const BUILT_IN_DEFAULTS: JsonObject = {
+  update: { checkOnStart: false },
+  plugins: { entries: { 'device-pair': { enabled: false } } },
+};
 
 /**
  * Keys every cell's config gets, whatever the layers below say: a local gateway (port, bind and auth
