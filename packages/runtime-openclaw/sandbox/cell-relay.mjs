@@ -13,11 +13,12 @@
 // It also gives memory back after a conversation: OpenClaw keeps the worker threads a chat turn starts
 // (transcripts, usage, SQLite stores) for 30 minutes after their last use, 150–270 MB per cell. Once no model
 // call has been open for `releaseIdleWorkersMs`, it raises OpenClaw's own low-memory signal, on which OpenClaw
-// retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s). A cell that has not
-// called a model since it started gives back the workers its start left the same way. At the same time it stops
-// OpenClaw's SQLite reader if no request to it is open: a helper process (~90 MB) OpenClaw keeps from its start to its
-// end, which an idle cell does not use, and starts again when it needs one. That reader is this process's own child only
-// without OpenClaw's spawn broker (the host's default).
+// retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s). Without a model call
+// since the last quiet time it leaves the workers alone: they are the state readers OpenClaw's start left, which its
+// own sweep (every minute) would start again at once. At each quiet time it stops OpenClaw's SQLite reader if no
+// request to it is open: a helper process (~90 MB) OpenClaw keeps from its start to its end, which an idle cell does
+// not use, and starts again when it needs one. That reader is this process's own child only without OpenClaw's spawn
+// broker (the host's default).
 // And once OpenClaw's gateway listens, it asks V8 to favour memory over speed (below).
 // A primed process (plan.primed) first loads the modules the host lists on stdin, then waits for a tenant:
 // the host mounts that tenant's directories over the sandbox's placeholders and sends `go` (its account and
@@ -197,16 +198,18 @@ function sqliteReaders() {
 }
 
 /**
- * Counts open model connections; after `quietMs` with none, asks OpenClaw once to retire its idle workers and stops
- * its idle SQLite readers. The quiet time runs from the start too: OpenClaw's start leaves workers (a state reader)
- * and its reader, which an idle cell never uses.
+ * Counts open model connections; after `quietMs` with none, stops OpenClaw's idle SQLite readers and, if a model was
+ * called since the last quiet time, asks OpenClaw once to retire its idle workers (those of the chat turns). The quiet
+ * time runs from the start too: OpenClaw's start leaves its reader, which an idle cell never uses.
  */
 function idleWorkersRelease(quietMs) {
   const readers = sqliteReaders();
   let open = 0;
+  let called = false;
   let timer;
   const release = () => {
-    channel('openclaw.memory.critical').publish(undefined);
+    if (called) channel('openclaw.memory.critical').publish(undefined);
+    called = false;
     readers.stopIdle();
   };
   const arm = () => {
@@ -219,6 +222,7 @@ function idleWorkersRelease(quietMs) {
   return {
     opened() {
       open++;
+      called = true;
       clearTimeout(timer);
     },
     closed() {
