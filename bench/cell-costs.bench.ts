@@ -41,7 +41,7 @@ const MiB = 2 ** 20;
 const RELEASE_IDLE_WORKERS_MS = 45_000;
 /**
  * How long after the quiet time the tree is read again: past a run of OpenClaw's worker-environment sweep (every 60 s,
- * whatever the config), which reads the tenant's state and so starts the state readers the quiet time gave back.
+ * whatever the config), which reads the tenant's state through worker threads it then keeps for 30 minutes.
  */
 const SWEPT_MS = 70_000;
 /** The window over which an idle cell's CPU time is read. */
@@ -198,7 +198,7 @@ export const cellCosts: Benchmark = {
       // Still idle once its quiet time from the start has passed: OpenClaw's SQLite reader is given back.
       if (info?.startedAt !== undefined) await pause(Math.max(0, info.startedAt + RELEASE_IDLE_WORKERS_MS + 10_000 - Date.now()));
       releasedTree = (await runtime.cellUsage()).find((cell) => cell.tenantId === TENANT)!;
-      // What a quiet cell holds: OpenClaw's own periodic work starts some of what the quiet time gave back.
+      // What a quiet cell holds, with OpenClaw's own periodic work; then what that work costs in CPU.
       await pause(SWEPT_MS);
       const swept = (await runtime.cellUsage()).find((cell) => cell.tenantId === TENANT)!;
       sweptTree = swept;
