@@ -2,7 +2,7 @@ import { MultiTenantError } from '@openclaw-mt/core';
 
 /**
  * What one OpenClaw cell is planned at until one has been measured: 768 MiB. An idle 2026.9.6 cell tree (sandbox and
- * gateway with its SQLite reader) measured 626 MiB with the defaults, 507 MiB once quiet; chat turns add 150–350 MB.
+ * gateway with its SQLite reader) measured 617 MiB with the defaults, 535 MiB once quiet; chat turns add 150–350 MB.
  */
 export const DEFAULT_CELL_MEMORY_BYTES = 768 * 1024 ** 2;
 
