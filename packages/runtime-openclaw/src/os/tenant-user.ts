@@ -82,8 +82,14 @@ function serially<T>(task: () => Promise<T>): Promise<T> {
  * in {@link TENANT_ACCOUNT_IDS} (`useradd --system --key SYS_UID_MIN=… --no-create-home --shell /usr/sbin/nologin
  * --user-group`). Root only.
  */
-export async function ensureTenantUser(tenantId: string, root: string): Promise<TenantUser> {
-  return ensureAccount(tenantUserName(tenantId, await realpath(root)));
+export async function ensureTenantUser(tenantId: string, root: string, ids: AccountIds = TENANT_ACCOUNT_IDS): Promise<TenantUser> {
+  return ensureAccount(tenantUserName(tenantId, await realpath(root)), ids);
+}
+
+/** A range of uids and gids for accounts (both ends included). */
+export interface AccountIds {
+  min: number;
+  max: number;
 }
 
 /** Prefix of the account of a pre-booted cell nobody has claimed yet. */
@@ -124,7 +130,7 @@ export async function renameAccount(user: TenantUser, name: string): Promise<Ten
   });
 }
 
-async function ensureAccount(name: string): Promise<TenantUser> {
+async function ensureAccount(name: string, ids: AccountIds = TENANT_ACCOUNT_IDS): Promise<TenantUser> {
   const cached = known.get(name);
   if (cached !== undefined) return cached;
   return serially(async () => {
@@ -136,7 +142,7 @@ async function ensureAccount(name: string): Promise<TenantUser> {
         known.set(name, existing);
         return existing;
       }
-      const { min, max } = TENANT_ACCOUNT_IDS;
+      const { min, max } = ids;
       const created = await run('useradd', [
         '--system',
         ...['SYS_UID_MIN', 'SYS_GID_MIN'].flatMap((key) => ['--key', `${key}=${min}`]),
@@ -153,6 +159,8 @@ async function ensureAccount(name: string): Promise<TenantUser> {
       ]);
       // 9: the name exists (another process made it); 10: /etc/passwd is locked by someone else.
       if (created.code === 0 || created.code === 9) continue;
+      // 4: no uid or gid of the range is free (retired accounts keep theirs).
+      if (created.code === 4) throw accountsExhausted(ids);
       if (created.code === 10 && attempt < 10) {
         await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
         continue;
@@ -160,6 +168,19 @@ async function ensureAccount(name: string): Promise<TenantUser> {
       throw new MultiTenantError('INTERNAL', `useradd ${name} failed (exit ${created.code}): ${created.stderr.trim().slice(0, 300)}`);
     }
   });
+}
+
+/**
+ * No account is left for another tenant: every id of the range is taken. A tenant's client sees a retryable
+ * `CAPACITY` (another node of a fleet, or this one once the operator frees ids, can serve it); the message names no
+ * account or path. The operator's remedy: `userdel` retired accounts (`ocmx-…`) whose files are gone.
+ */
+function accountsExhausted(ids: AccountIds): MultiTenantError {
+  return new MultiTenantError(
+    'CAPACITY',
+    `This host has no OS account left for another tenant (uids and gids ${ids.min}–${ids.max} are all taken); the operator must free some.`,
+    { retryAfterMs: 60_000, details: { reason: 'os-accounts', min: ids.min, max: ids.max } },
+  );
 }
 
 /**
