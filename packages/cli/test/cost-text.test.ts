@@ -13,4 +13,10 @@ describe("a cell's costs as operators read them", () => {
       'memory 700 MiB, CPU 23.5 s, disk 65 MiB',
     );
   });
+
+  test('with the part of the memory that is its own, when measured', () => {
+    expect(costText({ rssBytes: 535 * 2 ** 20, anonBytes: 466 * 2 ** 20, cpuSeconds: 1, diskBytes: 2 ** 20 })).toBe(
+      'memory 535 MiB (466 MiB its own), CPU 1.0 s, disk 1 MiB',
+    );
+  });
 });

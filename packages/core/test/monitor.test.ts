@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
-import { Monitor, type AlertEvent, type AlertRule } from '@openclaw-mt/core/monitor';
+import { Monitor, totalUsage, type AlertEvent, type AlertRule } from '@openclaw-mt/core/monitor';
 
 function setup(rules?: AlertRule[], options: { handlerTimeoutMs?: number } = {}) {
   let now = 1_000_000;
@@ -96,5 +96,18 @@ describe('monitor', () => {
     expect(
       () => new Monitor({ manager, rules: [{ id: 'x', description: '', measure: () => 0, fireAt: 1, resolveAt: 2, message: () => '' }] }),
     ).toThrow(RangeError);
+  });
+});
+
+describe("tenants' process costs added up", () => {
+  const MiB = 2 ** 20;
+  test('sums memory, CPU and disk; the anonymous memory only when every tenant has it', () => {
+    const a = { tenantId: 'a', rssBytes: 500 * MiB, anonBytes: 440 * MiB, cpuSeconds: 1.25, diskBytes: 10 };
+    const b = { tenantId: 'b', rssBytes: 600 * MiB, anonBytes: 530 * MiB, cpuSeconds: 2.5, diskBytes: 20 };
+    expect(totalUsage([a, b])).toEqual({ tenants: 2, rssBytes: 1100 * MiB, anonBytes: 970 * MiB, cpuSeconds: 3.75, diskBytes: 30 });
+    // A sum over some tenants only would read as the whole: none then.
+    const { anonBytes: _, ...unmeasured } = b;
+    expect(totalUsage([a, unmeasured])).not.toHaveProperty('anonBytes');
+    expect(totalUsage([])).toEqual({ tenants: 0, rssBytes: 0, cpuSeconds: 0, diskBytes: 0 });
   });
 });

@@ -27,6 +27,7 @@ function costingRuntime() {
       return [...active.keys()].map((tenantId, index) => ({
         tenantId,
         rssBytes: (index + 1) * 100 * 2 ** 20,
+        anonBytes: (index + 1) * 60 * 2 ** 20,
         cpuSeconds: index + 0.5,
         diskBytes: (index + 1) * 4096,
       }));
@@ -73,6 +74,7 @@ describe("tenants' own process costs", () => {
     for (const id of ['a', 'b']) (await manager.acquire(id)).release();
     let text = (await get('/metrics')).text;
     expect(series(text, 'openclaw_mt_tenant_memory_bytes')).toEqual({ a: 100 * 2 ** 20, b: 200 * 2 ** 20 });
+    expect(series(text, 'openclaw_mt_tenant_memory_anon_bytes')).toEqual({ a: 60 * 2 ** 20, b: 120 * 2 ** 20 });
     expect(series(text, 'openclaw_mt_tenant_cpu_seconds')).toEqual({ a: 0.5, b: 1.5 });
     expect(series(text, 'openclaw_mt_tenant_disk_bytes')).toEqual({ a: 4096, b: 8192 });
     expect(text).toMatch(/^openclaw_mt_host_memory_available_bytes \d+$/m);
@@ -86,12 +88,12 @@ describe("tenants' own process costs", () => {
     const { manager, get } = await setup();
     for (const id of ['a', 'b']) (await manager.acquire(id)).release();
     const stats = JSON.parse((await get('/v1/stats')).text);
-    expect(stats.cells).toMatchObject({ tenants: 2, rssBytes: 300 * 2 ** 20, cpuSeconds: 2, diskBytes: 12288 });
+    expect(stats.cells).toMatchObject({ tenants: 2, rssBytes: 300 * 2 ** 20, anonBytes: 180 * 2 ** 20, cpuSeconds: 2, diskBytes: 12288 });
     expect(stats.cells.perTenant.map((tenant: TenantUsage) => tenant.tenantId)).toEqual(['a', 'b']);
     expect(stats.host.availableBytes).toBeGreaterThan(0);
     expect(stats.host.totalBytes).toBeGreaterThanOrEqual(stats.host.availableBytes);
     const one = JSON.parse((await get('/v1/tenants/b')).text);
-    expect(one.usage).toEqual({ rssBytes: 200 * 2 ** 20, cpuSeconds: 1.5, diskBytes: 8192 });
+    expect(one.usage).toEqual({ rssBytes: 200 * 2 ** 20, anonBytes: 120 * 2 ** 20, cpuSeconds: 1.5, diskBytes: 8192 });
   });
 
   test('a runtime learns the tenant quotas when it activates the tenant', async () => {

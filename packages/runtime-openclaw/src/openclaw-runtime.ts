@@ -20,7 +20,7 @@ import { WarmCells, type WarmCellInfo, type WarmCellOptions } from './cell/warm-
 import { PrimedProcesses, type PrimedProcessInfo, type PrimedProcessOptions } from './cell/primed-processes.js';
 import { sharedCompileCache, type CompileCacheState } from './cell/compile-cache.js';
 import { CellMemoryEstimate, cellsForBudget, memoryAdmissionError } from './cell/capacity.js';
-import { listProcesses } from './os/process-table.js';
+import { listProcesses, type ResidentMemory } from './os/process-table.js';
 import { createBridgeDevice, type BridgeDevice, type loadBridgeDevice } from './bridge/bridge-device.js';
 import { DEFAULT_LOCKED_CONFIG_PATHS, managedConfigOf, type JsonObject } from './config/cell-config.js';
 import { openClawMethodPolicy } from './policy/method-policy.js';
@@ -380,18 +380,22 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
   }
 
   /** Every cell's memory from one `/proc` listing, without measuring any disk (an activation waits for this). */
-  async function measureMemory(): Promise<Array<{ tenantId: string; rssBytes: number }>> {
+  async function measureMemory(): Promise<Array<{ tenantId: string; anonBytes: number }>> {
     const entries = [...cells.values()];
     if (entries.length === 0) return [];
     const table = await listProcesses();
-    const usage = entries.map(({ cell }) => ({ tenantId: cell.tenantId, rssBytes: cell.processUsage(table).rssBytes }));
+    const usage = entries.map(({ cell }) => ({ tenantId: cell.tenantId, anonBytes: cell.processUsage(table).anonBytes }));
     observeReady(entries, usage);
     return usage;
   }
 
-  /** Plans cells with the memory of the ready ones among `entries` (`usage` in the same order). */
-  function observeReady(entries: readonly CellEntry[], usage: ReadonlyArray<{ rssBytes: number }>): void {
-    estimate.observe(usage.filter((_, index) => entries[index]!.cell.info().state === 'ready').map((cell) => cell.rssBytes));
+  /**
+   * Plans cells with the memory of the ready ones among `entries` (`usage` in the same order): their anonymous
+   * memory, not their RSS, which counts the Node binary's pages (~65 MiB) once more for every cell although the
+   * host holds them once.
+   */
+  function observeReady(entries: readonly CellEntry[], usage: ReadonlyArray<{ anonBytes: number }>): void {
+    estimate.observe(usage.filter((_, index) => entries[index]!.cell.info().state === 'ready').map((cell) => cell.anonBytes));
   }
 
   function quotaError(tenantId: string, storedBytes: number, limit: number): MultiTenantError {
@@ -467,7 +471,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
       ...(budgetBytes === undefined ? {} : { budgetBytes }),
       ...(host === undefined ? {} : { host }),
       perCellBytes: estimate.bytes,
-      liveCellBytes: [...others.map((usage) => usage.rssBytes), ...(await standbyMemory())],
+      liveCellBytes: [...others, ...(await standbyMemory())].map((usage) => usage.anonBytes),
     });
     if (refused !== undefined) {
       log.warn(`Not starting the OpenClaw gateway of ${tenantId}: ${refused.message}`);
@@ -475,11 +479,11 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     }
   }
 
-  /** Resident memory of each process kept ready for tenants: pre-booted cells and primed processes. */
-  async function standbyMemory(): Promise<number[]> {
+  /** Memory of each process kept ready for tenants: pre-booted cells and primed processes. */
+  async function standbyMemory(): Promise<ResidentMemory[]> {
     if (warm === undefined && primedPool === undefined) return [];
     const table = await listProcesses();
-    return [...((await warm?.memory(table)) ?? []), ...(primedPool?.memory(table) ?? [])];
+    return [...(warm?.memory(table) ?? []), ...(primedPool?.memory(table) ?? [])];
   }
 
   async function stopCell(tenantId: string, lost?: { reason: string; code: number }): Promise<void> {
@@ -595,8 +599,12 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
     primedProcesses: () => primedPool?.info() ?? [],
     compileCacheReady: async () => (await settings.compileCache?.recorded) !== undefined,
     async standby() {
-      const rss = await standbyMemory();
-      return { cells: rss.length, rssBytes: rss.reduce((sum, bytes) => sum + bytes, 0) };
+      const memory = await standbyMemory();
+      return {
+        cells: memory.length,
+        rssBytes: memory.reduce((sum, usage) => sum + usage.rssBytes, 0),
+        anonBytes: memory.reduce((sum, usage) => sum + usage.anonBytes, 0),
+      };
     },
     cellMemory: async (tenantId) => (await cells.get(tenantId)?.cell.memory()) ?? 0,
     // Scrapes, stats and the monitor may ask often: a disk walk serves them for 10 s.

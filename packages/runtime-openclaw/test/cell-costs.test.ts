@@ -18,8 +18,9 @@ import {
 const MiB = 2 ** 20;
 const quiet = createLogger({ level: 0 });
 
+/** A process whose RSS holds `rssMiB`, 1 MiB of it mapped from files (its binary). */
 function proc(pid: number, ppid: number, pgid: number, uid: number, rssMiB: number, cpuSeconds = 1): ProcessEntry {
-  return { pid, ppid, pgid, uid, rssBytes: rssMiB * MiB, cpuSeconds };
+  return { pid, ppid, pgid, uid, rssBytes: rssMiB * MiB, anonBytes: (rssMiB - 1) * MiB, cpuSeconds };
 }
 
 describe("a cell's process tree", () => {
@@ -37,13 +38,18 @@ describe("a cell's process tree", () => {
   ];
 
   it('counts the root, every descendant whatever its group, and what runs as the tenant user', () => {
-    expect(cellProcessUsage(table, { rootPid: 100, uid: 1001 })).toEqual({ rssBytes: 747 * MiB, cpuSeconds: 5, processes: 5 });
+    expect(cellProcessUsage(table, { rootPid: 100, uid: 1001 })).toEqual({
+      rssBytes: 747 * MiB,
+      anonBytes: 742 * MiB,
+      cpuSeconds: 5,
+      processes: 5,
+    });
   });
 
   it("without a tenant user, the tree alone; never root's or other tenants' processes", () => {
     expect(cellProcessUsage(table, { rootPid: 100 })).toMatchObject({ rssBytes: 742 * MiB, processes: 4 });
     expect(cellProcessUsage(table, { rootPid: 100, uid: 0 })).toMatchObject({ processes: 4 });
-    expect(cellProcessUsage(table, { rootPid: 999 })).toEqual({ rssBytes: 0, cpuSeconds: 0, processes: 0 });
+    expect(cellProcessUsage(table, { rootPid: 999 })).toEqual({ rssBytes: 0, anonBytes: 0, cpuSeconds: 0, processes: 0 });
   });
 });
 

@@ -95,6 +95,23 @@ describe('cell limits (fake cell)', () => {
     expect(runtime.cells().map((cell) => cell.tenantId)).toEqual(['carol']);
   });
 
+  it("counts the cells against the budget at their own memory, not at the RSS that counts Node's binary in each", async () => {
+    // What one fake cell (a Node process) holds, both ways.
+    let { tenant, runtime } = await start({});
+    await connect(await tenant('probe'));
+    const [probe] = await runtime.cellUsage();
+    const shared = probe!.rssBytes - probe!.anonBytes;
+    expect(shared).toBeGreaterThan(8 * MiB);
+    for (const connection of open.splice(0)) connection.close();
+    await h!.stop();
+    // A budget for two cells at their own memory, with half the binary's pages to spare; at their RSS it holds one.
+    ({ tenant, runtime } = await start({ cellMemoryBytes: 1 * MiB, memoryBudgetBytes: 2 * probe!.anonBytes + shared / 2 }));
+    await connect(await tenant('frank'));
+    expect(await runtime.measuredCellMemory()).toBeLessThan(probe!.anonBytes + shared / 4);
+    await connect(await tenant('grace'));
+    expect(runtime.cells().map((cell) => cell.tenantId)).toEqual(['frank', 'grace']);
+  });
+
   it('a cell that would leave the host too little memory is refused with a retryable CAPACITY', async () => {
     const { tenant, runtime } = await start({ cellMemoryBytes: 100 * MiB, hostMemoryReserveBytes: 2 ** 50 });
     const refused = await refusal(connectGateway({ url: h!.url, token: await tenant('erin'), scopes: SCOPES }));

@@ -20,9 +20,10 @@ type GatewayStats = TenantManagerStats & {
   cells?: {
     tenants: number;
     rssBytes: number;
+    anonBytes?: number;
     cpuSeconds: number;
     diskBytes: number;
-    perTenant?: Array<{ tenantId: string; rssBytes: number; cpuSeconds: number; diskBytes: number }>;
+    perTenant?: Array<{ tenantId: string; rssBytes: number; anonBytes?: number; cpuSeconds: number; diskBytes: number }>;
   };
   /** Processes kept ready for tenants (pre-booted OpenClaw cells, primed processes). */
   standby?: { cells: number; rssBytes: number };
@@ -103,6 +104,9 @@ function nodeStats(node: Extract<NodeReport, { reachable: true }>): GatewayStats
       : {
           tenants: perTenant.length,
           rssBytes: perTenant.reduce((sum, cell) => sum + cell.rssBytes, 0),
+          ...(perTenant.every((cell) => cell.anonBytes !== undefined)
+            ? { anonBytes: perTenant.reduce((sum, cell) => sum + cell.anonBytes!, 0) }
+            : {}),
           cpuSeconds: Math.round(perTenant.reduce((sum, cell) => sum + cell.cpuSeconds, 0) * 100) / 100,
           diskBytes: perTenant.reduce((sum, cell) => sum + cell.diskBytes, 0),
           perTenant,

@@ -16,7 +16,7 @@ export interface LiveTenant {
   /** The fleet node it is active on, when the whole fleet was asked. */
   node?: string;
   /** What its own processes cost (runtimes with a process per tenant, such as OpenClaw cells). */
-  usage?: { rssBytes: number; cpuSeconds: number; diskBytes: number; storedBytes?: number };
+  usage?: { rssBytes: number; anonBytes?: number; cpuSeconds: number; diskBytes: number; storedBytes?: number };
 }
 
 /** The answer of `POST /v1/sync`. */

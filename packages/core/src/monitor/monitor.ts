@@ -166,7 +166,7 @@ export class Monitor {
           (host === undefined ? '' : ` hostAvailableMB=${Math.round(host.availableBytes / 2 ** 20)}`) +
           (cells === undefined
             ? ''
-            : ` cells=${cells.tenants} cellRssMB=${Math.round(cells.rssBytes / 2 ** 20)} cellCpuS=${cells.cpuSeconds} cellDiskMB=${Math.round(cells.diskBytes / 2 ** 20)}`),
+            : ` cells=${cells.tenants} cellRssMB=${Math.round(cells.rssBytes / 2 ** 20)}${cells.anonBytes === undefined ? '' : ` cellAnonMB=${Math.round(cells.anonBytes / 2 ** 20)}`} cellCpuS=${cells.cpuSeconds} cellDiskMB=${Math.round(cells.diskBytes / 2 ** 20)}`),
       );
     }
     const events: AlertEvent[] = [];

@@ -215,7 +215,7 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
       return pending;
     };
     // Only active tenants have series: each scrape starts from none, so evicted tenants' series go.
-    const perTenant = (name: string, help: string, pick: (tenant: TenantUsage) => number) =>
+    const perTenant = (name: string, help: string, pick: (tenant: TenantUsage) => number | undefined) =>
       new Gauge({
         name,
         help,
@@ -224,10 +224,18 @@ export function createGatewayMetrics(sources: GatewayMetricsSources): GatewayMet
         async collect() {
           const measured = await usage();
           this.reset();
-          for (const tenant of measured) this.set({ tenant: tenant.tenantId }, pick(tenant));
+          for (const tenant of measured) {
+            const value = pick(tenant);
+            if (value !== undefined) this.set({ tenant: tenant.tenantId }, value);
+          }
         },
       });
     perTenant('openclaw_mt_tenant_memory_bytes', "Resident memory of an active tenant's process tree", (tenant) => tenant.rssBytes);
+    perTenant(
+      'openclaw_mt_tenant_memory_anon_bytes',
+      "Anonymous resident memory of an active tenant's process tree: without the file pages its processes share (such as the runtime's binary), what it alone takes from the host",
+      (tenant) => tenant.anonBytes,
+    );
     perTenant('openclaw_mt_tenant_cpu_seconds', "CPU seconds an active tenant's live processes have used", (tenant) => tenant.cpuSeconds);
     perTenant('openclaw_mt_tenant_disk_bytes', "Disk an active tenant's directories occupy", (tenant) => tenant.diskBytes);
   }

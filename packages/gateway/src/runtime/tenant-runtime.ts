@@ -90,4 +90,6 @@ export interface StandbyUsage {
   cells: number;
   /** Their resident memory, whole process trees, in bytes. */
   rssBytes: number;
+  /** Of it, their anonymous memory (see {@link TenantUsage.anonBytes}), when the runtime measures it. */
+  anonBytes?: number;
 }

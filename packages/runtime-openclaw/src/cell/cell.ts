@@ -123,6 +123,11 @@ export interface CellUsage {
   tenantId: string;
   /** Resident memory of the cell's whole process tree (its process group), in bytes; 0 when not running. */
   rssBytes: number;
+  /**
+   * The tree's anonymous resident memory: `rssBytes` without the pages of files its processes map (the Node binary's
+   * above all), which the host keeps once for all cells. What one more cell takes from the host; capacity plans with it.
+   */
+  anonBytes: number;
   /** CPU time of the cell's live processes since they started, in seconds. */
   cpuSeconds: number;
   /** Disk the tenant's directories (workspace, state, home, tmp, logs) occupy, in bytes. */
@@ -780,9 +785,9 @@ export class OpenClawCell {
   }
 
   /** Memory and CPU time of the cell's whole process tree, from `table` (one `/proc` listing shared by every cell measured at once). */
-  processUsage(table: readonly ProcessEntry[]): { rssBytes: number; cpuSeconds: number } {
+  processUsage(table: readonly ProcessEntry[]): { rssBytes: number; anonBytes: number; cpuSeconds: number } {
     const pid = this.run?.child.pid;
-    if (pid === undefined) return { rssBytes: 0, cpuSeconds: 0 };
+    if (pid === undefined) return { rssBytes: 0, anonBytes: 0, cpuSeconds: 0 };
     return cellProcessUsage(table, { rootPid: pid, ...(this.user === undefined ? {} : { uid: this.user.uid }) });
   }
 
@@ -798,6 +803,7 @@ export class OpenClawCell {
     return {
       tenantId: this.tenantId,
       rssBytes: processes.rssBytes,
+      anonBytes: processes.anonBytes,
       cpuSeconds: Math.round(processes.cpuSeconds * 100) / 100,
       diskBytes: disk.totalBytes,
       storedBytes: disk.totalBytes - Math.min(disk.cacheBytes, CELL_CACHE_ALLOWANCE_BYTES),

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { cellPaths } from '../config/cell-config.js';
-import { cellProcessUsage, signalGroup, type ProcessEntry } from '../os/process-table.js';
+import { cellProcessUsage, signalGroup, type ProcessEntry, type ResidentMemory } from '../os/process-table.js';
 import type { TenantUser } from '../os/tenant-user.js';
 import { SANDBOX_TENANT_ROOT } from '../sandbox/sandbox-command.js';
 import {
@@ -287,10 +287,10 @@ export class PrimedProcesses {
     return [...this.pool.values()].map((primed) => primed.info());
   }
 
-  /** Resident memory of every primed process's tree, in bytes. */
-  memory(table: readonly ProcessEntry[]): number[] {
+  /** Memory of every primed process's tree. */
+  memory(table: readonly ProcessEntry[]): ResidentMemory[] {
     return [...this.pool.values()].map(({ child }) =>
-      child.pid === undefined ? 0 : cellProcessUsage(table, { rootPid: child.pid }).rssBytes,
+      child.pid === undefined ? { rssBytes: 0, anonBytes: 0 } : cellProcessUsage(table, { rootPid: child.pid }),
     );
   }
 

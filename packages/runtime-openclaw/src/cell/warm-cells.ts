@@ -5,7 +5,7 @@ import { cellPaths } from '../config/cell-config.js';
 import { hasNoCellState, recoverWarmTree } from '../os/warm-tree.js';
 import { OpenClawCell, type CellInfo, type CellSettings } from './cell.js';
 import { warmUp } from './warm-up.js';
-import type { ProcessEntry } from '../os/process-table.js';
+import type { ProcessEntry, ResidentMemory } from '../os/process-table.js';
 import { CellSpares, type SpareSettings } from '../bridge/cell-spares.js';
 
 /** A pre-booted cell as operators see it. */
@@ -224,9 +224,9 @@ export class WarmCells {
     }));
   }
 
-  /** Resident memory of every pre-booted cell's tree, in bytes. */
-  async memory(table: readonly ProcessEntry[]): Promise<number[]> {
-    return Promise.all([...this.slots.values()].map(async ({ cell }) => (await cell.usage(table, Number.POSITIVE_INFINITY)).rssBytes));
+  /** Memory of every pre-booted cell's tree. */
+  memory(table: readonly ProcessEntry[]): ResidentMemory[] {
+    return [...this.slots.values()].map(({ cell }) => cell.processUsage(table));
   }
 
   /** Stops a pre-booted cell no tenant took and removes its directories. */

@@ -9,6 +9,12 @@ export interface ProcessEntry {
   /** Effective user id (owner of `/proc/<pid>`). */
   uid: number;
   rssBytes: number;
+  /**
+   * Its anonymous resident memory (`RssAnon`): RSS without the pages it maps from files, such as the Node binary's
+   * (~65 MiB per OpenClaw process), which the kernel keeps once for every process that maps them and can read
+   * again from disk. What this process alone takes from the host.
+   */
+  anonBytes: number;
   /** CPU time used so far (user plus system), in seconds. */
   cpuSeconds: number;
 }
@@ -19,15 +25,22 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 async function readEntry(pid: number): Promise<ProcessEntry | undefined> {
   try {
-    const [text, info] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), stat(`/proc/${pid}`)]);
+    const [text, pages, info] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, 'utf8'),
+      readFile(`/proc/${pid}/statm`, 'utf8'),
+      stat(`/proc/${pid}`),
+    ]);
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // statm, in pages: size, resident, shared (file-backed and shared memory), … Resident − shared is RssAnon.
+    const [, resident = 0, shared = 0] = pages.split(' ').map(Number);
     return {
       pid,
       ppid: Number(fields[1]),
       pgid: Number(fields[2]),
       uid: info.uid,
       rssBytes: Number(fields[21]) * PAGE_SIZE,
+      anonBytes: Math.max(0, resident - shared) * PAGE_SIZE,
       cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
     };
   } catch {
@@ -81,10 +94,15 @@ export async function killUserProcesses(uid: number): Promise<number> {
 export interface GroupUsage {
   /** Resident memory of all its processes, in bytes. */
   rssBytes: number;
+  /** Their anonymous resident memory ({@link ProcessEntry.anonBytes}): what they take from the host beside the files they share. */
+  anonBytes: number;
   /** CPU time its live processes have used, in seconds (exited helpers no longer count). */
   cpuSeconds: number;
   processes: number;
 }
+
+/** A process tree's memory, both ways it is counted. */
+export type ResidentMemory = Pick<GroupUsage, 'rssBytes' | 'anonBytes'>;
 
 /** Which processes belong to a cell: its own tree, however its members regrouped or reparented. */
 export interface CellProcesses {
@@ -119,12 +137,14 @@ export function cellProcessUsage(table: readonly ProcessEntry[], which: CellProc
     if (ours && !members.has(entry.pid)) members.set(entry.pid, entry);
   }
   let rssBytes = 0;
+  let anonBytes = 0;
   let cpuSeconds = 0;
   for (const entry of members.values()) {
     rssBytes += entry.rssBytes;
+    anonBytes += entry.anonBytes;
     cpuSeconds += entry.cpuSeconds;
   }
-  return { rssBytes, cpuSeconds, processes: members.size };
+  return { rssBytes, anonBytes, cpuSeconds, processes: members.size };
 }
 
 /**
