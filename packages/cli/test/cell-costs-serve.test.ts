@@ -108,12 +108,16 @@ describe('serve with OpenClaw cells and a memory budget', () => {
     expect(stats.capacity).toBe(read.capacity);
     expect(stats.cells).toMatchObject({ tenants: 1 });
     expect(stats.cells.rssBytes).toBeGreaterThan(10 * 2 ** 20);
+    // Of it, the cell's own: without the Node binary's pages, which the host holds once for every cell.
+    expect(stats.cells.anonBytes).toBeGreaterThan(5 * 2 ** 20);
+    expect(stats.cells.anonBytes).toBeLessThan(stats.cells.rssBytes);
     expect(stats.cells.perTenant[0]).toMatchObject({ tenantId: 'costly' });
     const tenant = JSON.parse(await admin('/v1/tenants/costly'));
     expect(tenant.usage.rssBytes).toBeGreaterThan(10 * 2 ** 20);
     expect(tenant.usage.diskBytes).toBeGreaterThan(0);
     const { answer: metrics, capacity } = await unmovedCapacity(() => admin('/metrics'));
     expect(metrics).toMatch(/^openclaw_mt_tenant_memory_bytes\{tenant="costly"\} \d+/m);
+    expect(metrics).toMatch(/^openclaw_mt_tenant_memory_anon_bytes\{tenant="costly"\} \d+/m);
     expect(metrics).toMatch(/^openclaw_mt_tenant_cpu_seconds\{tenant="costly"\} [\d.]+/m);
     expect(metrics).toMatch(/^openclaw_mt_tenant_disk_bytes\{tenant="costly"\} \d+/m);
     expect(metrics).toMatch(new RegExp(`^openclaw_mt_tenant_capacity ${capacity}$`, 'm'));
@@ -122,11 +126,11 @@ describe('serve with OpenClaw cells and a memory budget', () => {
   test('stats and users info show the cell costs to the operator', async () => {
     const stats = await run(['stats', '--config', configPath, '--admin-url', urls.adminUrl!], { cwd: dir });
     expect(stats.code).toBe(0);
-    expect(stats.stdout).toMatch(/^cells: +1 running, memory \d+ MiB, CPU [\d.]+ s, disk \d+ MiB$/m);
-    expect(stats.stdout).toMatch(/^ {2}costly: memory \d+ MiB, CPU [\d.]+ s, disk \d+ MiB$/m);
+    expect(stats.stdout).toMatch(/^cells: +1 running, memory \d+ MiB \(\d+ MiB its own\), CPU [\d.]+ s, disk \d+ MiB$/m);
+    expect(stats.stdout).toMatch(/^ {2}costly: memory \d+ MiB \(\d+ MiB its own\), CPU [\d.]+ s, disk \d+ MiB$/m);
     const info = await run(['users', 'info', 'costly', '--config', configPath, '--admin-url', urls.adminUrl!], { cwd: dir });
     expect(info.code).toBe(0);
-    expect(info.stdout).toMatch(/^ {2}costs: +memory \d+ MiB, CPU [\d.]+ s, disk \d+ MiB$/m);
+    expect(info.stdout).toMatch(/^ {2}costs: +memory \d+ MiB \(\d+ MiB its own\), CPU [\d.]+ s, disk \d+ MiB$/m);
   });
 
   test('the monitor samples the cells and the host', async () => {

@@ -83,14 +83,16 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
 
     // The operator sees what it costs: the admin API, /metrics and `stats`.
     const admin = (path: string) => fetch(`${adminUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    const stats = (await (await admin('/v1/stats')).json()) as { standby: { cells: number; rssBytes: number } };
+    const stats = (await (await admin('/v1/stats')).json()) as { standby: { cells: number; rssBytes: number; anonBytes: number } };
     expect(stats.standby.cells).toBe(2);
     expect(stats.standby.rssBytes).toBeGreaterThan(10 * 2 ** 20);
+    expect(stats.standby.anonBytes).toBeGreaterThan(0);
+    expect(stats.standby.anonBytes).toBeLessThan(stats.standby.rssBytes);
     const metrics = await (await admin('/metrics')).text();
     expect(metrics).toMatch(/^openclaw_mt_standby_cells 2$/m);
     expect(metrics).toMatch(/^openclaw_mt_standby_memory_bytes [1-9]\d+$/m);
     const printed = await run(['stats', '--config', configPath, '--admin-url', adminUrl], { cwd: dir });
-    expect(printed.stdout).toMatch(/^standby: +2 processes kept ready for users, memory \d+ MiB$/m);
+    expect(printed.stdout).toMatch(/^standby: +2 processes kept ready for users, memory \d+ MiB \(\d+ MiB their own\)$/m);
 
     const { token } = await built.gateway.manager.tokens.create(TENANT);
     session = await connectGateway({ url, token, scopes: ['operator.read'], timeoutMs: 30_000 });

@@ -210,8 +210,9 @@ export interface OpenClawRuntime extends TenantRuntime {
   /** The same, with every disk figure measured now. */
   cellUsage(): Promise<CellUsage[]>;
   /**
-   * Average resident memory of the ready cells' process trees, in bytes, measured now; once a ready
-   * cell was measured, the last average stays while none runs. `undefined` until then.
+   * Average anonymous memory of the ready cells' process trees (what each takes from the host: RSS without the
+   * file pages all cells share), in bytes, measured now; once a ready cell was measured, the last average stays
+   * while none runs. `undefined` until then.
    */
   measuredCellMemory(): Promise<number | undefined>;
   /** What one cell is planned at now: the measured average, else the configured default. */

@@ -26,7 +26,7 @@ type GatewayStats = TenantManagerStats & {
     perTenant?: Array<{ tenantId: string; rssBytes: number; anonBytes?: number; cpuSeconds: number; diskBytes: number }>;
   };
   /** Processes kept ready for tenants (pre-booted OpenClaw cells, primed processes). */
-  standby?: { cells: number; rssBytes: number };
+  standby?: { cells: number; rssBytes: number; anonBytes?: number };
   sync?: {
     healthy: boolean;
     lastSuccessAt?: number;
@@ -62,7 +62,10 @@ function describe(stats: GatewayStats): string {
     ...(stats.cells?.perTenant ?? []).map((cell) => `  ${cell.tenantId}: ${costText(cell)}`),
     ...(stats.standby === undefined || stats.standby.cells === 0
       ? []
-      : [`standby:     ${stats.standby.cells} processes kept ready for users, memory ${bytesText(stats.standby.rssBytes)}`]),
+      : [
+          `standby:     ${stats.standby.cells} processes kept ready for users, memory ${bytesText(stats.standby.rssBytes)}` +
+            (stats.standby.anonBytes === undefined ? '' : ` (${bytesText(stats.standby.anonBytes)} their own)`),
+        ]),
     `activations: ${stats.activations} ok, ${stats.activationFailures} failed`,
     `evictions:   ${evictions}`,
     `auth:        ${stats.auth.hits} cache hits, ${stats.auth.misses} misses, ${stats.auth.failures} failures, ${stats.auth.unavailable} unavailable`,

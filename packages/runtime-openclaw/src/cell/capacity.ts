@@ -2,7 +2,8 @@ import { MultiTenantError } from '@openclaw-mt/core';
 
 /**
  * What one OpenClaw cell is planned at until one has been measured: 768 MiB. An idle 2026.9.6 cell tree (sandbox and
- * gateway with its SQLite reader) measured 617 MiB with the defaults, 535 MiB once quiet; chat turns add 150–350 MB.
+ * gateway with its SQLite reader) measured 617 MiB RSS with the defaults, 535–574 MiB once quiet, ~70 MiB less of it
+ * its own (anonymous) memory, which is what is measured and planned with; chat turns add 150–350 MB.
  */
 export const DEFAULT_CELL_MEMORY_BYTES = 768 * 1024 ** 2;
 
@@ -30,8 +31,8 @@ export function capacityForMemoryBudget(bytes: number, perCellBytes: number = DE
 }
 
 /**
- * The memory one cell needs, for capacity and admission: the average tree RSS of the ready cells
- * last measured, and the documented default until a ready cell has been measured. A measurement with
+ * The memory one cell needs, for capacity and admission: the average tree memory of the ready cells
+ * last measured (their anonymous memory, as the runtime measures it), and the documented default until a ready cell has been measured. A measurement with
  * no ready cell keeps the previous average.
  */
 export class CellMemoryEstimate {
@@ -42,7 +43,7 @@ export class CellMemoryEstimate {
       throw new MultiTenantError('CONFIG_INVALID', `memory per cell: expected a positive number of bytes, got ${String(defaultBytes)}.`);
   }
 
-  /** Takes the tree RSS of every ready cell measured now (zeros, cells without a process, are ignored). */
+  /** Takes the tree memory of every ready cell measured now (zeros, cells without a process, are ignored). */
   observe(readyCellBytes: readonly number[]): void {
     const live = readyCellBytes.filter((bytes) => bytes > 0);
     if (live.length > 0) this.measured = Math.round(live.reduce((sum, bytes) => sum + bytes, 0) / live.length);
@@ -72,7 +73,7 @@ export interface MemoryAdmission {
   host?: { availableBytes: number; reserveBytes: number };
   /** What a new cell is expected to take. */
   perCellBytes: number;
-  /** Tree RSS of every other live cell (a starting cell counts as at least `perCellBytes`). */
+  /** Tree memory of every other live cell, as the estimate counts it (a starting cell counts as at least `perCellBytes`). */
   liveCellBytes: readonly number[];
 }
 
