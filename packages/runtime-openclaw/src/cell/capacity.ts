@@ -31,9 +31,9 @@ export function capacityForMemoryBudget(bytes: number, perCellBytes: number = DE
 }
 
 /**
- * The memory one cell needs, for capacity and admission: the average tree memory of the ready cells
- * last measured (their anonymous memory, as the runtime measures it), and the documented default until a ready cell has been measured. A measurement with
- * no ready cell keeps the previous average.
+ * The memory one cell needs, for capacity and admission: the average tree memory of the ready cells last
+ * measured (their anonymous memory, as the runtime measures it), and the documented default until a ready
+ * cell has been measured. A measurement with no ready cell keeps the previous average.
  */
 export class CellMemoryEstimate {
   private measured: number | undefined;
