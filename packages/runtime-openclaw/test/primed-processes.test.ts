@@ -183,7 +183,7 @@ describe.skipIf(!canSandbox)('refilling primed processes', () => {
 });
 
 describe.skipIf(!canSandbox)('closing while the module list is recorded', () => {
-  it('ends the recording gateway at once and leaves nothing of it', { timeout: 60_000 }, async () => {
+  it('ends the recording gateway at once and leaves nothing of it', { timeout: 30_000 }, async () => {
     const install = await createFakeInstall({ selfContained: true });
     const dir = join(await mkdtemp(join(tmpdir(), 'ocmt-primed-close-')), 'primed');
     const runtime = createOpenClawRuntime({

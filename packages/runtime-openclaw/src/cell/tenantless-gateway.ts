@@ -52,6 +52,9 @@ export async function withTenantlessGateway<T>(
       [],
       () => undefined,
     ).render({ defaults: settings.defaults, managed: {}, enforced: enforcedConfig(inside, providers, settings.httpApis) });
+    // Closed while the slot, port and config were made: an abort listener added below would never fire, and the
+    // gateway would run until its start timeout. From here to that listener nothing awaits.
+    signal.throwIfAborted();
     const { file, args, env } = cellProcess({
       settings,
       port,
