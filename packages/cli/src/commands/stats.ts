@@ -1,5 +1,6 @@
 import { redact } from '@openclaw-mt/core/tokens';
 import type { TenantManagerStats } from '@openclaw-mt/core';
+import { totalUsage } from '@openclaw-mt/core/monitor';
 import { defineCommand } from 'citty';
 import { adminUrlArg } from '../args/admin-args.js';
 import { configArg, jsonArg } from '../args/common-args.js';
@@ -101,19 +102,8 @@ function addUp(total: Record<string, unknown>, part: Record<string, unknown>): R
 /** One node's numbers as `stats` shows them: its manager's, the connections its tenants hold, and what its cells cost. */
 function nodeStats(node: Extract<NodeReport, { reachable: true }>): GatewayStats {
   const perTenant = node.tenants.flatMap(({ tenantId, usage }) => (usage === undefined ? [] : [{ tenantId, ...usage }]));
-  const cells =
-    perTenant.length === 0
-      ? undefined
-      : {
-          tenants: perTenant.length,
-          rssBytes: perTenant.reduce((sum, cell) => sum + cell.rssBytes, 0),
-          ...(perTenant.every((cell) => cell.anonBytes !== undefined)
-            ? { anonBytes: perTenant.reduce((sum, cell) => sum + cell.anonBytes!, 0) }
-            : {}),
-          cpuSeconds: Math.round(perTenant.reduce((sum, cell) => sum + cell.cpuSeconds, 0) * 100) / 100,
-          diskBytes: perTenant.reduce((sum, cell) => sum + cell.diskBytes, 0),
-          perTenant,
-        };
+  // Summed as the gateway sums its own (`/v1/stats`).
+  const cells = perTenant.length === 0 ? undefined : { ...totalUsage(perTenant), perTenant };
   return {
     ...node.stats,
     connections: node.tenants.reduce((sum, tenant) => sum + tenant.connections, 0),
