@@ -79,8 +79,11 @@ export interface ModelGatewayAddress {
 export interface TenantSocket {
   readonly tenantId: string;
   readonly path: string;
-  /** Stops listening (requests in flight finish, up to the drain timeout) and removes the socket file. */
-  close(): Promise<void>;
+  /**
+   * Stops listening and removes the socket file. Requests in flight finish, up to the drain timeout; with
+   * `drain: false` their connections are cut at once (a pre-booted cell's held requests, which no provider ever sees).
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 /** The provider block a cell's OpenClaw config gets for one provider (`models.providers.<id>`, without its `models`). */
@@ -308,13 +311,14 @@ export function createModelGateway(options: ModelGatewayOptions): ModelGateway {
       return {
         tenantId,
         path: socketPath,
-        close() {
+        close({ drain = true } = {}) {
           stopping ??= (async () => {
             const stopped = stopServer(server);
             const cut = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
             await stopped;
             clearTimeout(cut);
           })();
+          if (!drain) server.closeAllConnections();
           return stopping;
         },
       };

@@ -213,6 +213,31 @@ describe('cell credentials', () => {
     agent.destroy();
   });
 
+  it('closing a tenant socket with drain: false cuts a held request at once (a pre-booted cell being claimed)', async () => {
+    const path = join(dir, 'claimed.sock');
+    const socket = await h.gateway.listenFor('warm-1', path);
+    const reserved = h.gateway.reserve();
+    const reported = reserved.nextRequest();
+    const before = h.upstream.seen.length;
+    // Held for the gateway's `reservedHoldMs` (60 s here), longer than its drain timeout (10 s): a drain would wait.
+    const held = new Promise<string>((resolve) => {
+      const req = request({
+        socketPath: path,
+        path: '/openai/chat/completions',
+        method: 'POST',
+        headers: { authorization: `Bearer ${reserved.credential}`, 'content-type': 'application/json' },
+      });
+      req.on('response', (response) => resolve(`answered ${response.statusCode}`)).on('error', (error) => resolve(`cut: ${error.message}`));
+      req.end(JSON.stringify(chat()));
+    });
+    await reported;
+    reserved.assign('erin');
+    await socket.close({ drain: false });
+    expect(await held).toMatch(/^cut: /);
+    expect(h.upstream.seen.length).toBe(before);
+    expect(h.gateway.stats().inFlight).toBe(0);
+  });
+
   it('sets the socket’s mode and owner as asked (0660, group of the sandboxed cell)', async () => {
     const path = join(dir, 'bob.sock');
     const asRoot = process.getuid?.() === 0;
