@@ -1,22 +1,31 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { connectGateway, type GatewayConnection } from '@openclaw-mt/gateway';
-import { deleteTenantUser, sandboxSupport, tenantUserName, type OpenClawRuntime } from '@openclaw-mt/runtime-openclaw';
+import {
+  defaultRuntimeDir,
+  deleteTenantUser,
+  installOpenClawRuntime,
+  sandboxSupport,
+  tenantUserName,
+  type OpenClawRuntime,
+} from '@openclaw-mt/runtime-openclaw';
 import { createFakeInstall } from '../../runtime-openclaw/test/support/harness.js';
 import { buildGateway, type BuiltGateway } from '../src/context/build-gateway.js';
 import { run } from './support/cli-process.js';
 
 // The gateway serve builds from an operator config with `warmCells: 1` and `primedProcesses: 1`: the pre-booted
 // cell lives in <dataDir>/warm-cells, and a new tenant's first connect is served by it; the primed process waits in
-// <dataDir>/primed-processes for a tenant with state of its own (fake `openclaw` entries in real sandboxes).
+// <dataDir>/primed-processes for a tenant with state of its own (fake `openclaw` entries in real sandboxes). With the
+// model gateway configured, as operators run it: serve starts that gateway after the runtime, and what the runtime
+// starts at once (the pre-booted cell, the primed process, the compile cache's recording) waits for it.
 
 const TENANT = 'warm-serve';
 const ADMIN_TOKEN = 'admin-token-for-warm-cells-0123456789';
+const OPERATOR_KEY = 'sk-operator-key-of-warm-cells';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
 
 describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
@@ -31,7 +40,9 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
   const runtime = () => built.gateway.runtime as OpenClawRuntime;
 
   beforeAll(async () => {
-    install = await createFakeInstall({ selfContained: true });
+    // Run by the runtime's Node (24), which has the compile cache that Node 20 lacks.
+    const { nodePath } = await installOpenClawRuntime({ dir: defaultRuntimeDir() });
+    install = await createFakeInstall({ selfContained: true, nodePath });
     dir = await mkdtemp(join(tmpdir(), 'ocmt-warm-serve-'));
     const path = join(dir, 'config.json');
     configPath = path;
@@ -46,7 +57,13 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
             port: 0,
             handshakeTimeoutMs: 60_000,
             // The fake says when it takes connections, as OpenClaw does (a primed process's module list is recorded until then).
-            openclaw: { runtimeDir: install.dir, warmCells: 1, primedProcesses: 1, config: { fake: { sidecarsMs: 50 } } },
+            openclaw: {
+              runtimeDir: install.dir,
+              warmCells: 1,
+              primedProcesses: 1,
+              config: { fake: { sidecarsMs: 50, reportCompileCache: true } },
+              models: { providers: { fake: { api: 'openai-completions', baseUrl: 'http://127.0.0.1:9/v1', apiKey: OPERATOR_KEY } } },
+            },
           },
         },
       }),
@@ -55,7 +72,7 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
     const urls = await built.listen();
     url = urls.url;
     adminUrl = urls.adminUrl!;
-  });
+  }, 300_000);
   afterAll(async () => {
     session?.close();
     await built?.stop();
@@ -80,6 +97,8 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
     }
     expect(primed).toMatchObject({ name: 'primed-1', primed: true });
     expect(await readdir(join(dataDir(), 'primed-processes', 'slots'))).toEqual(['primed-1']);
+    // Recorded once the model gateway ran (its providers are in the cells' config): cells start from it.
+    expect(await runtime().compileCacheReady()).toBe(true);
 
     // The operator sees what it costs: the admin API, /metrics and `stats`.
     const admin = (path: string) => fetch(`${adminUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -102,7 +121,19 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
     const root = join(dataDir(), 'workspaces', tenantDirName(TENANT));
     expect(cell).toMatchObject({ pid: warm!.pid, starts: 1 });
     expect(cell!.user!.name).toBe(tenantUserName(TENANT, await realpath(root)));
-    expect(existsSync(join(root, 'agent', 'openclaw.json'))).toBe(true);
+    // Its providers point at the model gateway, its credential named, never written; the operator's key is nowhere.
+    const written = await readFile(join(root, 'agent', 'openclaw.json'), 'utf8');
+    expect(JSON.parse(written)).toMatchObject({
+      models: {
+        providers: {
+          fake: {
+            apiKey: { source: 'env', id: 'OPENCLAW_MT_MODEL_KEY' },
+            baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/fake$/),
+          },
+        },
+      },
+    });
+    expect(written).not.toContain(OPERATOR_KEY);
     expect(await session.request('health')).toMatchObject({ ok: true, env: { workspace: '/tenant/workspace' } });
     // A new tenant takes the pre-booted cell; the primed process waits for one with state of its own.
     expect(runtime().primedProcesses()).toMatchObject([{ name: 'primed-1', primed: true }]);

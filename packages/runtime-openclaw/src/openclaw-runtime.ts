@@ -31,7 +31,7 @@ import { resolveOpenClawInstall, type OpenClawInstall } from './install/runtime-
 import { withoutSpawnBroker } from './install/spawn-broker.js';
 import { assertUsableByOthers } from './os/tenant-ownership.js';
 import { osUsersAvailable } from './os/tenant-user.js';
-import type { CellModels } from './cell/cell-models.js';
+import { modelsReady, type CellModels } from './cell/cell-models.js';
 import { relayScriptPath } from './sandbox/relay-script.js';
 import type { CellEgress } from './sandbox/sandbox-command.js';
 import { sandboxSupport } from './sandbox/sandbox-support.js';
@@ -356,6 +356,7 @@ export function createOpenClawRuntime(options: OpenClawRuntimeOptions = {}): Ope
   let installChecked: Promise<void> | undefined;
   let closed = false;
   const closing = new AbortController();
+  settings.modelsReady = modelsReady(settings.models, closing.signal);
   settings.compileCache = compileCacheOf(options.compileCache, settings, closing.signal);
   const warm = warmCellsOf(options.warmCells, settings, (name) => checkInstall().then(() => admitMemory(name)), spareSettings);
   const primedPool = primedProcessesOf(options.primedProcesses, settings, (name) => checkInstall().then(() => admitMemory(name)));

@@ -32,7 +32,10 @@ export function operatorProviders(settings: ModelGatewaySettings, env: NodeJS.Pr
 
 /** The model gateway of a running `serve`, and the view of it the openclaw runtime's cells use. */
 export interface ModelEndpoint {
-  /** Handed to the runtime before the gateway exists (cells start only after {@link ModelEndpoint.start}). */
+  /**
+   * Handed to the runtime before the gateway exists: what the runtime starts at once (pre-booted cells, primed
+   * processes, the compile cache's recording) waits for `ready`, which {@link ModelEndpoint.start} settles.
+   */
   cells: CellModels;
   /** Creates the gateway (metrics on `registry`, tenants' own keys from the Cloud Backend). */
   start(options: { registry: Registry; cloud: CloudBackend | undefined; logger: ConsolaInstance; tcp: boolean }): Promise<ModelGateway>;
@@ -52,12 +55,20 @@ export function modelEndpoint(settings: ModelGatewaySettings): ModelEndpoint {
       throw new MultiTenantError('BACKEND_UNAVAILABLE', 'The model gateway is not running.', { retryAfterMs: 1_000 });
     return models;
   };
+  let started = (): void => undefined;
+  let abandoned = (_error: Error): void => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    started = resolve;
+    abandoned = reject;
+  });
   const cells: CellModels = {
     gateway: {
       issue: (tenantId) => running().issue(tenantId),
+      reserve: () => running().reserve(),
       listenFor: (tenantId, path, options) => running().listenFor(tenantId, path, options),
       cellProviders: (credential, origin) => running().cellProviders(credential, origin),
     },
+    ready,
   };
   return {
     cells,
@@ -76,10 +87,13 @@ export function modelEndpoint(settings: ModelGatewaySettings): ModelEndpoint {
       });
       // Cells that share the host network reach it on loopback; sandboxed ones through their own socket.
       if (tcp) cells.origin = (await models.listen()).origin;
+      started();
       return models;
     },
     gateway: () => models,
     async close() {
+      // Whatever still waits for a gateway that never ran fails now (a settled promise ignores this).
+      abandoned(new MultiTenantError('BACKEND_UNAVAILABLE', 'The model gateway closed before it ran.'));
       await models?.close();
     },
   };

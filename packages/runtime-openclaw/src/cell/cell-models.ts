@@ -20,7 +20,7 @@ export interface CellModelGateway {
     tenantId: string,
     socketPath: string,
     options?: { mode?: number; uid?: number; gid?: number },
-  ): Promise<{ close(): Promise<void> }>;
+  ): Promise<{ close(options?: { drain?: boolean }): Promise<void> }>;
   cellProviders(credential: string, origin: string): Record<string, { baseUrl: string; api: string; apiKey: string }>;
 }
 
@@ -33,6 +33,30 @@ export interface CellModels {
    * per-tenant Unix socket instead.
    */
   origin?: string;
+  /**
+   * Settles once {@link gateway} can issue credentials, for a gateway started after the runtime (as `serve` starts it,
+   * once its stores are open): cells, pre-booted cells and the install's recordings wait for it before they ask the
+   * gateway anything, so they may begin at once. A rejection fails what waits, as the gateway's own error would.
+   */
+  ready?: Promise<unknown>;
+}
+
+/**
+ * {@link CellModels.ready}, given up when `signal` aborts (the runtime closing), so that nothing waiting for a model
+ * gateway that never starts holds the runtime's close; `undefined` for a gateway that runs already.
+ */
+export function modelsReady(models: CellModels | undefined, signal: AbortSignal): Promise<void> | undefined {
+  const ready = models?.ready;
+  if (ready === undefined) return undefined;
+  const waiting = new Promise<void>((resolve, reject) => {
+    const aborted = () => reject(signal.reason);
+    if (signal.aborted) return aborted();
+    signal.addEventListener('abort', aborted, { once: true });
+    void ready.then(() => resolve(), reject).finally(() => signal.removeEventListener('abort', aborted));
+  });
+  // Whatever needs the gateway awaits this; a runtime that never needed it must not see an unhandled rejection.
+  waiting.catch(() => undefined);
+  return waiting;
 }
 
 /**

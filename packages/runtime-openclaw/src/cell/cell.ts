@@ -70,6 +70,8 @@ export interface CellSettings {
   emptiedFiles: readonly string[];
   /** The install's shared compile cache sandboxed cells start from, once recorded; absent without one. */
   compileCache?: CompileCacheState;
+  /** `models.ready`, given up when the runtime closes (`modelsReady`); absent for a gateway that runs already. */
+  modelsReady?: Promise<void>;
   restart: Required<RestartPolicy>;
   log: ConsolaInstance;
 }
@@ -271,7 +273,10 @@ export class OpenClawCell {
       this.compileCache = settings.compileCache?.current;
       this.runDir = await createCellRunDir(paths.root, this.user, this.compileCache);
     }
-    if (settings.models !== undefined) await this.connectModels(settings.models);
+    if (settings.models !== undefined) {
+      await settings.modelsReady;
+      await this.connectModels(settings.models);
+    }
     this.configFile = this.openConfigFile();
     await this.renderConfig();
   }

@@ -39,6 +39,7 @@ export async function withTenantlessGateway<T>(
   try {
     const inside = cellPaths(SANDBOX_TENANT_ROOT);
     // The cells' own config, so OpenClaw loads what a cell loads (no Control UI, the model gateway's providers).
+    await settings.modelsReady;
     const providers =
       settings.models === undefined
         ? undefined
