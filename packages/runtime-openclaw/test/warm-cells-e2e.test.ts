@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,11 @@ describe.skipIf(!canSandbox)('a pre-booted real OpenClaw gateway taken by a new 
     // The prompt carried the tenant's own workspace file, written after the cell booted.
     expect(JSON.stringify(model.requests.at(-1)?.messages)).toContain(MARKER);
     expect(models.usage(TENANT).requests).toBeGreaterThan(0);
+    // The tenant's files were its account's before they appeared in the cell: OpenClaw could watch every one of them
+    // (its skills and memory watchers gave up on files it saw while they were still root's).
+    const cellLog = await readFile(join(rootOf(), 'agent', 'logs', 'openclaw.log'), 'utf8');
+    expect(cellLog).toContain('openclaw-mt-warm-up');
+    expect(cellLog).not.toMatch(/EACCES/);
 
     // What the taken cell wrote is in the tenant's root: a cell of its own, started after it, shows the conversation.
     session.close();

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, realpath } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { ConsolaInstance } from 'consola';
 import { MultiTenantError, isMultiTenantError, type TenantConfig } from '@openclaw-mt/core';
 import { createBackoff } from '@openclaw-mt/core/helpers';
@@ -201,7 +201,7 @@ export class OpenClawCell {
   private modelCredential:
     | { readonly credential: string; revoke(): void; assign?(tenantId: string): void; nextRequest?(signal?: AbortSignal): Promise<void> }
     | undefined;
-  private modelSocket: { close(): Promise<void> } | undefined;
+  private modelSocket: { close(options?: { drain?: boolean }): Promise<void> } | undefined;
   /** Where the cell reaches the model gateway (changes with the port when it has no network). */
   private modelOrigin: string | undefined;
   private readonly tail = new OutputTail();
@@ -338,8 +338,8 @@ export class OpenClawCell {
 
   /**
    * Makes this ready pre-booted cell the tenant's without restarting it: its account is renamed to the
-   * tenant's (the uid stays: nobody else ever had it), its directories become the tenant's
-   * ({@link moveWarmTree}, the tenant's workspace files moved in) and are handed to that account, its
+   * tenant's (the uid stays: nobody else ever had it), the tenant's files are handed to that account
+   * and moved in, and its directories become the tenant's ({@link moveWarmTree}), its
    * model credential and socket become the tenant's, and the tenant's config is written over the
    * defaults it booted with (OpenClaw reloads it). For a tenant with no OpenClaw state yet
    * (see {@link hasNoCellState}). On failure the caller stops the cell.
@@ -352,6 +352,9 @@ export class OpenClawCell {
     await assertRenamable(this.paths.root, root);
     if (this.user !== undefined) {
       this.user = await renameAccount(this.user, tenantUserName(tenantId, await realpath(root)));
+      // The tenant's files change hands before they move in, out of the cell's sight: OpenClaw watches its workspace,
+      // and a directory it cannot read when it appears stays unwatched (its skills and memory watchers: EACCES).
+      await handTreeTo(root, this.user, ['.openclaw-mt']);
     }
     await moveWarmTree(this.paths, tenant);
     this.owner = tenantId;
@@ -359,15 +362,13 @@ export class OpenClawCell {
     this.config = config;
     this.warm = false;
     this.disk = undefined;
-    if (this.user !== undefined) {
-      await grantTraverse(root);
-      // The state directory is the cell's own already (same account): only the tenant's files moved in change hands.
-      await handTreeTo(root, this.user, ['.openclaw-mt', basename(tenant.stateDir)]);
-    }
+    if (this.user !== undefined) await grantTraverse(root);
     this.modelCredential?.assign?.(tenantId);
     if (settings.models !== undefined && this.runDir !== undefined && settings.sandbox?.egress === 'none') {
-      // The pre-booted cell's socket made way: from now on the socket at that path is the tenant's only.
-      await this.modelSocket?.close();
+      // The pre-booted cell's socket made way: from now on the socket at that path is the tenant's only. What is in
+      // flight on it is the warm-up's, held unanswered and never a provider's: cut, not drained (OpenClaw sometimes
+      // leaves such a call open, and a drain held the claim for up to 10 s).
+      await this.modelSocket?.close({ drain: false });
       await this.listenForModels(settings.models);
     }
     this.configFile = this.openConfigFile();
