@@ -1,6 +1,8 @@
-import { chmod, chown, lstat, unlink } from 'node:fs/promises';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { chmod, chown, link, lstat, mkdtemp, rm, unlink } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { MultiTenantError } from '@openclaw-mt/core';
 
 /** A loopback TCP address to listen on. */
@@ -82,9 +84,21 @@ async function clearStaleSocket(path: string): Promise<void> {
   await unlink(path);
 }
 
+/** Removes the socket at `path` unless another has taken its place. */
+function removeSocket(path: string, ino: number): void {
+  try {
+    if (lstatSync(path).ino === ino) unlinkSync(path);
+  } catch {
+    // Removed already.
+  }
+}
+
 /**
- * Listens on a Unix socket with the given mode and owner. The socket is created under a 0177 umask so it is
- * never connectable by others, even for the moment before its mode is set.
+ * Listens on a Unix socket with the given mode and owner. The socket is bound in a private directory beside its
+ * path (0700, this process's), given its mode and owner there, then linked into place: it is never connectable by
+ * anyone else, even for a moment. Not by narrowing the umask around the bind: the umask is the process's, and the
+ * threads doing this process's other file work meanwhile (a cell's directories, say) would create with it too.
+ * Closing the server removes the socket.
  */
 export async function listenSocket(server: Server, options: SocketListenOptions): Promise<void> {
   const mode = options.mode ?? 0o600;
@@ -93,20 +107,26 @@ export async function listenSocket(server: Server, options: SocketListenOptions)
       details: { key: 'mode' },
     });
   await clearStaleSocket(options.path);
-  const listening = waitListening(server);
-  let previous: number | undefined;
+  // A short name: a socket path has at most 107 bytes, and this one is no longer than most final ones.
+  const staging = await mkdtemp(join(dirname(options.path), '.s-'));
   try {
-    previous = process.umask(0o177);
-  } catch {
-    // Worker threads cannot change the umask; the chmod below still applies before any use by others is intended.
-  }
-  try {
-    // The bind happens inside listen(), synchronously, so the umask above is the one it sees.
-    server.listen(options.path);
+    const bound = join(staging, 's');
+    const listening = waitListening(server);
+    server.listen(bound);
+    await listening;
+    try {
+      await chmod(bound, mode);
+      if (options.uid !== undefined || options.gid !== undefined) await chown(bound, options.uid ?? -1, options.gid ?? -1);
+      const { ino } = await lstat(bound);
+      // A link, not a rename: it never replaces what appeared at the path meanwhile (EEXIST instead).
+      await link(bound, options.path);
+      // The server unlinks the path it was bound to, which is gone by then: this removes the socket where it is now.
+      server.once('close', () => removeSocket(options.path, ino));
+    } catch (error) {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
   } finally {
-    if (previous !== undefined) process.umask(previous);
+    await rm(staging, { recursive: true, force: true });
   }
-  await listening;
-  await chmod(options.path, mode);
-  if (options.uid !== undefined || options.gid !== undefined) await chown(options.path, options.uid ?? -1, options.gid ?? -1);
 }
