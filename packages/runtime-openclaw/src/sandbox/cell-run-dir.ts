@@ -53,9 +53,13 @@ export async function createCellRunDir(root: string, user: TenantUser | undefine
  * `compile-cache/` (the gateway's: a recording writes there) linking to the shared compile cache when there is one.
  */
 export async function writeRunDir(dir: string, user: TenantUser | undefined, compileCache?: CompileCache): Promise<void> {
+  // Every mode set exactly: the umask filters what mkdir and writeFile ask for (an operator's 077 would hide the
+  // passwd from the tenant's user).
   await mkdir(join(dir, 'etc'), { recursive: true, mode: 0o755 });
   await chmod(dir, 0o711);
+  await chmod(join(dir, 'etc'), 0o755);
   await mkdir(join(dir, 'cell'), { mode: 0o700 });
+  await chmod(join(dir, 'cell'), 0o700);
   const uid = user?.uid ?? process.getuid?.() ?? 0;
   const gid = user?.gid ?? process.getgid?.() ?? 0;
   if (user !== undefined) await chown(join(dir, 'cell'), user.uid, user.gid);
@@ -66,9 +70,12 @@ export async function writeRunDir(dir: string, user: TenantUser | undefined, com
     passwd.push(`${name}:x:${uid}:${gid}:openclaw-mt tenant:/nonexistent:/usr/sbin/nologin`);
     group.push(`${name}:x:${gid}:`);
   }
-  await writeFile(join(dir, 'etc', 'passwd'), `${passwd.join('\n')}\n`, { mode: 0o644 });
-  await writeFile(join(dir, 'etc', 'group'), `${group.join('\n')}\n`, { mode: 0o644 });
+  for (const [file, lines] of Object.entries({ passwd, group })) {
+    await writeFile(join(dir, 'etc', file), `${lines.join('\n')}\n`, { mode: 0o644 });
+    await chmod(join(dir, 'etc', file), 0o644);
+  }
   await mkdir(join(dir, 'compile-cache'), { mode: 0o755 });
+  await chmod(join(dir, 'compile-cache'), 0o755);
   // Node looks for its cache under its tag and the user it runs as: the tenant's, and the gateway's for a process
   // primed before its tenant came (its main thread keeps the directory it started with).
   for (const tag of compileCache?.tags ?? [])
