@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { createModelGateway, type ModelGateway } from '@openclaw-mt/model-gatewa
 import { createOpenClawRuntime, deleteTenantUser, sandboxSupport, tenantUserName, type CellInfo } from '@openclaw-mt/runtime-openclaw';
 import { startFakeProvider, type FakeProvider } from '../../model-gateway/test/support/fake-provider.js';
 import { cellPaths } from '../src/config/cell-config.js';
+import { ensureTenantUser } from '../src/os/tenant-user.js';
 import { assertRenamable, moveWarmTree, recoverWarmTree } from '../src/os/warm-tree.js';
 import { connectRetrying, createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 import { CALL_MODEL, cellProcess, runInside } from './support/sandbox-probe.js';
@@ -18,6 +20,7 @@ import { CALL_MODEL, cellProcess, runInside } from './support/sandbox-probe.js';
 // Tenant ids of this file only: OS user names derive from them.
 const ALICE = 'warm-alice';
 const BOB = 'warm-bob';
+const CAROL = 'warm-carol';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
 
 const READ_FILE = `
@@ -130,10 +133,10 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
 
   afterAll(async () => {
     for (const session of sessions) session.close();
-    const roots = [ALICE, BOB].map((tenantId) => rootOf(tenantId));
+    const roots = [ALICE, BOB, CAROL].map((tenantId) => rootOf(tenantId));
     await h?.stop();
     await Promise.all([models?.close(), provider?.close(), install?.cleanup()]);
-    for (const [index, tenantId] of [ALICE, BOB].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
+    for (const [index, tenantId] of [ALICE, BOB, CAROL].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
   }, 60_000);
 
   it('gives a new tenant the running pre-booted cell: its files at /tenant, its own account, its model credential; another boots', async () => {
@@ -193,6 +196,26 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
     expect(bob.pid).not.toBe(warm.pid);
     expect(bob.user!.name).toBe(tenantUserName(BOB, await realpath(rootOf(BOB))));
     expect(readyWarm()?.pid).toBe(warm.pid);
+  });
+
+  it('gives a pre-booted cell to a new tenant whose account is left from an earlier life here: that account is retired', async () => {
+    const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);
+    const token = await h.tenant(CAROL);
+    // Carol ran here before, and her data went (a data directory made anew at the same path, say): her account stayed.
+    await mkdir(join(rootOf(CAROL), 'workspace'), { recursive: true });
+    await writeFile(join(rootOf(CAROL), 'workspace', 'NOTE.md'), 'a new life');
+    const earlier = await ensureTenantUser(CAROL, rootOf(CAROL));
+    expect(earlier.uid).not.toBe(warm.user!.uid);
+    sessions.push(await connectRetrying({ url: h.url, token }, 60_000));
+    const carol = cellOf(CAROL)!;
+    expect(carol).toMatchObject({ pid: warm.pid, starts: 1 });
+    expect(carol.user).toEqual({ name: earlier.name, uid: warm.user!.uid, gid: warm.user!.gid });
+    expect(statSync(join(rootOf(CAROL), 'workspace', 'NOTE.md')).uid).toBe(warm.user!.uid);
+    // The earlier uid stays taken, under a retired name, locked: no later tenant gets it.
+    const retired = execFileSync('getent', ['passwd', String(earlier.uid)], { encoding: 'utf8' }).split(':')[0]!;
+    expect(retired).toMatch(/^ocmx-[0-9a-f]{16}$/);
+    expect(execFileSync('passwd', ['--status', retired], { encoding: 'utf8' }).split(' ')[1]).toBe('L');
+    execFileSync('userdel', [retired]);
   });
 
   it('starts a returning tenant its own cell again, with the state the pre-booted cell made', async () => {

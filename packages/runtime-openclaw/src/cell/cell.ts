@@ -14,7 +14,7 @@ import { askGroupToStop, cellProcessUsage, killUserProcesses, listProcesses, sig
 import type { OpenClawInstall } from '../install/runtime-install.js';
 import { tenantFileIO } from '../os/tenant-file-io.js';
 import { ensureDirectory, grantTraverse, handTreeTo } from '../os/tenant-ownership.js';
-import { ensureTenantUser, ensureWarmUser, renameAccount, tenantUserName, type TenantUser } from '../os/tenant-user.js';
+import { ensureTenantUser, ensureWarmUser, renameAccount, retireAccount, tenantUserName, type TenantUser } from '../os/tenant-user.js';
 import { assertRenamable, moveWarmTree } from '../os/warm-tree.js';
 import { createCellRunDir, removeCellRunDir, type CellRunDir } from '../sandbox/cell-run-dir.js';
 import { SANDBOX_TENANT_ROOT, type CellEgress } from '../sandbox/sandbox-command.js';
@@ -351,7 +351,15 @@ export class OpenClawCell {
     // Before anything changes: the directories can move only within one mount.
     await assertRenamable(this.paths.root, root);
     if (this.user !== undefined) {
-      this.user = await renameAccount(this.user, tenantUserName(tenantId, await realpath(root)));
+      const name = tenantUserName(tenantId, await realpath(root));
+      // A tenant without OpenClaw state may have an account here from an earlier life (its data removed, or a data
+      // directory made anew at the same path): retired (its uid stays taken), so this cell's account takes the name.
+      const earlier = await retireAccount(name);
+      if (earlier !== undefined) {
+        await killUserProcesses(earlier.uid);
+        settings.log.info(`${tenantId}: retired its earlier OS account (uid ${earlier.uid}); it had no OpenClaw state left.`);
+      }
+      this.user = await renameAccount(this.user, name);
       // The tenant's files change hands before they move in, out of the cell's sight: OpenClaw watches its workspace,
       // and a directory it cannot read when it appears stays unwatched (its skills and memory watchers: EACCES).
       await handTreeTo(root, this.user, ['.openclaw-mt']);

@@ -191,10 +191,15 @@ function accountsExhausted(ids: AccountIds): MultiTenantError {
  * uid is left (`find / -xdev -uid <uid>`). Stop the tenant's cell first.
  */
 export async function deleteTenantUser(tenantId: string, root: string): Promise<boolean> {
-  const name = tenantUserName(tenantId, await realpath(root).catch(() => root));
+  return (await retireAccount(tenantUserName(tenantId, await realpath(root).catch(() => root)))) !== undefined;
+}
+
+/** Retires the account `name` as {@link deleteTenantUser} does; returns it as it was, or `undefined` when none exists. */
+export async function retireAccount(name: string): Promise<TenantUser | undefined> {
   known.delete(name);
   return serially(async () => {
-    if ((await lookup(name)) === undefined) return false;
+    const account = await lookup(name);
+    if (account === undefined) return undefined;
     const retired = `${RETIRED_USER_PREFIX}${randomBytes(8).toString('hex')}`;
     const renamed = await run('usermod', ['--login', retired, '--lock', '--expiredate', '1', name]);
     if (renamed.code !== 0)
@@ -203,6 +208,6 @@ export async function deleteTenantUser(tenantId: string, root: string): Promise<
     const regrouped = await run('groupmod', ['--new-name', retired, name]);
     if (regrouped.code !== 0 && regrouped.code !== 6)
       throw new MultiTenantError('INTERNAL', `groupmod ${name} failed (exit ${regrouped.code}): ${regrouped.stderr.trim().slice(0, 300)}`);
-    return true;
+    return account;
   });
 }
