@@ -45,6 +45,7 @@ export {
   type OpenClawRuntimeSettings,
 } from './config/runtime-settings.js';
 export { tenantUserName, deleteTenantUser, osUsersAvailable, TENANT_ACCOUNT_IDS, type TenantUser } from './os/tenant-user.js';
+export { pruneRetiredAccounts, retiredAccounts, type KeptReason, type PruneOptions, type PruneResult } from './os/retired-accounts.js';
 export { sandboxSupport, type SandboxSupport } from './sandbox/sandbox-support.js';
 export { SANDBOX_TENANT_ROOT, type CellEgress } from './sandbox/sandbox-command.js';
 export type { CellModels, CellModelGateway } from './cell/cell-models.js';

@@ -173,7 +173,8 @@ async function ensureAccount(name: string, ids: AccountIds = TENANT_ACCOUNT_IDS)
 /**
  * No account is left for another tenant: every id of the range is taken. A tenant's client sees a retryable
  * `CAPACITY` (another node of a fleet, or this one once the operator frees ids, can serve it); the message names no
- * account or path. The operator's remedy: `userdel` retired accounts (`ocmx-…`) whose files are gone.
+ * account or path. The operator's remedy: remove retired accounts (`ocmx-…`) whose files are gone
+ * (`openclaw-mt runtime accounts --prune`).
  */
 function accountsExhausted(ids: AccountIds): MultiTenantError {
   return new MultiTenantError(
@@ -187,8 +188,8 @@ function accountsExhausted(ids: AccountIds): MultiTenantError {
  * Retires a tenant's OS account (for example after the tenant was destroyed) and returns whether it
  * existed: the account is renamed `ocmx-<random>`, locked and expired, but keeps its uid, so the uid is
  * never handed to a new tenant while a file of the old one may exist anywhere on the host. The tenant
- * id gets a fresh account (and uid) if it comes back. `userdel` a retired account once no file of its
- * uid is left (`find / -xdev -uid <uid>`). Stop the tenant's cell first.
+ * id gets a fresh account (and uid) if it comes back. A retired account is removed once nothing of it is
+ * left (`pruneRetiredAccounts`, `openclaw-mt runtime accounts --prune`). Stop the tenant's cell first.
  */
 export async function deleteTenantUser(tenantId: string, root: string): Promise<boolean> {
   return (await retireAccount(tenantUserName(tenantId, await realpath(root).catch(() => root)))) !== undefined;
@@ -209,5 +210,35 @@ export async function retireAccount(name: string): Promise<TenantUser | undefine
     if (regrouped.code !== 0 && regrouped.code !== 6)
       throw new MultiTenantError('INTERNAL', `groupmod ${name} failed (exit ${regrouped.code}): ${regrouped.stderr.trim().slice(0, 300)}`);
     return account;
+  });
+}
+
+/** Every account on this host whose name starts with `prefix` (NSS's answer: `getent passwd`). */
+export async function accountsNamed(prefix: string): Promise<TenantUser[]> {
+  const { code, stdout } = await run('getent', ['passwd']);
+  if (code !== 0) throw new MultiTenantError('INTERNAL', `getent passwd failed (exit ${code}).`);
+  return stdout.split('\n').flatMap((line) => {
+    const [name, , uid, gid] = line.split(':');
+    if (name === undefined || !name.startsWith(prefix)) return [];
+    const account = { name, uid: Number(uid), gid: Number(gid) };
+    return Number.isSafeInteger(account.uid) && Number.isSafeInteger(account.gid) ? [account] : [];
+  });
+}
+
+/**
+ * Removes an account and its own group (`userdel`), once its uid has nothing left on the host; `false` when the name no
+ * longer names that uid (removed or renamed meanwhile), which is left as it is.
+ */
+export async function removeAccount(account: TenantUser): Promise<boolean> {
+  return serially(async () => {
+    if ((await lookup(account.name))?.uid !== account.uid) return false;
+    const removed = await run('userdel', [account.name]);
+    if (removed.code !== 0)
+      throw new MultiTenantError(
+        'INTERNAL',
+        `userdel ${account.name} failed (exit ${removed.code}): ${removed.stderr.trim().slice(0, 300)}`,
+      );
+    known.delete(account.name);
+    return true;
   });
 }
