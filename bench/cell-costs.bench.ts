@@ -40,8 +40,8 @@ const MiB = 2 ** 20;
 /** The cells' `releaseIdleWorkersMs` here (5 min by default): long enough that the idle figure is read before it, short enough to read the tree after. */
 const RELEASE_IDLE_WORKERS_MS = 45_000;
 /**
- * How long after the quiet time the tree is read again: past a run of OpenClaw's worker-environment sweep (every 60 s,
- * whatever the config), which reads the tenant's state through worker threads it then keeps for 30 minutes.
+ * How long after the quiet time the tree is read again: past a run of OpenClaw's upkeep (every 60 s, whatever the
+ * config), which reads the tenant's state through worker threads it then keeps for 30 minutes.
  */
 const SWEPT_MS = 70_000;
 /** The window over which an idle cell's CPU time is read. */
@@ -281,7 +281,7 @@ export const cellCosts: Benchmark = {
           unit: 'MiB',
         },
         {
-          label: `cell: idle RSS of its whole process tree ${SWEPT_MS / 1000} s later, past a run of OpenClaw's 60-s worker-environment sweep: what a quiet cell holds`,
+          label: `cell: idle RSS of its whole process tree ${SWEPT_MS / 1000} s later, past a run of OpenClaw's upkeep (every 60 s): what a quiet cell holds`,
           value: round(sweptTree.rssBytes / MiB, 0),
           unit: 'MiB',
         },
@@ -291,7 +291,7 @@ export const cellCosts: Benchmark = {
           value: round(cellTree.anonBytes / MiB, 0),
           unit: 'MiB',
         },
-        { label: 'cell: the same once quiet (after the sweep)', value: round(sweptTree.anonBytes / MiB, 0), unit: 'MiB' },
+        { label: 'cell: the same once quiet (after its upkeep)', value: round(sweptTree.anonBytes / MiB, 0), unit: 'MiB' },
         { label: "cell, idle and quiet: CPU time per minute (OpenClaw's periodic work)", value: round(idleCpuMsPerMinute, 0), unit: 'ms' },
         { label: "the install's compile cache: recorded (once per install, before any cell)", value: round(compileCacheMs, 0), unit: 'ms' },
         { label: 'cell: disk of its directories', value: round(cellTree.diskBytes / MiB, 1), unit: 'MiB' },
@@ -302,7 +302,7 @@ export const cellCosts: Benchmark = {
         },
         { label: 'bare gateways per GiB', value: round(GiB / bareTree.rssBytes, 2), unit: '' },
         { label: 'cells per GiB', value: round(GiB / cellTree.rssBytes, 2), unit: '' },
-        { label: 'cells per GiB once quiet (the tree after the sweep)', value: round(GiB / sweptTree.rssBytes, 2), unit: '' },
+        { label: 'cells per GiB once quiet (the tree after its upkeep)', value: round(GiB / sweptTree.rssBytes, 2), unit: '' },
         { label: 'cells per GiB once quiet, by anonymous memory', value: round(GiB / sweptTree.anonBytes, 2), unit: '' },
         { label: 'host load average (1 min) at the end', value: round(loadavg()[0]!, 1), unit: '' },
       ],
@@ -310,13 +310,13 @@ export const cellCosts: Benchmark = {
       goal: { op: '<=', value: 1.25 },
       ratioMeaning: 'cold tenant connect → first reply through the front door ÷ a bare gateway’s spawn → first reply',
       notes: [
-        `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` , \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` and \`GLIBC_TUNABLES=${DEFAULT_CELL_GLIBC_TUNABLES}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it); the cell runs without OpenClaw's spawn broker (\`spawnBroker: false\`) and its device-pairing plugin (a built-in default of cells), the bare gateway with both.`,
-        `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected, then after the quiet time and after OpenClaw's next worker-environment sweep; CPU time over the ${IDLE_CPU_WINDOW_MS / 1000} s after that. The cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
+        `OpenClaw ${install.openclawVersion} on Node ${install.nodeVersion}; cell ${sandbox}${runtime.osUsers ? ', as its own OS user' : ''}, heap limits \`${DEFAULT_CELL_NODE_OPTIONS}\` , \`MALLOC_ARENA_MAX=${DEFAULT_CELL_MALLOC_ARENA_MAX}\` and \`GLIBC_TUNABLES=${DEFAULT_CELL_GLIBC_TUNABLES}\` on both sides; the cell's V8 is asked to optimize for size once OpenClaw listens (\`optimizeForSize\`; the bare gateway has no relay to ask it); the cell runs without OpenClaw's spawn broker (\`spawnBroker: false\`) and its device-pairing plugin (a built-in default of cells) and, having no network, without OpenClaw's sweep of its cloud workers; the bare gateway with all three.`,
+        `The first reply is \`${FIRST_REPLY}\`, which the cell itself answers (the front door holds it while the cell starts). Memory is read ${IDLE_MS / 1000} s after that reply, with the tenant's client still connected, then after the quiet time and after OpenClaw's next upkeep run; CPU time over the ${IDLE_CPU_WINDOW_MS / 1000} s after that. The cell's tree includes the sandbox (its relay runs in OpenClaw's process). Warm figures are medians of ${WARM_ROUNDS} new connections.`,
         `A returning tenant: after the figures above it has a chat turn (fake model), its cell is stopped and its workspace gets ${PROJECT_FILES.toLocaleString('en')} small files of its own (an agent's project and its dependencies); the bare gateway gets the same files (no chat turn: it has no model) before it starts again on its own state.`,
         `A returning tenant on a primed process: a front door keeping one (\`primedProcesses: 1\`; its replacement is primed once the taken one's start is done); the tenant's first life with a chat turn, its cell stopped, the same ${PROJECT_FILES.toLocaleString('en')} files in its workspace, then its return once a process is primed again and ${IDLE_MS / 1000} s have passed.`,
         // The ratio says what the front door adds; the project's absolute goals are reported beside it.
         `Every front door here keeps the install's compile cache (\`compileCache\`, the CLI's default), recorded once before the first cell; the bare gateway has OpenClaw's own, in its state. The cold tenant's cells have the model gateway (a fake model), as the other front doors here.`,
-        `Project goals for a cell: idle tree ≤ 500 MiB, by RSS (${goalText(sweptTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB, ${round(sweptTree.rssBytes / MiB, 0)} MiB once quiet, ${round(releasedTree.rssBytes / MiB, 0)} MiB in the minute before OpenClaw's sweep; by anonymous memory, what one more cell takes from the host, ${round(cellTree.anonBytes / MiB, 0)} and ${round(sweptTree.anonBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s), for a returning tenant taking a primed process ${goalText(primed.firstReplyMs <= 5_000)} (${round(primed.firstReplyMs / 1000, 1)} s).`,
+        `Project goals for a cell: idle tree ≤ 500 MiB, by RSS (${goalText(sweptTree.rssBytes <= 500 * MiB)}: ${round(cellTree.rssBytes / MiB, 0)} MiB, ${round(sweptTree.rssBytes / MiB, 0)} MiB once quiet, ${round(releasedTree.rssBytes / MiB, 0)} MiB before OpenClaw's upkeep starts its workers again; by anonymous memory, what one more cell takes from the host, ${round(cellTree.anonBytes / MiB, 0)} and ${round(sweptTree.anonBytes / MiB, 0)} MiB); cold connect → first reply ≤ 5 s: for a new tenant taking a pre-booted cell ${goalText(pooled.firstReplyMs <= 5_000)} (${round(pooled.firstReplyMs / 1000, 2)} s; its first chat turn ${round(pooled.firstTurnMs / 1000, 1)} s), for a tenant whose own cell must start ${goalText(cellColdMs <= 5_000)} (${round(cellColdMs / 1000, 1)} s; returning ${round(cellReturningMs / 1000, 1)} s, a bare gateway's restart ${round(bareRestartMs / 1000, 1)} s), for a returning tenant taking a primed process ${goalText(primed.firstReplyMs <= 5_000)} (${round(primed.firstReplyMs / 1000, 1)} s).`,
       ],
     };
   },

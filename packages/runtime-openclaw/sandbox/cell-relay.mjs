@@ -14,12 +14,14 @@
 // (transcripts, usage, SQLite stores) for 30 minutes after their last use, 150–270 MB per cell. Once no model
 // call has been open for `releaseIdleWorkersMs`, it raises OpenClaw's own low-memory signal, on which OpenClaw
 // retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s). Without a model call
-// since the last quiet time it leaves the workers alone: they are the state readers OpenClaw's start left, which its
-// own sweep (every minute) would start again at once. At each quiet time it stops OpenClaw's SQLite reader if no
+// since the last quiet time it leaves the workers alone (OpenClaw's upkeep every minute would start them again at
+// once), except at the first quiet time of a cell whose sweep of cloud workers is off (below): OpenClaw's start
+// leaves two state readers, its upkeep starts one again. At each quiet time it stops OpenClaw's SQLite reader if no
 // request to it is open: a helper process (~90 MB) OpenClaw keeps from its start to its end, which an idle cell does
 // not use, and starts again when it needs one. That reader is this process's own child only without OpenClaw's spawn
 // broker (the host's default).
 // And once OpenClaw's gateway listens, it asks V8 to favour memory over speed (below).
+// Without network it also keeps OpenClaw from sweeping its cloud workers every minute (below): a cell has none.
 // A primed process (plan.primed) first loads the modules the host lists on stdin, then waits for a tenant:
 // the host mounts that tenant's directories over the sandbox's placeholders and sends `go` (its account and
 // tokens); the process enters the tenant's workspace, becomes the tenant's user (it started as root keeping
@@ -200,12 +202,14 @@ function sqliteReaders() {
 /**
  * Counts open model connections; after `quietMs` with none, stops OpenClaw's idle SQLite readers and, if a model was
  * called since the last quiet time, asks OpenClaw once to retire its idle workers (those of the chat turns). The quiet
- * time runs from the start too: OpenClaw's start leaves its reader, which an idle cell never uses.
+ * time runs from the start too: OpenClaw's start leaves its reader, which an idle cell never uses. With `afterStart`
+ * the first quiet time retires workers as well: OpenClaw's start leaves two state readers, and without its sweep of
+ * cloud workers its upkeep every minute starts only one of them again.
  */
-function idleWorkersRelease(quietMs) {
+function idleWorkersRelease(quietMs, afterStart) {
   const readers = sqliteReaders();
   let open = 0;
-  let called = false;
+  let called = afterStart;
   let timer;
   const release = () => {
     if (called) channel('openclaw.memory.critical').publish(undefined);
@@ -234,8 +238,28 @@ function idleWorkersRelease(quietMs) {
 
 if (typeof plan.modelSocket === 'string') {
   const quietMs = plan.releaseIdleWorkersMs;
-  const activity = Number.isSafeInteger(quietMs) && quietMs > 0 ? idleWorkersRelease(quietMs) : undefined;
+  const activity = Number.isSafeInteger(quietMs) && quietMs > 0 ? idleWorkersRelease(quietMs, plan.workerSweep === false) : undefined;
   relay({ host: '127.0.0.1', port: plan.modelPort }, { path: plan.modelSocket }, activity);
+}
+
+// OpenClaw's cloud workers (worker environments) run on machines it reaches over the network, or on paired devices that
+// connect to it as nodes; a cell without network has neither (the front door lets only operator clients in). Yet every
+// minute OpenClaw sweeps its records of them, reading the tenant's state beside its other upkeep, so that its state
+// reader pool runs two worker threads instead of one (~50 MB more, for the cell's life) and the cell spends CPU on it.
+// So the relay keeps that one timer from being armed (found by the message it logs on failure, which names it); every
+// other timer is OpenClaw's own. A release whose sweep says otherwise keeps it.
+if (plan.workerSweep === false) {
+  const setIntervalOf = globalThis.setInterval;
+  globalThis.setInterval = function setInterval(callback, ...rest) {
+    if (typeof callback !== 'function' || !String(callback).includes('Worker environment reconcile sweep failed'))
+      return Reflect.apply(setIntervalOf, this, [callback, ...rest]);
+    globalThis.setInterval = setIntervalOf;
+    process.stdout.write("[openclaw-mt] OpenClaw's worker-environment sweep is off: this cell has no network\n");
+    // A timer that never runs, for OpenClaw to unref and clear as it would its own.
+    const never = setIntervalOf(() => undefined, 2 ** 31 - 1);
+    clearInterval(never);
+    return never;
+  };
 }
 
 // `--optimize-for-size` (V8 keeps its heap tighter) takes ~70 MB off an idle cell; chat turns take about as long.

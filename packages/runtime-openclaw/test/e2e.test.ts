@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ConsolaOptions, LogObject } from 'consola';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
@@ -35,6 +36,29 @@ const AT_LENGTH = 'Please answer at length, turn';
 const RELEASE_IDLE_WORKERS_MS = 8_000;
 const LONG_REPLY = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\n'.repeat(50);
 const log = createLogger({ tag: 'openclaw-e2e', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
+// What the cells' relays say about OpenClaw's sweep of its cloud workers (their output reaches the runtime's log as debug lines).
+const SWEEP_OFF = "[openclaw-mt] OpenClaw's worker-environment sweep is off";
+const sweepLines: string[] = [];
+
+/** The runtime's logger, printing as the others do and keeping the cells' lines about the sweep. */
+function runtimeLogger() {
+  const printed = Number(process.env.TEST_LOG_LEVEL ?? 3);
+  const logger = createLogger({ tag: 'openclaw', level: Math.max(printed, 4) });
+  logger.setReporters([
+    ...logger.options.reporters.map((reporter) => ({
+      log: (entry: LogObject, context: { options: ConsolaOptions }) => {
+        if (entry.level <= printed) reporter.log(entry, context);
+      },
+    })),
+    {
+      log: (entry: LogObject) => {
+        const line = entry.args.map(String).join(' ');
+        if (line.includes(SWEEP_OFF)) sweepLines.push(line);
+      },
+    },
+  ]);
+  return logger;
+}
 
 async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
   try {
@@ -78,7 +102,7 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
         models: { gateway: models },
         // Operator defaults: every tenant's agent talks to the local fake model (through the model gateway).
         config: fakeModelOpenClawConfig(),
-        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 3) }),
+        logger: runtimeLogger(),
         // These tenants change their own config (OpenClaw asks operator.admin of config writes).
         privileges: { admin: ['*'] },
         // Every hello below is the cell's own: the handshake waits out the cold start.
@@ -140,6 +164,13 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
       expect(config).toMatchObject({ valid: true, path: '/tenant/agent/openclaw.json' });
       expect(await session.request('sessions.list', {})).toMatchObject({ sessions: [] });
     }
+  });
+
+  it("keeps OpenClaw's sweep of its cloud workers off in every cell without network", async () => {
+    // The relay finds the sweep's timer as this release of OpenClaw arms it: each cell says so once per start.
+    await eventually(() => sweepLines.length >= TENANTS.length, "the cells' relays to find OpenClaw's sweep", 60_000);
+    for (const tenantId of TENANTS)
+      expect(sweepLines.filter((line) => line.startsWith(`[${tenantId}] `))).toHaveLength(cellOf(tenantId)!.starts);
   });
 
   it("bridges a further client of a warm cell over the cell's spare connection, with the same hello", async () => {

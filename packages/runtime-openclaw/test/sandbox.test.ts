@@ -79,7 +79,9 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
       models: { providers: { fake: { baseUrl: `${tenantEndpoint.origin}/v1`, apiKey: 'alice-own' } } },
       fake: { recordStops: true },
     });
-    tokens[BOB] = await h.tenant(BOB, { fake: { recordMemorySignals: true, sqliteReaders: true, reportSpawnBroker: true } });
+    tokens[BOB] = await h.tenant(BOB, {
+      fake: { recordMemorySignals: true, sqliteReaders: true, reportSpawnBroker: true, workerSweep: true },
+    });
     for (const tenantId of [ALICE, BOB]) sessions.push(await connectRetrying({ url: h.url, token: tokens[tenantId]! }, 60_000));
   }, 120_000);
 
@@ -112,10 +114,24 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     expect(readFileSync(ends, 'utf8')).toBe('idle SIGTERM\n');
   });
 
-  it("leaves OpenClaw's workers alone at the quiet time of a cell that has called no model (its sweep would start them again)", () => {
+  it('keeps OpenClaw from sweeping its cloud workers in a cell without network, and leaves its other timers alone', async () => {
+    const upkeep = join(rootOf(BOB), 'agent', 'fake-upkeep');
+    await eventually(
+      () => existsSync(upkeep) && readFileSync(upkeep, 'utf8').split('\n').length > 3,
+      "bob's cell to run its upkeep",
+      10_000,
+    );
+    expect(existsSync(join(rootOf(BOB), 'agent', 'fake-worker-sweeps'))).toBe(false);
+  });
+
+  it('asks OpenClaw once, at the first quiet time, to retire the workers its start left, though no model was called', () => {
     // The reader was stopped (above): the quiet time since the start has passed.
     expect(models.usage(BOB).requests).toBe(0);
-    expect(existsSync(join(rootOf(BOB), 'agent', 'fake-memory-critical'))).toBe(false);
+    expect(
+      readFileSync(join(rootOf(BOB), 'agent', 'fake-memory-critical'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(1);
   });
 
   it("runs OpenClaw without its spawn broker: the cell sees the broker's entry empty, the install keeps it", () => {
@@ -198,11 +214,14 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
   });
 
   it('asks OpenClaw to retire its idle workers once no model call has been open for the quiet time after one', async () => {
-    // Bob called the model (above) and no more since; no quiet time before that raised it.
+    // Bob called the model (above) and no more since; only the first quiet time raised it before.
     const signals = join(rootOf(BOB), 'agent', 'fake-memory-critical');
-    await eventually(() => existsSync(signals), "bob's cell to raise OpenClaw's low-memory signal", 20_000);
+    const raised = () => readFileSync(signals, 'utf8').trim().split('\n').length;
+    await eventually(() => raised() === 2, "bob's cell to raise OpenClaw's low-memory signal again", 20_000);
     expect(models.usage(BOB).requests).toBe(1);
-    expect(readFileSync(signals, 'utf8').trim().split('\n')).toHaveLength(1);
+    // Once per quiet time: nothing more while no model is called.
+    await new Promise((resolve) => setTimeout(resolve, RELEASE_IDLE_WORKERS_MS + 1_000));
+    expect(raised()).toBe(2);
   });
 
   it('leaves no file of a cell outside its directories, lets OpenClaw shut down, and removes its run directory when it stops', async () => {

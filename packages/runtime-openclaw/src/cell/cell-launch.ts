@@ -153,8 +153,9 @@ export function cellProcess(spec: CellProcessSpec): { file: string; args: string
   // previous process left and, once OpenClaw listens, applies `optimizeForSize`; without network it also joins sockets).
   env.OPENCLAW_MT_RELAY = JSON.stringify({
     optimizeForSize: settings.optimizeForSize,
-    // No network inside: the relay joins the cell's loopback to the host through the run directory's sockets.
-    ...(isolated ? { gatewaySocket: insideGatewaySocket, gatewayPort: port } : {}),
+    // No network inside: the relay joins the cell's loopback to the host through the run directory's sockets, and
+    // keeps OpenClaw from sweeping its cloud workers every minute (a cell without network has none).
+    ...(isolated ? { gatewaySocket: insideGatewaySocket, gatewayPort: port, workerSweep: false } : {}),
     // A pre-booted cell's model socket opens when a tenant takes it; its relay listens from the start.
     ...(isolated && settings.models !== undefined
       ? { modelSocket: insideModelSocket, modelPort: insideModelPort(port), releaseIdleWorkersMs: settings.releaseIdleWorkersMs }

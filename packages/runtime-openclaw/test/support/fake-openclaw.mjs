@@ -62,6 +62,18 @@ if (fake.sqliteReaders) {
   reader('idle');
   reader('busy').send({ id: 2, hold: true });
 }
+// OpenClaw's sweep of its cloud workers, armed as OpenClaw arms it (the message it logs on failure names it), and
+// another timer of its upkeep: each run of either goes to a file.
+if (fake.workerSweep) {
+  const record = (name) => writeFileSync(join(process.env.OPENCLAW_STATE_DIR, name), `${Date.now()}\n`, { flag: 'a' });
+  const sweep = setInterval(
+    () =>
+      void Promise.resolve(record('fake-worker-sweeps')).catch(() => process.stderr.write('Worker environment reconcile sweep failed\n')),
+    200,
+  );
+  sweep.unref?.();
+  setInterval(() => record('fake-upkeep'), 200).unref();
+}
 // The size of OpenClaw's spawn broker entry as this process sees it.
 if (fake.reportSpawnBroker)
   writeFileSync(
