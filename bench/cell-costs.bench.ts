@@ -37,8 +37,11 @@ const GiB = 1024 ** 3;
 /** Files in the workspace of a returning tenant: an agent's project after some work (a checkout and its dependencies). */
 const PROJECT_FILES = 20_000;
 const MiB = 2 ** 20;
-/** The cells' `releaseIdleWorkersMs` here (5 min by default): long enough that the idle figure is read before it, short enough to read the tree after. */
-const RELEASE_IDLE_WORKERS_MS = 45_000;
+/**
+ * The cells' `releaseIdleWorkersMs` here (5 min by default): long enough that the idle figure is read before it (it runs
+ * from the cell's spawn; a cold start took up to 27 s here, then `IDLE_MS`), short enough to read the tree after.
+ */
+const RELEASE_IDLE_WORKERS_MS = 75_000;
 /**
  * How long after the quiet time the tree is read again: past a run of OpenClaw's upkeep (every 60 s, whatever the
  * config), which reads the tenant's state through worker threads it then keeps for 30 minutes.

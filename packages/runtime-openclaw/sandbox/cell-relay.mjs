@@ -245,8 +245,7 @@ if (typeof plan.modelSocket === 'string') {
 // OpenClaw's cloud workers (worker environments) run on machines it reaches over the network, or on paired devices that
 // connect to it as nodes; a cell without network has neither (the front door lets only operator clients in). Yet every
 // minute OpenClaw sweeps its records of them, reading the tenant's state beside its other upkeep, so that its state
-// reader pool runs two worker threads instead of one (~50 MB more, for the cell's life) and the cell spends CPU on it.
-// So the relay keeps that one timer from being armed (found by the message it logs on failure, which names it); every
+// reader pool keeps two worker threads instead of one (~50 MB more, for the cell's life). So the relay keeps that one timer from being armed (found by the message it logs on failure, which names it); every
 // other timer is OpenClaw's own. A release whose sweep says otherwise keeps it.
 if (plan.workerSweep === false) {
   const setIntervalOf = globalThis.setInterval;

@@ -118,7 +118,8 @@ export interface OpenClawRuntimeOptions {
   /**
    * After this long with no model call open, a cell without network asks OpenClaw to retire the worker threads its
    * chat turns started and now leave idle (150–270 MB per cell; OpenClaw keeps them 30 minutes); the next turn
-   * starts them again, ~3 s. Default 300,000 (5 min); 0 leaves them to OpenClaw.
+   * starts them again, ~3 s. The first time after its start it does so without a model call too: OpenClaw's start
+   * leaves a state reader its upkeep does not need. Default 300,000 (5 min); 0 leaves them to OpenClaw.
    */
   releaseIdleWorkersMs?: number;
   /**
