@@ -247,6 +247,49 @@ describe('cell spares', () => {
     taken.close();
   });
 
+  it('says the cell answers while a spare that grew old or stale is replaced, and not once the cell dropped or refused one', async () => {
+    const { server, cell, spares } = await setup({ helloDelayMs: 60, settings: { maxAgeMs: 150 } });
+    expect(spares.info().answering).toBe(false);
+    cell.set('ready');
+    await eventually(() => spares.info().ready, 'the first spare', 5_000, 10);
+    // Read every few milliseconds through several replacements (age, then a stale event): a spare is missing
+    // for a while each time, and the cell answers throughout.
+    const seen = { gaps: 0, silent: 0 };
+    const poll = setInterval(() => {
+      const info = spares.info();
+      if (!info.ready) seen.gaps++;
+      if (!info.answering) seen.silent++;
+    }, 2);
+    await eventually(() => spares.info().opened >= 4, 'three replacements by age', 5_000, 10);
+    server.broadcast('health');
+    await eventually(() => spares.info().opened >= 5, 'a replacement after a stale event', 5_000, 10);
+    clearInterval(poll);
+    expect(seen.gaps).toBeGreaterThan(0);
+    expect(seen.silent).toBe(0);
+
+    // The cell drops its connections (a restart): it is not said to answer until a new spare is open.
+    await eventually(() => spares.info().ready, 'a spare', 5_000, 10);
+    for (const socket of server.open) socket.close(1012, 'service restart');
+    await eventually(() => !spares.info().answering, 'the dropped spare to count', 5_000, 2);
+    await eventually(() => spares.info().answering, 'a spare of the restarted cell', 5_000, 10);
+
+    // Refused: not answering. A `shutdown` event: not answering, even before the socket closes.
+    server.tokens.clear();
+    for (const socket of server.open) socket.close(1012, 'service restart');
+    await eventually(() => !spares.info().answering, 'the refused spare to count', 5_000, 2);
+    await pause(300);
+    expect(spares.info().answering).toBe(false);
+    server.tokens.add('token-1');
+    await eventually(() => spares.info().answering, 'a spare once the cell takes it again', 10_000, 10);
+    server.broadcast('shutdown');
+    await eventually(() => !spares.info().answering, 'a shutdown event to count', 5_000, 2);
+
+    // Leaving `ready` says so at once.
+    await eventually(() => spares.info().answering, 'a spare after the shutdown event', 10_000, 10);
+    cell.set('backoff');
+    expect(spares.info().answering).toBe(false);
+  });
+
   it('lets a client wait for the spare being opened for it instead of opening its own', async () => {
     const { server, cell, spares } = await setup({ helloDelayMs: 150 });
     cell.set('ready');

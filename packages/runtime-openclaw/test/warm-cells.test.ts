@@ -126,6 +126,8 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
         warmCells: { count: 1, dir: warmDir, refillDelayMs: 50, retryDelayMs: 50 },
         // A pre-booted cell killed once is given up on (and replaced): see the last test.
         restart: { maxAttempts: 1 },
+        // Spares replaced often, so the first test sees a pre-booted cell through several replacements.
+        spareMaxAgeMs: 300,
         logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
       },
     });
@@ -138,6 +140,26 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
     await Promise.all([models?.close(), provider?.close(), install?.cleanup()]);
     for (const [index, tenantId] of [ALICE, BOB, CAROL].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
   }, 60_000);
+
+  it('keeps a pre-booted cell offered while its spare connection is replaced', async () => {
+    const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);
+    // Read every few milliseconds: a claim in the moment a spare is being replaced must still find the cell.
+    const seen = { reads: 0, offered: 0 };
+    const poll = setInterval(() => {
+      const cell = h.runtime.warmCells().find((info) => info.tenantId === warm.tenantId);
+      seen.reads++;
+      if (cell?.offered) seen.offered++;
+    }, 1);
+    await eventually(
+      () => (h.runtime.warmCells()[0]?.spares?.opened ?? 0) >= warm.spares!.opened + 4,
+      'four replacements of the spare',
+      30_000,
+      10,
+    );
+    clearInterval(poll);
+    expect(seen.reads).toBeGreaterThan(100);
+    expect(seen.offered).toBe(seen.reads);
+  });
 
   it('gives a new tenant the running pre-booted cell: its files at /tenant, its own account, its model credential; another boots', async () => {
     const warm = await eventually(readyWarm, 'a ready pre-booted cell', 60_000);

@@ -114,6 +114,8 @@ export class CellSpares {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private isClosed = false;
+  /** A spare of the current process was opened, and no connection to it was dropped or refused since. */
+  private answering = false;
   private readonly stats = { opened: 0, taken: 0, missed: 0, discarded: 0 };
   private readonly unsubscribe: () => void;
   private readonly maxAgeMs: number;
@@ -133,6 +135,7 @@ export class CellSpares {
         this.schedule(0);
       } else {
         // Starting, restarting, stopping: whatever the spare is bound to is going away.
+        this.answering = false;
         this.drop(this.spare);
         this.filling?.aborter.abort();
       }
@@ -142,7 +145,8 @@ export class CellSpares {
 
   /** For operators and tests. */
   info(): CellSpareInfo {
-    return { ready: this.usable(this.targetKey) !== undefined, ...this.stats };
+    const ready = this.usable(this.targetKey) !== undefined;
+    return { ready, answering: this.answering && this.cell.endpoint !== undefined, ...this.stats };
   }
 
   /**
@@ -179,6 +183,7 @@ export class CellSpares {
   connectionLost(): void {
     if (this.isClosed) return;
     this.failures++;
+    this.answering = false;
     this.drop(this.spare);
     this.filling?.aborter.abort();
     this.schedule(this.closedRefillDelay());
@@ -188,6 +193,7 @@ export class CellSpares {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.answering = false;
     this.unsubscribe();
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -213,6 +219,7 @@ export class CellSpares {
     const endpoint = this.cell.endpoint;
     if (spare.connection.open && endpoint !== undefined && endpoint.port === spare.port && endpoint.token === spare.token) return spare;
     // Its socket is closing, or the process it talks to is not (or no longer) the cell's ready one.
+    this.answering = false;
     this.drop(spare, 0);
     return undefined;
   }
@@ -281,6 +288,7 @@ export class CellSpares {
           return;
         }
         this.failures++;
+        this.answering = false;
         const shape = failure instanceof CellHandshakeError ? failure.shape : undefined;
         const retryable = failure instanceof CellHandshakeError && failure.retryable;
         const delay = Math.max(shape?.retryAfterMs ?? 0, (retryable ? RETRY_RETRYABLE : RETRY_REFUSED)(this.failures));
@@ -321,15 +329,23 @@ export class CellSpares {
   private install(connection: CellConnection, key: string, endpoint: { port: number; token: string }): void {
     const spare: Spare = { connection, key, port: endpoint.port, token: endpoint.token, release: () => undefined };
     const offEvent = connection.onEvent((event) => {
+      if (event.event === 'shutdown') this.answering = false;
       if (!helloNeutral(event.event)) this.drop(spare, STALE_REFILL_MS);
     });
     // Dropped by the cell (an in-place restart, a crash): open the next one, backing off if it keeps happening.
     const offClosed = connection.onClosed(() => {
       this.failures++;
+      this.answering = false;
       this.drop(spare, this.closedRefillDelay());
     });
     // The process is gone: the cell's next `ready` opens the next one.
-    const detach = this.cell.attach({ cellLost: () => this.drop(spare) });
+    const detach = this.cell.attach({
+      cellLost: () => {
+        this.answering = false;
+        this.drop(spare);
+      },
+    });
+    // Too old or stale (above) says nothing about the process: it still answers while the next spare opens.
     const aged = setTimeout(() => this.drop(spare, 0), this.maxAgeMs);
     aged.unref();
     spare.release = () => {
@@ -339,5 +355,6 @@ export class CellSpares {
       clearTimeout(aged);
     };
     this.spare = spare;
+    this.answering = true;
   }
 }

@@ -149,6 +149,11 @@ export const CELL_CACHE_ALLOWANCE_BYTES = 128 * 1024 ** 2;
 export interface CellSpareInfo {
   /** A spare is open and can be handed to the next client whose role and scopes match it. */
   ready: boolean;
+  /**
+   * The cell's current process answered a spare connection and has dropped none since: it takes connections,
+   * also while a spare that grew old or stale is being replaced (`ready` is then briefly false).
+   */
+  answering: boolean;
   /** Spare connections opened so far. */
   opened: number;
   /** Spares handed to client sessions. */

@@ -11,8 +11,9 @@ import { CellSpares, type SpareSettings } from '../bridge/cell-spares.js';
 /** A pre-booted cell as operators see it. */
 export interface WarmCellInfo extends CellInfo {
   /**
-   * Offered to the next new tenant: OpenClaw answers a real connection (its spare is open), not only its
-   * first `connect.challenge` (it refuses connections for seconds after that).
+   * Offered to the next new tenant: OpenClaw answers a real connection (a spare was opened, and none was dropped
+   * since), not only its first `connect.challenge` (it refuses connections for seconds after that). A spare
+   * replaced because it grew old keeps the cell offered: the tenant's client waits for the next one.
    */
   offered: boolean;
   /**
@@ -34,7 +35,7 @@ export interface WarmCell {
 }
 
 function isOffered({ cell, spares, warmUp }: WarmCell): boolean {
-  return cell.info().state === 'ready' && (spares?.info().ready ?? true) && (warmUp === 'done' || warmUp === 'skipped');
+  return cell.info().state === 'ready' && (spares?.info().answering ?? true) && (warmUp === 'done' || warmUp === 'skipped');
 }
 
 /** Options of the pre-booted cells. */
