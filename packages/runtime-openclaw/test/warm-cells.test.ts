@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConsolaInstance, ConsolaOptions, LogObject } from 'consola';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
@@ -21,6 +22,7 @@ import { CALL_MODEL, cellProcess, runInside } from './support/sandbox-probe.js';
 const ALICE = 'warm-alice';
 const BOB = 'warm-bob';
 const CAROL = 'warm-carol';
+const DAVE = 'warm-dave';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
 
 const READ_FILE = `
@@ -29,6 +31,21 @@ const input = JSON.parse(process.argv[1]);
 console.log(JSON.stringify({ text: fs.readFileSync(input.path, 'utf8'), entries: fs.readdirSync(input.dir) }));
 process.exit(0);
 `;
+
+/** `logger`, also keeping every line it is given (at any level) in `lines`. */
+function keepingLines(logger: ConsolaInstance, lines: string[]): ConsolaInstance {
+  const printed = logger.level;
+  logger.level = Math.max(printed, 4);
+  logger.setReporters([
+    ...logger.options.reporters.map((reporter) => ({
+      log: (entry: LogObject, context: { options: ConsolaOptions }) => {
+        if (entry.level <= printed) reporter.log(entry, context);
+      },
+    })),
+    { log: (entry: LogObject) => void lines.push(entry.args.map(String).join(' ')) },
+  ]);
+  return logger;
+}
 
 describe('moving a pre-booted cell into a tenant root', () => {
   async function layout() {
@@ -105,6 +122,7 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
   let h: OpenClawHarness;
   let warmDir: string;
   const sessions: GatewayConnection[] = [];
+  const logged: string[] = [];
   const rootOf = (tenantId: string) => join(h.dataDir, 'workspaces', tenantDirName(tenantId));
   const cellOf = (tenantId: string): CellInfo | undefined => h.runtime.cells().find((cell) => cell.tenantId === tenantId);
   const readyWarm = () => h.runtime.warmCells().find((cell) => cell.offered);
@@ -128,17 +146,17 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
         restart: { maxAttempts: 1 },
         // Spares replaced often, so the first test sees a pre-booted cell through several replacements.
         spareMaxAgeMs: 300,
-        logger: createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }),
+        logger: keepingLines(createLogger({ tag: 'openclaw', level: Number(process.env.TEST_LOG_LEVEL ?? 1) }), logged),
       },
     });
   }, 120_000);
 
   afterAll(async () => {
     for (const session of sessions) session.close();
-    const roots = [ALICE, BOB, CAROL].map((tenantId) => rootOf(tenantId));
+    const roots = [ALICE, BOB, CAROL, DAVE].map((tenantId) => rootOf(tenantId));
     await h?.stop();
     await Promise.all([models?.close(), provider?.close(), install?.cleanup()]);
-    for (const [index, tenantId] of [ALICE, BOB, CAROL].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
+    for (const [index, tenantId] of [ALICE, BOB, CAROL, DAVE].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
   }, 60_000);
 
   it('keeps a pre-booted cell offered while its spare connection is replaced', async () => {
@@ -169,10 +187,19 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
     expect(warm.tenantId).toMatch(/^warm-\d+$/);
     expect(warm.user!.name).toMatch(/^ocmw-[0-9a-f]{16}$/);
     const token = await h.tenant(ALICE);
+    const daveToken = await h.tenant(DAVE);
     await mkdir(join(rootOf(ALICE), 'workspace'), { recursive: true });
     await writeFile(join(rootOf(ALICE), 'workspace', 'NOTE.md'), 'written before the first connect');
     sessions.push(await connectRetrying({ url: h.url, token }, 60_000));
     const alice = cellOf(ALICE)!;
+    // A new tenant right behind her finds no cell offered (its replacement has not booted): it starts its own at
+    // once rather than wait, and the log says why.
+    sessions.push(await connectRetrying({ url: h.url, token: daveToken }, 60_000));
+    expect(cellOf(DAVE)!.pid).not.toBe(warm.pid);
+    expect(cellOf(DAVE)!.starts).toBe(1);
+    expect(logged.find((line) => line.startsWith(`${DAVE}: no pre-booted OpenClaw gateway is offered (`))).toMatch(
+      /\((the next one is not booted yet|warm-\d+ (booting|not answering yet|warm-up turn \w+))\); starting its own\.$/,
+    );
     // The same process, now the tenant's: no start happened for it.
     expect(alice).toMatchObject({ state: 'ready', pid: warm.pid, starts: 1 });
     expect(alice.user).toEqual({ name: tenantUserName(ALICE, await realpath(rootOf(ALICE))), uid: warm.user!.uid, gid: warm.user!.gid });

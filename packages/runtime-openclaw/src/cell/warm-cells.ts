@@ -180,7 +180,11 @@ export class WarmCells {
   async claim(tenantId: string, root: string, config: TenantConfig): Promise<WarmCell | undefined> {
     if (this.closed) return undefined;
     const warm = [...this.slots.values()].find(isOffered);
-    if (warm === undefined || !(await hasNoCellState(cellPaths(root)))) return undefined;
+    if (warm === undefined) {
+      this.settings.log.debug(`${tenantId}: no pre-booted OpenClaw gateway is offered (${this.why()}); starting its own.`);
+      return undefined;
+    }
+    if (!(await hasNoCellState(cellPaths(root)))) return undefined;
     const { cell, spares } = warm;
     if (!this.slots.delete(cell.tenantId)) return undefined;
     this.scheduleRefill();
@@ -204,6 +208,21 @@ export class WarmCells {
       this.settings.log.warn(`${tenantId}: taking a pre-booted OpenClaw gateway failed; starting its own.`, error);
       return undefined;
     }
+  }
+
+  /** Why no slot is offered, for the log: each slot's state, warm-up and spare. */
+  private why(): string {
+    if (this.slots.size === 0) return 'the next one is not booted yet';
+    return [...this.slots.values()]
+      .map(({ cell, spares, warmUp }) => {
+        const { state } = cell.info();
+        // `stopped` until its process is spawned: being prepared.
+        if (state === 'stopped' || state === 'starting') return `${cell.tenantId} booting`;
+        if (state !== 'ready') return `${cell.tenantId} ${state}`;
+        if (spares !== undefined && !spares.info().answering) return `${cell.tenantId} not answering yet`;
+        return `${cell.tenantId} warm-up turn ${warmUp ?? 'pending'}`;
+      })
+      .join(', ');
   }
 
   private scheduleRefill(delayMs = this.options.refillDelayMs ?? 10_000): void {
