@@ -156,7 +156,8 @@ describe.skipIf(!canSandbox)('pre-booted cells (bubblewrap, as root, per-tenant 
     const roots = [ALICE, BOB, CAROL, DAVE].map((tenantId) => rootOf(tenantId));
     await h?.stop();
     await Promise.all([models?.close(), provider?.close(), install?.cleanup()]);
-    for (const [index, tenantId] of [ALICE, BOB, CAROL, DAVE].entries()) await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
+    for (const [index, tenantId] of [ALICE, BOB, CAROL, DAVE].entries())
+      await deleteTenantUser(tenantId, roots[index]!).catch(() => undefined);
   }, 60_000);
 
   it('keeps a pre-booted cell offered while its spare connection is replaced', async () => {
