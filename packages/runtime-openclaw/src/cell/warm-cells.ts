@@ -13,7 +13,7 @@ export interface WarmCellInfo extends CellInfo {
   /**
    * Offered to the next new tenant: OpenClaw answers a real connection (a spare was opened, and none was dropped
    * since), not only its first `connect.challenge` (it refuses connections for seconds after that). A spare
-   * replaced because it grew old keeps the cell offered: the tenant's client waits for the next one.
+   * replaced because it grew old or stale keeps the cell offered: the tenant's client waits for the next one.
    */
   offered: boolean;
   /**
