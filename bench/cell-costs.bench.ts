@@ -39,7 +39,7 @@ const PROJECT_FILES = 20_000;
 const MiB = 2 ** 20;
 /**
  * The cells' `releaseIdleWorkersMs` here (5 min by default): long enough that the idle figure is read before it (it runs
- * from the cell's spawn; a cold start took up to 27 s here, then `IDLE_MS`), short enough to read the tree after.
+ * from the end of the cell's start, then `IDLE_MS`), short enough to read the tree after.
  */
 const RELEASE_IDLE_WORKERS_MS = 75_000;
 /**
@@ -198,8 +198,10 @@ export const cellCosts: Benchmark = {
       const usage = (await runtime.cellUsage()).find((cell) => cell.tenantId === TENANT)!;
       cellTree = usage;
       cellWarmMs = await warmReply(url, token, false);
-      // Still idle once its quiet time from the start has passed: OpenClaw's SQLite reader is given back.
-      if (info?.startedAt !== undefined) await pause(Math.max(0, info.startedAt + RELEASE_IDLE_WORKERS_MS + 10_000 - Date.now()));
+      // Still idle once its quiet time has passed (from its gateway listening, before it was ready): OpenClaw's SQLite
+      // reader is given back.
+      const startEnded = info?.readyAt ?? info?.startedAt;
+      if (startEnded !== undefined) await pause(Math.max(0, startEnded + RELEASE_IDLE_WORKERS_MS + 10_000 - Date.now()));
       releasedTree = (await runtime.cellUsage()).find((cell) => cell.tenantId === TENANT)!;
       // What a quiet cell holds, with OpenClaw's own periodic work; then what that work costs in CPU.
       await pause(SWEPT_MS);

@@ -16,9 +16,10 @@
 // retires the workers that are idle (busy ones stay); the next turn starts them again (~3 s). Without a model call
 // since the last quiet time it leaves the workers alone (OpenClaw's upkeep every minute would start them again at
 // once), except at the first quiet time of a cell whose sweep of cloud workers is off (below): OpenClaw's start
-// leaves two state readers, its upkeep starts one again. At each quiet time it stops OpenClaw's SQLite reader if no
-// request to it is open: a helper process (~90 MB) OpenClaw keeps from its start to its end, which an idle cell does
-// not use, and starts again when it needs one. That reader is this process's own child only without OpenClaw's spawn
+// leaves two state readers, its upkeep starts one again. At each quiet time it stops OpenClaw's SQLite reader, at once
+// or when its open request is answered: a helper process (~90 MB) OpenClaw keeps from its start to its end, which an
+// idle cell does not use, and starts again when it needs one. The first quiet time counts from the end of OpenClaw's
+// start, which reads through that reader. That reader is this process's own child only without OpenClaw's spawn
 // broker (the host's default).
 // And once OpenClaw's gateway listens, it asks V8 to favour memory over speed (below).
 // Without network it also keeps OpenClaw from sweeping its cloud workers every minute (below): a cell has none.
@@ -151,12 +152,26 @@ if (typeof plan.gatewaySocket === 'string') {
   rmSync(plan.gatewaySocket, { force: true });
   relay({ path: plan.gatewaySocket }, { host: '127.0.0.1', port: plan.gatewayPort });
 }
+/** Calls `callback` once OpenClaw's gateway listens on its port: its start is over. */
+function whenGatewayListens(callback) {
+  const LISTEN = 'tracing:net.server.listen:asyncEnd';
+  const port = Number(args[args.indexOf('--port') + 1]);
+  const listening = ({ server }) => {
+    if (server.address()?.port !== port) return;
+    unsubscribe(LISTEN, listening);
+    callback();
+  };
+  subscribe(LISTEN, listening);
+}
+
 /**
  * OpenClaw's SQLite readers this process spawned (`--openclaw-sqlite-readonly-child session`), each with the number of
  * its requests still open: OpenClaw sends it one message per request step and it answers each with one.
  */
 function sqliteReaders() {
   const open = new Map();
+  // Readers busy when asked to stop: stopped as soon as their last request is answered.
+  const stopping = new Set();
   subscribe('child_process', ({ process: child }) => {
     // Published before the child has a channel: Node sets `send` when it opens it, before OpenClaw can call it, so
     // counting starts with the first message. Only readers are counted; any other child keeps Node's own `send`.
@@ -175,26 +190,35 @@ function sqliteReaders() {
         open.set(child, 0);
         child.on('message', () => {
           const requests = open.get(child);
-          if (requests !== undefined) open.set(child, Math.max(0, requests - 1));
+          if (requests === undefined) return;
+          open.set(child, Math.max(0, requests - 1));
+          // After OpenClaw has taken the answer and, if it reads on at once, asked again.
+          if (requests === 1 && stopping.has(child)) setImmediate(() => stopping.has(child) && open.get(child) === 0 && stop(child));
         });
-        child.once('exit', () => open.delete(child));
+        child.once('exit', () => {
+          open.delete(child);
+          stopping.delete(child);
+        });
       },
     });
   });
+  const stop = (child) => {
+    open.delete(child);
+    stopping.delete(child);
+    // OpenClaw retires a reader that reports an error (and kills it) in the same turn, so its next read starts a new
+    // one. A signal alone would leave it sending to the dying reader until the exit shows, and that read would fail.
+    if (child.listenerCount('error') > 0) child.emit('error', new Error('stopped while idle, to free its memory'));
+    if (!child.killed) child.kill('SIGTERM');
+    process.stdout.write(`[openclaw-mt] stopped OpenClaw's idle SQLite reader (pid ${child.pid})\n`);
+  };
   return {
-    /** Stops the readers with no request open; OpenClaw starts a new one for its next read. */
+    /** Stops the readers with no request open, and the others once their requests are answered. */
     stopIdle() {
-      let kept = 0;
       for (const [child, requests] of open) {
-        if (requests > 0) {
-          kept++;
-          continue;
-        }
-        open.delete(child);
-        child.kill('SIGTERM');
-        process.stdout.write(`[openclaw-mt] stopped OpenClaw's idle SQLite reader (pid ${child.pid})\n`);
+        if (requests === 0) stop(child);
+        else stopping.add(child);
       }
-      if (kept > 0) process.stdout.write(`[openclaw-mt] kept ${kept} SQLite reader(s) with a request open\n`);
+      if (stopping.size > 0) process.stdout.write(`[openclaw-mt] ${stopping.size} SQLite reader(s) will stop once answered\n`);
     },
   };
 }
@@ -202,14 +226,16 @@ function sqliteReaders() {
 /**
  * Counts open model connections; after `quietMs` with none, stops OpenClaw's idle SQLite readers and, if a model was
  * called since the last quiet time, asks OpenClaw once to retire its idle workers (those of the chat turns). The quiet
- * time runs from the start too: OpenClaw's start leaves its reader, which an idle cell never uses. With `afterStart`
- * the first quiet time retires workers as well: OpenClaw's start leaves two state readers, and without its sweep of
- * cloud workers its upkeep every minute starts only one of them again.
+ * time runs from the end of OpenClaw's start too (its gateway listening): the start leaves its reader, which an idle
+ * cell never uses, and reads through it until then. With `afterStart` the first quiet time retires workers as well:
+ * OpenClaw's start leaves two state readers, and without its sweep of cloud workers its upkeep every minute starts only
+ * one of them again.
  */
 function idleWorkersRelease(quietMs, afterStart) {
   const readers = sqliteReaders();
   let open = 0;
   let called = afterStart;
+  let started = false;
   let timer;
   const release = () => {
     if (called) channel('openclaw.memory.critical').publish(undefined);
@@ -218,11 +244,15 @@ function idleWorkersRelease(quietMs, afterStart) {
   };
   const arm = () => {
     clearTimeout(timer);
+    if (!started || open > 0) return;
     // Node fires longer timers at once: cap them at its longest (~24.8 days).
     timer = setTimeout(release, Math.min(quietMs, 2 ** 31 - 1));
     timer.unref();
   };
-  arm();
+  whenGatewayListens(() => {
+    started = true;
+    arm();
+  });
   return {
     opened() {
       open++;
@@ -230,7 +260,7 @@ function idleWorkersRelease(quietMs, afterStart) {
       clearTimeout(timer);
     },
     closed() {
-      if (--open > 0) return;
+      open--;
       arm();
     },
   };
@@ -263,16 +293,7 @@ if (plan.workerSweep === false) {
 
 // `--optimize-for-size` (V8 keeps its heap tighter) takes ~70 MB off an idle cell; chat turns take about as long.
 // It is set once OpenClaw's gateway listens, its modules loaded: on the command line it slows every start by ~2.5 s.
-if (plan.optimizeForSize === true) {
-  const LISTEN = 'tracing:net.server.listen:asyncEnd';
-  const port = Number(args[args.indexOf('--port') + 1]);
-  const listening = ({ server }) => {
-    if (server.address()?.port !== port) return;
-    unsubscribe(LISTEN, listening);
-    setFlagsFromString('--optimize-for-size');
-  };
-  subscribe(LISTEN, listening);
-}
+if (plan.optimizeForSize === true) whenGatewayListens(() => setFlagsFromString('--optimize-for-size'));
 
 process.argv = [process.argv[0], entry, ...args];
 await import(pathToFileURL(entry).href);

@@ -24,6 +24,8 @@ const ALICE = 'sbx-alice';
 const BOB = 'sbx-bob';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
 const RELEASE_IDLE_WORKERS_MS = 3_000;
+// How long Bob's cell takes to start.
+const START_MS = RELEASE_IDLE_WORKERS_MS + 1_500;
 
 interface LookAround {
   /** A directory's entries, `true` for a readable file, `false` for neither. */
@@ -80,7 +82,17 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
       fake: { recordStops: true },
     });
     tokens[BOB] = await h.tenant(BOB, {
-      fake: { recordMemorySignals: true, sqliteReaders: true, reportSpawnBroker: true, workerSweep: true },
+      fake: {
+        recordMemorySignals: true,
+        // OpenClaw's start reads through its SQLite reader, for longer than the quiet time on a busy host, and reads on;
+        // a read through another reader is still open at the quiet time.
+        sqliteReaders: true,
+        startDelayMs: START_MS,
+        readOnMs: RELEASE_IDLE_WORKERS_MS + 1_500,
+        slowReadMs: START_MS + RELEASE_IDLE_WORKERS_MS + 1_000,
+        reportSpawnBroker: true,
+        workerSweep: true,
+      },
     });
     for (const tenantId of [ALICE, BOB]) sessions.push(await connectRetrying({ url: h.url, token: tokens[tenantId]! }, 60_000));
   }, 120_000);
@@ -106,12 +118,26 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
     }
   });
 
-  it("stops OpenClaw's SQLite reader at the quiet time, unless a request to it is open", async () => {
-    const ends = join(rootOf(BOB), 'agent', 'fake-sqlite-readers');
-    await eventually(() => existsSync(ends), "bob's idle SQLite reader to stop", 20_000);
-    // Give a wrongly stopped busy reader the time to show.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(readFileSync(ends, 'utf8')).toBe('idle SIGTERM\n');
+  it("stops OpenClaw's SQLite readers a quiet time after its start, between two reads, the busy one once answered", async () => {
+    const agent = join(rootOf(BOB), 'agent');
+    const ends = join(agent, 'fake-sqlite-readers');
+    await eventually(() => existsSync(ends), "bob's SQLite reader to stop", 20_000);
+    // The slow read is answered a second after the quiet time; then a wrongly stopped busy reader has the time to show.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const stopped = readFileSync(ends, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
+    expect(stopped.map(([name, signal]) => [name, signal])).toEqual([
+      ['reader-1', 'SIGKILL'],
+      ['slow', 'SIGKILL'],
+    ]);
+    const [stoppedIdle, stoppedSlow] = stopped.map(([, , sinceListening]) => Number(sinceListening));
+    // Not during the start, which read through it for longer than the quiet time.
+    expect(stoppedIdle).toBeGreaterThanOrEqual(RELEASE_IDLE_WORKERS_MS - 100);
+    expect(stoppedSlow).toBeGreaterThan(stoppedIdle! + 500);
+    // OpenClaw retired each before its next read, which started the next reader; the slow read had its answer.
+    expect(existsSync(join(agent, 'fake-sqlite-read-failures'))).toBe(false);
   });
 
   it('keeps OpenClaw from sweeping its cloud workers in a cell without network, and leaves its other timers alone', async () => {

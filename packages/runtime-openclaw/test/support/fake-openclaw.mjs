@@ -44,23 +44,73 @@ if (fake.recordMemorySignals)
   subscribe('openclaw.memory.critical', () =>
     writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-memory-critical'), `${Date.now()}\n`, { flag: 'a' }),
   );
-// Two SQLite readers as OpenClaw keeps one (a child answering each message with one, unless told to hold it): one
-// idle after its first answer, one with a request still open. Each one's end goes to a file.
+// SQLite readers as OpenClaw keeps them: a child answering each message with one, at once or after `hold` ms (never
+// with `hold: true`); retired, as OpenClaw retires one, when it reports an error (then killed) or exits, and replaced
+// at the next read. One holds a request open for good, one for `slowReadMs` from the start. Another is read through
+// during the start (`startDelayMs`, every 100 ms) and, once the gateway listens, for `readOnMs` as fast as it answers,
+// as OpenClaw reads on after its first answer. Each reader's end goes to a file with its signal and the time since the
+// gateway listened; each failed read to another.
+let listenedAt;
 if (fake.sqliteReaders) {
-  const answer = "process.on('message', (m) => { if (!m.hold) process.send({ id: m.id, result: {} }); });";
-  const reader = (name) => {
+  const answer = `process.on('message', (m) => {
+    const reply = () => process.send({ id: m.id, result: {} });
+    if (m.hold === undefined) reply();
+    else if (m.hold !== true) setTimeout(reply, m.hold);
+  });`;
+  const note = (file, line) => writeFileSync(join(process.env.OPENCLAW_STATE_DIR, file), `${line}\n`, { flag: 'a' });
+  let id = 0;
+  const session = (name) => {
     const child = spawn(process.execPath, ['-e', answer, '--', '--openclaw-sqlite-readonly-child', 'session'], {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
-    child.once('exit', (code, signal) =>
-      writeFileSync(join(process.env.OPENCLAW_STATE_DIR, 'fake-sqlite-readers'), `${name} ${signal ?? code}\n`, { flag: 'a' }),
-    );
-    // Asked at once, as OpenClaw asks a reader it has just started.
-    child.send({ id: 1 });
-    return child;
+    const reader = { retired: false, pending: undefined };
+    const end = (error) => {
+      reader.retired = true;
+      reader.pending?.reject(error);
+      reader.pending = undefined;
+    };
+    child.on('error', (error) => {
+      end(error);
+      child.kill('SIGKILL');
+    });
+    child.once('close', (code, signal) => {
+      note('fake-sqlite-readers', `${name} ${signal ?? code} ${listenedAt === undefined ? 'starting' : Date.now() - listenedAt}`);
+      end(new Error(`exited with ${signal ?? code}`));
+    });
+    child.on('message', () => {
+      reader.pending?.resolve();
+      reader.pending = undefined;
+    });
+    reader.read = (hold) =>
+      new Promise((resolve, reject) => {
+        reader.pending = { resolve, reject };
+        child.send({ id: ++id, hold });
+      });
+    return reader;
   };
-  reader('idle');
-  reader('busy').send({ id: 2, hold: true });
+  void session('busy')
+    .read(true)
+    .catch(() => undefined);
+  void session('slow')
+    .read(fake.slowReadMs ?? 0)
+    .catch((error) => note('fake-sqlite-read-failures', `slow: ${error.message}`));
+  let generation = 0;
+  let current;
+  const read = async () => {
+    if (!current || current.retired) current = session(`reader-${++generation}`);
+    await current.read().catch((error) => note('fake-sqlite-read-failures', error.message));
+  };
+  void read();
+  const starting = setInterval(() => void read(), 100);
+  const readOn = async () => {
+    clearInterval(starting);
+    const until = Date.now() + (fake.readOnMs ?? 0);
+    while (Date.now() < until) {
+      await read();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  };
+  fake.onListening = () => void readOn();
 }
 // OpenClaw's sweep of its cloud workers, armed as OpenClaw arms it (the message it logs on failure names it), and
 // another timer of its upkeep: each run of either goes to a file.
@@ -138,7 +188,10 @@ function answerHttp(request, response) {
 
 setTimeout(() => {
   const server = createServer(answerHttp);
-  server.listen(port, '127.0.0.1');
+  server.listen(port, '127.0.0.1', () => {
+    listenedAt = Date.now();
+    fake.onListening?.();
+  });
   const wss = new WebSocketServer({ server });
   wss.on('connection', (socket) => {
     stats.connections++;
