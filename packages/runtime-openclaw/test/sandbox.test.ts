@@ -24,8 +24,6 @@ const ALICE = 'sbx-alice';
 const BOB = 'sbx-bob';
 const canSandbox = process.platform === 'linux' && process.getuid?.() === 0 && sandboxSupport().available;
 const RELEASE_IDLE_WORKERS_MS = 3_000;
-// How long Bob's cell takes to start.
-const START_MS = RELEASE_IDLE_WORKERS_MS + 1_500;
 
 interface LookAround {
   /** A directory's entries, `true` for a readable file, `false` for neither. */
@@ -87,9 +85,9 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
         // OpenClaw's start reads through its SQLite reader, for longer than the quiet time on a busy host, and reads on;
         // a read through another reader is still open at the quiet time.
         sqliteReaders: true,
-        startDelayMs: START_MS,
+        startDelayMs: RELEASE_IDLE_WORKERS_MS + 1_500,
         readOnMs: RELEASE_IDLE_WORKERS_MS + 1_500,
-        slowReadMs: START_MS + RELEASE_IDLE_WORKERS_MS + 1_000,
+        slowReadMs: RELEASE_IDLE_WORKERS_MS + 1_000,
         reportSpawnBroker: true,
         workerSweep: true,
       },

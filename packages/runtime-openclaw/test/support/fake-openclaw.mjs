@@ -46,10 +46,10 @@ if (fake.recordMemorySignals)
   );
 // SQLite readers as OpenClaw keeps them: a child answering each message with one, at once or after `hold` ms (never
 // with `hold: true`); retired, as OpenClaw retires one, when it reports an error (then killed) or exits, and replaced
-// at the next read. One holds a request open for good, one for `slowReadMs` from the start. Another is read through
-// during the start (`startDelayMs`, every 100 ms) and, once the gateway listens, for `readOnMs` as fast as it answers,
-// as OpenClaw reads on after its first answer. Each reader's end goes to a file with its signal and the time since the
-// gateway listened; each failed read to another.
+// at the next read. One holds a request open for good. Another is read through during the start (`startDelayMs`, every
+// 100 ms) and, once the gateway listens, for `readOnMs` as fast as it answers, as OpenClaw reads on after its first
+// answer; one more is then asked a question it answers after `slowReadMs`. Each reader's end goes to a file with its
+// signal and the time since the gateway listened; each failed read to another.
 let listenedAt;
 if (fake.sqliteReaders) {
   const answer = `process.on('message', (m) => {
@@ -91,9 +91,6 @@ if (fake.sqliteReaders) {
   void session('busy')
     .read(true)
     .catch(() => undefined);
-  void session('slow')
-    .read(fake.slowReadMs ?? 0)
-    .catch((error) => note('fake-sqlite-read-failures', `slow: ${error.message}`));
   let generation = 0;
   let current;
   const read = async () => {
@@ -110,7 +107,12 @@ if (fake.sqliteReaders) {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   };
-  fake.onListening = () => void readOn();
+  fake.onListening = () => {
+    void readOn();
+    void session('slow')
+      .read(fake.slowReadMs ?? 0)
+      .catch((error) => note('fake-sqlite-read-failures', `slow: ${error.message}`));
+  };
 }
 // OpenClaw's sweep of its cloud workers, armed as OpenClaw arms it (the message it logs on failure names it), and
 // another timer of its upkeep: each run of either goes to a file.
