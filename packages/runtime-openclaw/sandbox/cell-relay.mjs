@@ -152,7 +152,7 @@ if (typeof plan.gatewaySocket === 'string') {
   rmSync(plan.gatewaySocket, { force: true });
   relay({ path: plan.gatewaySocket }, { host: '127.0.0.1', port: plan.gatewayPort });
 }
-/** Calls `callback` once OpenClaw's gateway listens on its port: its start is over. */
+/** Calls `callback` once OpenClaw's gateway listens on its port: its modules are loaded, its start nearly over. */
 function whenGatewayListens(callback) {
   const LISTEN = 'tracing:net.server.listen:asyncEnd';
   const port = Number(args[args.indexOf('--port') + 1]);

@@ -50,7 +50,9 @@ if (fake.recordMemorySignals)
 // 100 ms) and, once the gateway listens, for `readOnMs` as fast as it answers, as OpenClaw reads on after its first
 // answer; one more is then asked a question it answers after `slowReadMs`. Each reader's end goes to a file with its
 // signal and the time since the gateway listened; each failed read to another.
+// When the gateway listens, and what then runs.
 let listenedAt;
+let onListening;
 if (fake.sqliteReaders) {
   const answer = `process.on('message', (m) => {
     const reply = () => process.send({ id: m.id, result: {} });
@@ -107,7 +109,7 @@ if (fake.sqliteReaders) {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   };
-  fake.onListening = () => {
+  onListening = () => {
     void readOn();
     void session('slow')
       .read(fake.slowReadMs ?? 0)
@@ -192,7 +194,7 @@ setTimeout(() => {
   const server = createServer(answerHttp);
   server.listen(port, '127.0.0.1', () => {
     listenedAt = Date.now();
-    fake.onListening?.();
+    onListening?.();
   });
   const wss = new WebSocketServer({ server });
   wss.on('connection', (socket) => {
