@@ -40,6 +40,11 @@ describe('serve with httpApis', () => {
     await install.cleanup();
   });
 
+  test('says at start that no model provider is configured, and serves no Control UI the install lacks', () => {
+    expect(built.warnings).toContainEqual(expect.stringContaining('no model provider is configured (multiTenant.gateway.openclaw.models)'));
+    expect(built.servesControlUi).toBe(false);
+  });
+
   test("a tenant's hook reaches its cell; /v1, not enabled, is not served", async () => {
     const { token } = await built.gateway.manager.tokens.create('hooked');
     const hook = await fetch(`${base}/hooks/wake`, { method: 'POST', headers: { 'x-openclaw-token': token }, body: '{"text":"hi"}' });

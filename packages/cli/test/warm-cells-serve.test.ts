@@ -82,6 +82,8 @@ describe.skipIf(!canSandbox)('serve with a pre-booted OpenClaw cell', () => {
   });
 
   test("keeps the cell in <dataDir>/warm-cells and gives it to a new tenant's first connect", async () => {
+    // Its model provider is configured: no warning that chat turns would fail.
+    expect(built.warnings.join('\n')).not.toContain('no model provider');
     const deadline = Date.now() + 60_000;
     let warm = runtime().warmCells()[0];
     while (warm?.offered !== true && Date.now() < deadline) {

@@ -35,6 +35,7 @@ export {
   type ConnectGatewayOptions,
   type GatewayConnection,
 } from './client/gateway-client.js';
+export { sendChatMessage, type ChatMessage, type ChatTurn } from './client/chat-turn.js';
 
 export type { ErrorShape } from './protocol/frames.js';
 export { toErrorShape } from './protocol/error-shape.js';

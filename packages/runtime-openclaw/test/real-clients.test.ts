@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { runOpenClawCli, type CliResult } from './support/openclaw-cli.js';
 const CACHE = defaultRuntimeDir();
 const TENANT = 'rclients';
 const REPLY = 'Hello from the fake model.';
+const OUR_CLI = new URL('../../cli/bin/openclaw-mt.js', import.meta.url).pathname;
 const log = createLogger({ tag: 'real-clients', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
 
 async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
@@ -29,6 +30,18 @@ async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> 
     throw error;
   }
   throw new Error('expected a failure');
+}
+
+/** Runs the built `openclaw-mt` CLI, as a tenant who uses it instead of OpenClaw's. */
+function runOurCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [OUR_CLI, ...args],
+      { timeout: 240_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', ...env } },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
+    );
+  });
 }
 
 function tmux(...args: string[]): string {
@@ -104,6 +117,15 @@ describe('real OpenClaw clients through the front door', { timeout: 600_000 }, (
     if (result.code !== 0) log.warn(`agent: exit ${result.code}: ${result.stderr.slice(-2_000)}`);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(REPLY);
+    expect(model.requests.length).toBeGreaterThan(served);
+  });
+
+  it('`openclaw-mt connect --message` prints the fake model reply (the run ends in a chat event)', async () => {
+    const served = model.requests.length;
+    const result = await runOurCli(['connect', '--url', h.url, '--message', 'hi', '--json'], { OPENCLAW_GATEWAY_TOKEN: token });
+    if (result.code !== 0) log.warn(`connect: exit ${result.code}: ${result.stderr.slice(-2_000)}`);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ runId: expect.any(String), reply: REPLY });
     expect(model.requests.length).toBeGreaterThan(served);
   });
 

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { MultiTenantError } from '@openclaw-mt/core';
 import { redactText } from '@openclaw-mt/core/tokens';
-import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import { connectGateway, GatewayRequestError, sendChatMessage, type ChatTurn, type GatewayConnection } from '@openclaw-mt/gateway';
 import { defineCommand } from 'citty';
 import { jsonArg } from '../args/common-args.js';
 import { ExitCodes } from '../output/exit-codes.js';
@@ -10,8 +10,8 @@ import { runAction, type Output } from '../output/output.js';
 
 const TOKEN_ENV = 'OPENCLAW_GATEWAY_TOKEN';
 
-async function say(connection: GatewayConnection, message: string, sessionKey: string): Promise<{ reply: string; runId: string }> {
-  return connection.request<{ reply: string; runId: string }>('chat.send', { message, sessionKey }, { timeoutMs: 300_000 });
+function say(connection: GatewayConnection, message: string, sessionKey: string): Promise<ChatTurn> {
+  return sendChatMessage(connection, { message, sessionKey });
 }
 
 async function converse(connection: GatewayConnection, output: Output, sessionKey: string): Promise<void> {

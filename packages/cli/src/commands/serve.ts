@@ -62,6 +62,8 @@ export const serveCommand = defineCommand({
         `  stores:  ${built.stores.description}`,
         `  runtime: ${built.runtimeName}`,
       ];
+      if (built.servesControlUi)
+        lines.push(`  web UI:  ${url.replace(/^ws/, 'http')}/ (OpenClaw's Control UI; sign in with a gateway token)`);
       if (built.pushPath !== undefined)
         lines.push(`  push:    ${url.replace(/^ws/, 'http')}${built.pushPath} (signed Cloud Backend events)`);
       for (const warning of built.warnings) lines.push(`WARNING: ${warning}`);

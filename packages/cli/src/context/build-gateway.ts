@@ -59,6 +59,8 @@ export interface BuiltGateway {
   warnings: string[];
   /** Path on the gateway's port where the Cloud Backend pushes events, when pushes are configured. */
   pushPath: string | undefined;
+  /** Whether the gateway's port serves OpenClaw's Control UI (at `/`). */
+  servesControlUi: boolean;
   /** Starts the front door and the admin endpoint; resolves with their URLs (and the internal fleet URL). */
   listen(): Promise<{ url: string; adminUrl: string | undefined; fleetUrl: string | undefined }>;
   /** Stops everything in order. */
@@ -123,6 +125,11 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     memoryBudgetBytes = fromSettings.memoryBudgetBytes;
     if (fromSettings.controlUi !== false) controlUiFor = openclaw;
     controlUiRequired = fromSettings.controlUi === true;
+    // Said at start rather than found at a tenant's first message ("no authentication source is configured").
+    if (models === undefined)
+      warnings.push(
+        'no model provider is configured (multiTenant.gateway.openclaw.models): cells start, but chat turns fail until one is (docs/openclaw-runtime.md, "The model gateway").',
+      );
   } else {
     runtime = createWorkspaceRuntime();
   }
@@ -261,6 +268,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     admin,
     warnings,
     pushPath,
+    servesControlUi: controlUi !== undefined,
     async listen() {
       // All or nothing: a listener that fails closes the ones that started, and the start fails with its code.
       try {
