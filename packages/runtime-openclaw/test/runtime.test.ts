@@ -378,6 +378,7 @@ describe('openclaw runtime (fake cell)', () => {
       d: 'default',
       update: { checkOnStart: false },
       plugins: { entries: { 'device-pair': { enabled: false } } },
+      agents: { defaults: { heartbeat: { every: '0m' } } },
       // The tenant config reaches the gateway section; the enforced keys win over it.
       gateway: { mode: 'local', reload: { mode: 'hot' }, controlUi: { enabled: false } },
     });
@@ -394,6 +395,15 @@ describe('openclaw runtime (fake cell)', () => {
     const alice = await connect(await tenant('alice'));
     const { config } = (await alice.request('config.get')) as { config: Record<string, unknown> };
     expect(config.plugins).toEqual({ entries: { 'device-pair': { enabled: true }, other: { enabled: true } } });
+  });
+
+  it("leaves OpenClaw's heartbeat off unless the operator sets its cadence, keeping the operator's other agent defaults", async () => {
+    const { tenant } = await start({
+      config: { agents: { defaults: { heartbeat: { every: '2h', lightContext: true }, model: { primary: 'fake/fake-model' } } } },
+    });
+    const alice = await connect(await tenant('alice'));
+    const { config } = (await alice.request('config.get')) as { config: { agents?: unknown } };
+    expect(config.agents).toEqual({ defaults: { heartbeat: { every: '2h', lightContext: true }, model: { primary: 'fake/fake-model' } } });
   });
 
   it("keeps the gateway's own environment from the cell and passes the operator's extra variables", async () => {

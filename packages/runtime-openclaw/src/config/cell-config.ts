@@ -63,13 +63,17 @@ export const DEFAULT_LOCKED_CONFIG_PATHS: readonly string[] = [
 ];
 
 /**
- * Defaults below the operator's: no update checks against the internet from every cell, and no device-pairing plugin.
- * That plugin pairs nodes and phones with the cell's own address (a private loopback port behind the front door, which
- * refuses role `node`) and polls the tenant's state every 10 s to announce pairing requests that cannot come.
+ * Defaults below the operator's: no update checks against the internet from every cell, no device-pairing plugin and
+ * no recurring heartbeat. That plugin pairs nodes and phones with the cell's own address (a private loopback port
+ * behind the front door, which refuses role `node`) and polls the tenant's state every 10 s to announce pairing
+ * requests that cannot come. OpenClaw's heartbeat is a model turn in the main session every 30 minutes (the first
+ * within a minute of a new cell's start) that nobody asked for: paid for with the operator's key, and in a pre-booted
+ * cell a call held on its reserved credential that fails and is retried for as long as the cell waits.
  */
 const BUILT_IN_DEFAULTS: JsonObject = {
   update: { checkOnStart: false },
   plugins: { entries: { 'device-pair': { enabled: false } } },
+  agents: { defaults: { heartbeat: { every: '0m' } } },
 };
 
 /**
