@@ -45,6 +45,28 @@ describe('serve with httpApis', () => {
     expect(built.servesControlUi).toBe(false);
   });
 
+  test('gives no such warning when the cells’ own config sends a provider somewhere', async () => {
+    const path = join(dir, 'local-model.json');
+    const openclaw = {
+      runtimeDir: install.dir,
+      sandbox: false,
+      osUsers: false,
+      config: { models: { providers: { local: { baseUrl: 'http://127.0.0.1:11434/v1', models: [] } } } },
+    };
+    await writeFile(
+      path,
+      JSON.stringify({
+        multiTenant: { dataDir: join(dir, 'data-local'), admin: { enabled: false }, gateway: { runtime: 'openclaw', openclaw } },
+      }),
+    );
+    const other = await buildGateway(await loadConfig({ path }));
+    try {
+      expect(other.warnings.join('\n')).not.toContain('no model provider');
+    } finally {
+      await other.stop();
+    }
+  });
+
   test("a tenant's hook reaches its cell; /v1, not enabled, is not served", async () => {
     const { token } = await built.gateway.manager.tokens.create('hooked');
     const hook = await fetch(`${base}/hooks/wake`, { method: 'POST', headers: { 'x-openclaw-token': token }, body: '{"text":"hi"}' });

@@ -67,6 +67,13 @@ export interface BuiltGateway {
   stop(reason?: string): Promise<void>;
 }
 
+/** Whether the cells' own OpenClaw config sends some model provider's requests somewhere (a `baseUrl`). */
+function routesAProvider(config: Record<string, unknown> | undefined): boolean {
+  const providers = (config?.models as { providers?: unknown } | undefined)?.providers;
+  if (typeof providers !== 'object' || providers === null) return false;
+  return Object.values(providers).some((provider) => typeof (provider as { baseUrl?: unknown } | null)?.baseUrl === 'string');
+}
+
 /** Builds (but does not start) the gateway the operator config describes. */
 export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverrides = {}): Promise<BuiltGateway> {
   const { config } = loaded;
@@ -126,7 +133,7 @@ export async function buildGateway(loaded: LoadedConfig, overrides: GatewayOverr
     if (fromSettings.controlUi !== false) controlUiFor = openclaw;
     controlUiRequired = fromSettings.controlUi === true;
     // Said at start rather than found at a tenant's first message ("no authentication source is configured").
-    if (models === undefined)
+    if (models === undefined && !routesAProvider(fromSettings.options.config))
       warnings.push(
         'no model provider is configured (multiTenant.gateway.openclaw.models): cells start, but chat turns fail until one is (docs/openclaw-runtime.md, "The model gateway").',
       );
