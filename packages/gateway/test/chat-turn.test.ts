@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   connectGateway,
-  GatewayRequestError,
   sendChatMessage,
   type GatewayConnection,
   type RuntimeSession,
@@ -9,6 +8,7 @@ import {
   type TenantRuntime,
 } from '@openclaw-mt/gateway';
 import { startGateway } from './support/harness.js';
+import { failureOf } from './support/request-failure.js';
 
 // `sendChatMessage` against the two ways a gateway answers `chat.send`: the workspace runtime with the reply
 // itself, and a runtime that answers as OpenClaw does (`started` at once, the run's end as a `chat` event). What
@@ -87,16 +87,6 @@ async function connectTo(runtime?: TenantRuntime): Promise<GatewayConnection> {
   const connection = await connectGateway({ url: started.url, token });
   stops.push(async () => connection.close());
   return connection;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<GatewayRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected the turn to fail');
 }
 
 describe('sendChatMessage', () => {

@@ -1,23 +1,14 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createToken } from '@openclaw-mt/core/tokens';
-import { connectGateway, GatewayRequestError } from '@openclaw-mt/gateway';
+import { connectGateway } from '@openclaw-mt/gateway';
 import { startGateway } from './support/harness.js';
+import { failureOf } from './support/request-failure.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<GatewayRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected the connection to fail');
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { createToken } from '@openclaw-mt/core/tokens';
-import { connectGateway, type ErrorShape, GatewayRequestError } from '@openclaw-mt/gateway';
+import { connectGateway, type ErrorShape } from '@openclaw-mt/gateway';
 import type { Frame } from '@openclaw-mt/gateway/protocol';
 import { startGateway } from './support/harness.js';
+import { failureOf } from './support/request-failure.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,16 +15,6 @@ async function setup(options: Parameters<typeof startGateway>[0] = {}) {
   const started = await startGateway(options);
   stops.push(started.stop);
   return started;
-}
-
-async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 /** Raw socket: returns every frame received and the close code. */
@@ -100,7 +91,7 @@ describe('handshake', () => {
       [createToken(), 'TOKEN_UNKNOWN'],
     ];
     for (const [candidate, code] of cases) {
-      const error = await failure(connectGateway({ url, ...(candidate === undefined ? {} : { token: candidate }) }));
+      const error = await failureOf(connectGateway({ url, ...(candidate === undefined ? {} : { token: candidate }) }));
       expect(error.code).toBe(code);
       expect(error.closeCode).toBe(1008);
       expect(JSON.stringify(error.shape)).not.toContain(token.slice(3));
@@ -120,12 +111,12 @@ describe('handshake', () => {
       [token, 'AUTH_TOKEN_MISMATCH', 'TOKEN_REVOKED'],
     ];
     for (const [candidate, code, gatewayCode] of cases) {
-      const error = await failure(connectGateway({ url, client: ui, ...(candidate === undefined ? {} : { token: candidate }) }));
+      const error = await failureOf(connectGateway({ url, client: ui, ...(candidate === undefined ? {} : { token: candidate }) }));
       expect(error.shape).toMatchObject({ code: 'INVALID_REQUEST', details: { code, gatewayCode } });
       expect(error.closeCode).toBe(1008);
     }
     // Any other client keeps openclaw-mt's code where it always is.
-    expect((await failure(connectGateway({ url, token: createToken() }))).shape.details).toEqual({ code: 'TOKEN_UNKNOWN' });
+    expect((await failureOf(connectGateway({ url, token: createToken() }))).shape.details).toEqual({ code: 'TOKEN_UNKNOWN' });
   });
 
   test('a frame before connect, a malformed first frame and an oversized first frame are refused and closed', async () => {
@@ -170,8 +161,8 @@ describe('handshake', () => {
   test('repeated failures lock the address out of verdicts; a valid token from it is still admitted', async () => {
     const { manager, url } = await setup({ gateway: { authRateLimit: { maxFailures: 3, windowMs: 60_000, lockoutMs: 60_000 } } });
     const { token } = await manager.tokens.create('erin');
-    for (let i = 0; i < 3; i++) expect((await failure(connectGateway({ url, token: createToken() }))).code).toBe('TOKEN_UNKNOWN');
-    const locked = await failure(connectGateway({ url, token: createToken() }));
+    for (let i = 0; i < 3; i++) expect((await failureOf(connectGateway({ url, token: createToken() }))).code).toBe('TOKEN_UNKNOWN');
+    const locked = await failureOf(connectGateway({ url, token: createToken() }));
     expect(locked.code).toBe('RATE_LIMITED');
     expect(locked.shape.retryAfterMs).toBeGreaterThan(0);
     expect(locked.shape.message).toMatch(/try again in \d+ s/);
