@@ -67,8 +67,8 @@ export const DEFAULT_LOCKED_CONFIG_PATHS: readonly string[] = [
  * no recurring heartbeat. That plugin pairs nodes and phones with the cell's own address (a private loopback port
  * behind the front door, which refuses role `node`) and polls the tenant's state every 10 s to announce pairing
  * requests that cannot come. OpenClaw's heartbeat is a model turn in the main session every 30 minutes (the first
- * within a minute of a new cell's start) that nobody asked for: paid for with the operator's key, and in a pre-booted
- * cell a call held on its reserved credential that fails and is retried for as long as the cell waits.
+ * somewhere in a new cell's first half hour) that nobody asked for: paid for with the operator's key, and in a
+ * pre-booted cell a call held on its reserved credential that fails and is retried for as long as the cell waits.
  */
 const BUILT_IN_DEFAULTS: JsonObject = {
   update: { checkOnStart: false },
