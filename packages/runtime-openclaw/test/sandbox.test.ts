@@ -93,6 +93,8 @@ describe.skipIf(!canSandbox)('cells in a sandbox (bubblewrap, as root, per-tenan
       },
     });
     for (const tenantId of [ALICE, BOB]) sessions.push(await connectRetrying({ url: h.url, token: tokens[tenantId]! }, 60_000));
+    // A client gets the front door's hello while its cell still starts (bob's start outlasts the hold).
+    await eventually(() => [ALICE, BOB].every((tenantId) => cellOf(tenantId)?.state === 'ready'), 'both cells ready', 60_000);
   }, 120_000);
 
   afterAll(async () => {
