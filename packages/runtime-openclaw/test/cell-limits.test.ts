@@ -3,25 +3,16 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
-import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import { connectGateway, type GatewayConnection } from '@openclaw-mt/gateway';
 import type { OpenClawRuntimeOptions } from '@openclaw-mt/runtime-openclaw';
 import { connectRetrying, createFakeInstall, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
+import { failureOf } from '../../gateway/test/support/request-failure.js';
 
 // Disk quota and memory admission against a fake `openclaw` entry (a real Node process per cell).
 
 const quiet = createLogger({ level: Number(process.env.TEST_LOG_LEVEL ?? 0) });
 const MiB = 2 ** 20;
 const SCOPES = ['operator.read', 'operator.write'];
-
-async function refusal(promise: Promise<unknown>): Promise<GatewayRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('cell limits (fake cell)', () => {
   let install: { dir: string; cleanup: () => Promise<void> };
@@ -63,7 +54,7 @@ describe('cell limits (fake cell)', () => {
     await writeFile(big, Buffer.alloc(4 * MiB, 1));
     expect(await alice.closed).toEqual({ code: 1013, reason: 'workspace quota exceeded' });
     await eventually(() => runtime.cells()[0]!.state === 'stopped', 'the cell stopped');
-    const refused = await refusal(connectGateway({ url: h!.url, token, scopes: SCOPES }));
+    const refused = await failureOf(connectGateway({ url: h!.url, token, scopes: SCOPES }));
     expect(refused.shape).toMatchObject({
       code: 'UNAVAILABLE',
       details: { code: 'QUOTA_EXCEEDED', quota: 'workspaceBytes', limit: 3 * MiB },
@@ -80,7 +71,7 @@ describe('cell limits (fake cell)', () => {
     const workspace = await manager.stores.workspaces.open('bob');
     await writeFile(join(workspace.directory!, 'big.bin'), Buffer.alloc(2 * MiB, 1));
     await workspace.close();
-    const refused = await refusal(connectGateway({ url: h!.url, token, scopes: SCOPES }));
+    const refused = await failureOf(connectGateway({ url: h!.url, token, scopes: SCOPES }));
     expect(refused.shape.details).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 'workspaceBytes' });
     expect(runtime.cells()).toEqual([]);
   });
@@ -90,7 +81,7 @@ describe('cell limits (fake cell)', () => {
     const { tenant, runtime } = await start({ cellMemoryBytes: 1 * MiB, memoryBudgetBytes: 10 * MiB });
     await connect(await tenant('carol'));
     expect(await runtime.measuredCellMemory()).toBeGreaterThan(10 * MiB);
-    const refused = await refusal(connectGateway({ url: h!.url, token: await tenant('dave'), scopes: SCOPES }));
+    const refused = await failureOf(connectGateway({ url: h!.url, token: await tenant('dave'), scopes: SCOPES }));
     expect(refused.shape).toMatchObject({ retryable: true, details: { code: 'CAPACITY', reason: 'memory-budget' } });
     expect(runtime.cells().map((cell) => cell.tenantId)).toEqual(['carol']);
   });
@@ -114,7 +105,7 @@ describe('cell limits (fake cell)', () => {
 
   it('a cell that would leave the host too little memory is refused with a retryable CAPACITY', async () => {
     const { tenant, runtime } = await start({ cellMemoryBytes: 100 * MiB, hostMemoryReserveBytes: 2 ** 50 });
-    const refused = await refusal(connectGateway({ url: h!.url, token: await tenant('erin'), scopes: SCOPES }));
+    const refused = await failureOf(connectGateway({ url: h!.url, token: await tenant('erin'), scopes: SCOPES }));
     expect(refused.shape).toMatchObject({ retryable: true, details: { code: 'CAPACITY', reason: 'host-memory' } });
     expect(runtime.cells()).toEqual([]);
   });

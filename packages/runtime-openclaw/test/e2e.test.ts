@@ -6,7 +6,7 @@ import type { ConsolaOptions, LogObject } from 'consola';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
-import { connectGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import { connectGateway, type GatewayConnection } from '@openclaw-mt/gateway';
 import {
   deleteTenantUser,
   installOpenClawRuntime,
@@ -19,6 +19,7 @@ import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } f
 import { connectRetrying, establishedConnections, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 import { takeRealCellsTurn } from './support/real-cells-turn.js';
 import { descendants } from './support/sandbox-probe.js';
+import { failureOf } from '../../gateway/test/support/request-failure.js';
 
 // The real thing: the `openclaw` npm package (installed once into a reused cache directory), three
 // tenants, each with its own OpenClaw gateway process behind the front door. No test is skipped: a
@@ -58,16 +59,6 @@ function runtimeLogger() {
     },
   ]);
   return logger;
-}
-
-async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, () => {
@@ -214,14 +205,14 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
     }
 
     const after = (await alice.request('config.get')) as { hash: string };
-    const locked = await failure(
+    const locked = await failureOf(
       alice.request('config.patch', { raw: JSON.stringify({ gateway: { bind: 'lan' } }), baseHash: after.hash }),
     );
     expect(locked.shape).toMatchObject({
       code: 'INVALID_REQUEST',
       details: { code: 'BAD_REQUEST', reason: 'config-locked', path: 'gateway' },
     });
-    const update = await failure(alice.request('update.run', {}));
+    const update = await failureOf(alice.request('update.run', {}));
     expect(update.shape.details).toMatchObject({ code: 'BAD_REQUEST', reason: 'method-denied' });
   });
 
@@ -323,7 +314,7 @@ describe('openclaw runtime with real OpenClaw gateways', { timeout: 600_000 }, (
       tokens.alice!.slice(0, -1) + (tokens.alice!.endsWith('A') ? 'B' : 'A'),
       revoked,
     ]) {
-      const refused = await failure(
+      const refused = await failureOf(
         connectGateway({ url: h.url, ...(token === undefined ? {} : { token }), scopes: SCOPES, timeoutMs: 10_000 }),
       );
       expect(refused.code).toMatch(/^TOKEN_/);

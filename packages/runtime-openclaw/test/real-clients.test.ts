@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
-import { GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import type { GatewayConnection } from '@openclaw-mt/gateway';
 import { deleteTenantUser, installOpenClawRuntime, defaultRuntimeDir, type InstallRuntimeResult } from '@openclaw-mt/runtime-openclaw';
 import { fakeModelOpenClawConfig, startFakeModelServer, type FakeModelServer } from './support/fake-model-server.js';
 import { connectRetrying, eventually, startOpenClawGateway, type OpenClawHarness } from './support/harness.js';
 import { takeRealCellsTurn } from './support/real-cells-turn.js';
 import { runOpenClawCli, type CliResult } from './support/openclaw-cli.js';
+import { failureOf } from '../../gateway/test/support/request-failure.js';
 
 // OpenClaw's own clients — the CLI and the TUI from the installed runtime — against the front door,
 // one real cell behind it, started in its turn with the other files that start real cells (takeRealCellsTurn).
@@ -21,16 +22,6 @@ const TENANT = 'rclients';
 const REPLY = 'Hello from the fake model.';
 const OUR_CLI = new URL('../../cli/bin/openclaw-mt.js', import.meta.url).pathname;
 const log = createLogger({ tag: 'real-clients', level: Number(process.env.TEST_LOG_LEVEL ?? 3) });
-
-async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 /** Runs the built `openclaw-mt` CLI, as a tenant who uses it instead of OpenClaw's. */
 function runOurCli(args: string[], env: Record<string, string>): Promise<CliResult> {
@@ -140,7 +131,7 @@ describe('real OpenClaw clients through the front door', { timeout: 600_000 }, (
     expect(hello.auth.scopes).not.toContain('operator.admin');
     expect(hello.features.methods.some((method) => method.startsWith('terminal.'))).toBe(false);
 
-    const terminal = await failure(session.request('terminal.open', {}));
+    const terminal = await failureOf(session.request('terminal.open', {}));
     expect(terminal.shape.details).toMatchObject({ code: 'BAD_REQUEST', reason: 'privilege-required' });
 
     const patches = [
@@ -150,7 +141,7 @@ describe('real OpenClaw clients through the front door', { timeout: 600_000 }, (
       `{ models: { providers: { mine: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "k", models: [] } } } }`,
     ];
     for (const raw of patches) {
-      const refused = await failure(session.request('config.patch', { raw }));
+      const refused = await failureOf(session.request('config.patch', { raw }));
       expect(refused.shape.details).toMatchObject({ code: 'BAD_REQUEST', reason: 'config-locked' });
     }
     // The cell still talks to the operator's endpoint.

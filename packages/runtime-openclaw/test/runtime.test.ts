@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createMemoryAdapter, TenantManager } from '@openclaw-mt/core';
 import { tenantDirName } from '@openclaw-mt/core/contracts';
 import { WebSocket } from 'ws';
-import { connectGateway, createGateway, GatewayRequestError, type GatewayConnection } from '@openclaw-mt/gateway';
+import { connectGateway, createGateway, type GatewayConnection } from '@openclaw-mt/gateway';
 import {
   createOpenClawRuntime,
   DEFAULT_CELL_GLIBC_TUNABLES,
@@ -21,6 +21,7 @@ import {
   startOpenClawGateway,
   type OpenClawHarness,
 } from './support/harness.js';
+import { failureOf } from '../../gateway/test/support/request-failure.js';
 
 // Supervision and bridge behaviour against a fake `openclaw` entry (fast and deterministic); the
 // real OpenClaw gateway is exercised in e2e.test.ts.
@@ -29,16 +30,6 @@ const quiet = createLogger({ level: Number(process.env.TEST_LOG_LEVEL ?? 0) });
 const ADMIN = ['operator.read', 'operator.write', 'operator.admin'];
 /** What a client asking for ADMIN gets by default: no `operator.admin` unless the operator grants it. */
 const LEAST = ['operator.read', 'operator.write'];
-
-async function failure(promise: Promise<unknown>): Promise<GatewayRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GatewayRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('openclaw runtime (fake cell)', () => {
   let install: { dir: string; cleanup: () => Promise<void> };
@@ -94,7 +85,7 @@ describe('openclaw runtime (fake cell)', () => {
 
     expect(await alice.request('echo', { hello: 'world' })).toEqual({ hello: 'world' });
     // An upstream error shape passes through unchanged.
-    const refused = await failure(alice.request('fail'));
+    const refused = await failureOf(alice.request('fail'));
     expect(refused.shape).toEqual({ code: 'INVALID_REQUEST', message: 'nope', details: { code: 'FAKE_REFUSAL' } });
 
     const events: Array<{ event: string; payload?: unknown; seq?: number }> = [];
@@ -156,7 +147,7 @@ describe('openclaw runtime (fake cell)', () => {
       role: 'operator',
       scopes: ['operator.read'],
     });
-    const node = await failure(connectGateway({ url: h!.url, token, role: 'node', timeoutMs: 30_000 }));
+    const node = await failureOf(connectGateway({ url: h!.url, token, role: 'node', timeoutMs: 30_000 }));
     expect(node.code).toBe('BAD_REQUEST');
   });
 
@@ -164,12 +155,12 @@ describe('openclaw runtime (fake cell)', () => {
     const { tenant } = await start({ privileges: { admin: ['trusted'], terminal: ['trusted'] } });
     const plain = await connect(await tenant('plain'));
     expect(plain.hello.auth).toEqual({ method: 'token', role: 'operator', scopes: LEAST });
-    const refused = await failure(plain.request('terminal.open', {}));
+    const refused = await failureOf(plain.request('terminal.open', {}));
     expect(refused.shape.details).toMatchObject({ code: 'BAD_REQUEST', reason: 'privilege-required', privilege: 'terminal' });
     const trusted = await connect(await tenant('trusted'));
     expect(trusted.hello.auth).toEqual({ method: 'token', role: 'operator', scopes: ADMIN });
     // Forwarded: the fake cell does not know the method and says so itself.
-    expect((await failure(trusted.request('terminal.open', {}))).shape.message).toBe('unknown method terminal.open');
+    expect((await failureOf(trusted.request('terminal.open', {}))).shape.message).toBe('unknown method terminal.open');
     expect(((await plain.request('stats')) as { requests: string[] }).requests).toEqual(['stats']);
   });
 
@@ -320,7 +311,7 @@ describe('openclaw runtime (fake cell)', () => {
     const { tenant } = await start({ methods: { deny: ['echo'] } });
     const alice = await connect(await tenant('alice'));
     for (const method of ['update.run', 'plugins.install', 'echo', 'wizard.start', 'exec.approvals.set']) {
-      const refused = await failure(alice.request(method, {}));
+      const refused = await failureOf(alice.request(method, {}));
       expect(refused.code, method).toBe('BAD_REQUEST');
       expect(refused.shape.details?.reason, method).toBe('method-denied');
     }
@@ -335,7 +326,7 @@ describe('openclaw runtime (fake cell)', () => {
       ['config.patch', { raw: '{ not json' }],
     ] as const;
     for (const [method, params] of locked) {
-      const refused = await failure(alice.request(method, params));
+      const refused = await failureOf(alice.request(method, params));
       expect(refused.code, params.raw).toBe('BAD_REQUEST');
       expect(['config-locked', 'config-unreadable'], params.raw).toContain(refused.shape.details?.reason);
     }
@@ -440,7 +431,7 @@ describe('openclaw runtime (fake cell)', () => {
   it('hides a cold start behind the handshake, and answers a retryable UNAVAILABLE beyond the wait', async () => {
     const { tenant } = await start({ coldStartWaitMs: 300 });
     const token = await tenant('slow', { fake: { startDelayMs: 2_500 } });
-    const early = await failure(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }));
+    const early = await failureOf(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }));
     expect(early.shape).toMatchObject({
       code: 'UNAVAILABLE',
       retryable: true,
@@ -466,7 +457,7 @@ describe('openclaw runtime (fake cell)', () => {
     expect(await client.request('echo', { after: 'start' })).toEqual({ after: 'start' });
     // Once the cell answers, health is the cell's own.
     expect(await client.request('health')).toMatchObject({ ok: true, pid: expect.any(Number) });
-    expect(await failure(client.request('update.run', {}))).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await failureOf(client.request('update.run', {}))).toMatchObject({ code: 'BAD_REQUEST' });
     // A later early hello names the cells' own server, as the last cell hello gave it.
     const second = await tenant('slow2', { fake: { startDelayMs: 2_500 } });
     const early = await connectGateway({ url: h!.url, token: second, scopes: ADMIN, timeoutMs: 2_000 });
@@ -479,7 +470,7 @@ describe('openclaw runtime (fake cell)', () => {
     const { tenant } = await start({ helloHoldMs: 200, coldStartWaitMs: 30_000 });
     const token = await tenant('slow', { fake: { startDelayMs: 2_500 } });
     const ui = { id: 'openclaw-control-ui', mode: 'webchat' };
-    const refused = await failure(connectGateway({ url: h!.url, token, client: ui, scopes: ADMIN, timeoutMs: 2_000 }));
+    const refused = await failureOf(connectGateway({ url: h!.url, token, client: ui, scopes: ADMIN, timeoutMs: 2_000 }));
     // What OpenClaw answers while it starts, and what its clients reconnect on quietly.
     expect(refused.shape).toMatchObject({ code: 'UNAVAILABLE', retryable: true, details: { reason: 'startup-sidecars' } });
     expect(refused.closeCode).toBe(1013);
@@ -517,7 +508,7 @@ describe('openclaw runtime (fake cell)', () => {
   it('reports exit code 78 as CONFIG_INVALID with the redacted stderr tail, and starts again once the config is fixed', async () => {
     const { tenant, adapter, runtime } = await start();
     const token = await tenant('alice', { fake: { exitCode: 78, stderr: 'leaking $TOKEN and gt_abcdefghijklmnopqrstuvwxyz0123456789' } });
-    const refused = await failure(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }));
+    const refused = await failureOf(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }));
     expect(refused.code).toBe('CONFIG_INVALID');
     expect(refused.closeCode).toBe(1008);
     expect(refused.message).toContain('fake says no');
@@ -545,12 +536,12 @@ describe('openclaw runtime (fake cell)', () => {
   it('gives up after repeated failed starts and tries again for the next client', async () => {
     const { tenant, runtime, adapter } = await start({ restart: { initialDelayMs: 50, maxAttempts: 2 } });
     const token = await tenant('alice', { fake: { exitCode: 1 } });
-    const refused = await failure(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }));
+    const refused = await failureOf(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }));
     expect(refused.shape).toMatchObject({ code: 'UNAVAILABLE', details: { code: 'BACKEND_UNAVAILABLE' } });
     await eventually(() => runtime.cells()[0]?.state === 'failed', 'the cell to give up');
     expect(runtime.cells()[0]!.starts).toBe(2);
     // The next client retries it (still failing: refused again, after two more starts) …
-    expect((await failure(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }))).shape.details?.code).toBe(
+    expect((await failureOf(connectGateway({ url: h!.url, token, scopes: ADMIN, timeoutMs: 30_000 }))).shape.details?.code).toBe(
       'BACKEND_UNAVAILABLE',
     );
     expect(runtime.cells()[0]!.starts).toBe(4);
@@ -595,7 +586,7 @@ describe('openclaw runtime (fake cell)', () => {
     const { token: stranger } = await h!.manager.tokens.create('mallory');
     await h!.manager.tokens.revoke(stranger);
     for (const token of [undefined, 'gt_notavalidtoken', `gt_${'A'.repeat(36)}`, stranger]) {
-      const refused = await failure(
+      const refused = await failureOf(
         connectGateway({ url: h!.url, ...(token === undefined ? {} : { token }), scopes: ADMIN, timeoutMs: 10_000 }),
       );
       expect(refused.code).toMatch(/^TOKEN_/);
@@ -616,7 +607,7 @@ describe('openclaw runtime (fake cell)', () => {
     const { url } = await gateway.listen();
     try {
       const { token } = await manager.tokens.create('alice');
-      const refused = await failure(connectGateway({ url, token, timeoutMs: 10_000 }));
+      const refused = await failureOf(connectGateway({ url, token, timeoutMs: 10_000 }));
       expect(refused.code).toBe('CONFIG_INVALID');
       expect(refused.shape.details?.reason).toBe('no-local-directory');
     } finally {
